@@ -1,0 +1,3 @@
+"""confrt: a masterless configuration-management runtime."""
+
+__version__ = "0.1.0"

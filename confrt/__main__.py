@@ -1,0 +1,5 @@
+import sys
+
+from confrt.cli import main
+
+sys.exit(main())

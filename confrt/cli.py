@@ -1,0 +1,77 @@
+"""The confrt command line: argparse wiring only.
+
+Each subcommand lives in confrt/commands/<name>.py with HELP, DESCRIPTION,
+add_arguments(parser) and run(args, config) -> exit code. Command modules
+import their heavy dependencies inside run(), so `confrt --help` and a
+converged run stay cheap.
+"""
+import argparse
+import importlib
+import os
+import sys
+
+from confrt import __version__
+
+COMMANDS = ["facts", "lookup"]
+
+
+def _common_options():
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE",
+                        help="confrt settings (default: $CONFRT_CONFIG or /etc/confrt/confrt.yaml)")
+    common.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    return common
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="confrt",
+        description="Masterless configuration runtime: userdata + layered data -> modules -> "
+                    "an idempotent, previewable apply.",
+    )
+    parser.add_argument("--version", action="version", version=f"confrt {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common = _common_options()
+    for name in COMMANDS:
+        module = importlib.import_module(f"confrt.commands.{name}")
+        cmd = sub.add_parser(name, parents=[common], help=module.HELP,
+                             description=getattr(module, "DESCRIPTION", module.HELP),
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(cmd)
+        cmd.set_defaults(_module=module)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 1
+    from confrt.errors import ConfrtError
+
+    try:
+        from confrt.config import load_config
+
+        config = load_config(args.config)
+        return args._module.run(args, config)
+    except ConfrtError as exc:
+        print(f"confrt: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("confrt: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"confrt: internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""confrt's own settings: /etc/confrt/confrt.yaml.
+
+The path is taken from --config, else $CONFRT_CONFIG, else the default. A
+missing default file means "all defaults"; a missing file named explicitly is
+an error. Unknown keys are errors naming the key, so a typo never silently
+falls back to a default.
+"""
+import os
+
+from confrt.errors import ConfigError
+from confrt.paths import packaged_hiera_config, packaged_modules
+
+DEFAULT_PATH = "/etc/confrt/confrt.yaml"
+ENV_VAR = "CONFRT_CONFIG"
+
+# key -> (accepted types, default). Defaults that depend on the packaged
+# location are filled in by _defaults().
+_TOP = {
+    "hiera_config": (str, "/etc/confrt/hiera.yaml"),
+    "modulepath": (list, None),
+    "statedir": (str, "/var/lib/confrt"),
+    "local_data": (str, "/etc/confrt/data/local.yaml"),
+    "facts_dir": (str, "/etc/confrt/facts.d"),
+    "userdata": (dict, None),
+    "run": (dict, None),
+}
+_SECTIONS = {
+    "userdata": {
+        "sources": (list, ["ec2", "openstack", "nocloud", "context"]),
+        "ec2_url": (str, "http://169.254.169.254"),
+        "timeout": ((int, float), 2),
+        "total_timeout": ((int, float), 10),
+        "max_size": (int, 16 * 1024 * 1024),
+    },
+    "run": {
+        "refresh_userdata": (bool, False),
+        "splaylimit": (int, 600),
+        "log_dir": (str, "/var/log/confrt"),
+    },
+}
+
+
+class Config:
+    """Resolved settings. Attributes mirror the YAML keys; sections are dicts."""
+
+    def __init__(self, values, path):
+        self.path = path
+        self.hiera_config = values["hiera_config"]
+        self.modulepath = values["modulepath"]
+        self.statedir = values["statedir"]
+        self.local_data = values["local_data"]
+        self.facts_dir = values["facts_dir"]
+        self.userdata = values["userdata"]
+        self.run = values["run"]
+
+    def effective_hiera_config(self):
+        """The configured hiera.yaml, or the packaged one when it does not exist."""
+        if os.path.exists(self.hiera_config):
+            return self.hiera_config
+        return packaged_hiera_config()
+
+    def as_dict(self):
+        return {key: getattr(self, key) for key in _TOP}
+
+
+def _type_name(types):
+    types = types if isinstance(types, tuple) else (types,)
+    names = {str: "a string", list: "a list", dict: "a mapping", int: "an integer",
+             float: "a number", bool: "true or false"}
+    return " or ".join(names[t] for t in types)
+
+
+def _check(path, where, key, value, types):
+    accepted = types if isinstance(types, tuple) else (types,)
+    if isinstance(value, bool) and bool not in accepted:
+        ok = False
+    else:
+        ok = isinstance(value, accepted)
+    if not ok:
+        raise ConfigError(f"{path}: {where}{key}: expected {_type_name(types)}, got {value!r}")
+
+
+def _merge_section(path, name, given):
+    schema = _SECTIONS[name]
+    result = {key: default for key, (_, default) in schema.items()}
+    for key, value in (given or {}).items():
+        if key not in schema:
+            raise ConfigError(f"{path}: {name}.{key}: unknown key (known: {', '.join(schema)})")
+        _check(path, name + ".", key, value, schema[key][0])
+        result[key] = value
+    return result
+
+
+def load_config(path=None):
+    """Read confrt.yaml from `path`, $CONFRT_CONFIG or the default location."""
+    explicit = path or os.environ.get(ENV_VAR)
+    path = explicit or DEFAULT_PATH
+    raw = {}
+    if os.path.exists(path):
+        raw = _read_yaml(path)
+    elif explicit:
+        raise ConfigError(f"{path}: config file not found")
+    values = {key: default for key, (_, default) in _TOP.items()}
+    values["modulepath"] = ["/etc/confrt/modules", packaged_modules()]
+    for key, value in raw.items():
+        if key not in _TOP:
+            raise ConfigError(f"{path}: {key}: unknown key (known: {', '.join(_TOP)})")
+        if key in _SECTIONS:
+            continue
+        _check(path, "", key, value, _TOP[key][0])
+        values[key] = value
+    for name in _SECTIONS:
+        values[name] = _merge_section(path, name, raw.get(name))
+    for i, entry in enumerate(values["modulepath"]):
+        if not isinstance(entry, str):
+            raise ConfigError(f"{path}: modulepath[{i}]: expected a string, got {entry!r}")
+    return Config(values, path)
+
+
+def _read_yaml(path):
+    from confrt.util.yamlfile import load_yaml_file
+
+    try:
+        data = load_yaml_file(path)
+    except ConfigError:
+        raise
+    except Exception as exc:  # DataError from the loader carries the position
+        raise ConfigError(str(exc)) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top, got {type(data).__name__}")
+    return data
