@@ -1,0 +1,1 @@
+"""The engine: plugins, modules, compile, catalog, apply, report, run lock."""

@@ -1,0 +1,211 @@
+"""The module contract: a module declares resources from its parameters and the facts.
+
+A module is a folder <modulepath>/<name>/ (name: lower case, digits, '_'):
+
+    module.py         DOC (optional one line), PARAMS, and declare(params, facts, ctx)
+    templates/        Jinja2 templates (StrictUndefined), rendered with ctx.template()
+    files/            static files, referenced as ctx.file("name") (e.g. a file's `source`)
+    data/common.yaml  the module's defaults for its keys (the data store's module layer)
+    README.md         what it is for, its parameters, an example
+
+Example, modules/motd/module.py:
+
+    from confrt.engine.module import Param
+
+    DOC = "Message of the day"
+    PARAMS = [
+        Param("message", str, "Welcome\\n", "text of /etc/motd"),
+        Param("api_token", str, None, "token for the status page", sensitive=True),
+    ]
+
+    def declare(params, facts, ctx):
+        return [
+            ctx.resource("file", "/etc/motd",
+                         content=ctx.template("motd.j2", host=facts.get("networking.fqdn")),
+                         mode="0644"),
+            ctx.resource("exec", "refresh-status", command=["/usr/bin/status", "--refresh"],
+                         refreshonly=True, subscribe="file[/etc/motd]"),
+        ]
+
+Parameter `p` of module `m` is looked up in the data as `m::p` (merged per
+lookup_options), checked against its Param and passed in `params` (a dict);
+missing values take the Param default. A module never touches the system: it
+only returns resources (and may read facts). Values of sensitive parameters are
+tracked: any resource attribute containing one is redacted everywhere.
+
+A module can also come from a Python distribution: an entry point in the group
+`confrt.modules` names a Python module with the same DOC/PARAMS/declare; its
+templates/, files/ and data/ sit beside that Python file. Both kinds are
+registered through the hook `confrt_modules` (confrt/engine/hookspecs.py).
+PARAMS may instead be a function params() -> [Param] (the `resources` module
+builds its params from the registered resource types).
+"""
+import os
+import re
+
+from confrt.engine.params import Param  # noqa: F401  (re-exported for module authors)
+from confrt.errors import CompileError
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class Module:
+    """A module found on the modulepath or through an entry point; loads its code lazily.
+
+    name    the class name used in `classes` and as the key prefix 'name::'
+    path    the folder holding templates/, files/, data/ (None if there is none)
+    origin  where it came from, for messages ('/etc/confrt/modules/squid', 'entry point x')
+    """
+
+    def __init__(self, name, path=None, code_file=None, origin=None, pymodule=None):
+        self.name = name
+        self.path = path
+        self.code_file = code_file or (os.path.join(path, "module.py") if path else None)
+        self.origin = origin or path or name
+        self._code = pymodule
+        self._params = None
+
+    @classmethod
+    def from_python_module(cls, name, pymodule, origin=None):
+        """A module whose code is an imported Python module (entry points, tests)."""
+        code_file = getattr(pymodule, "__file__", None)
+        path = os.path.dirname(code_file) if code_file else None
+        return cls(name, path=path, code_file=code_file, origin=origin, pymodule=pymodule)
+
+    @property
+    def data_dir(self):
+        """<module>/data when it exists: the data store's module layer for this module."""
+        if self.path and os.path.isdir(os.path.join(self.path, "data")):
+            return os.path.join(self.path, "data")
+        return None
+
+    @property
+    def code(self):
+        if self._code is None:
+            self._code = _import_file(self.name, self.code_file)
+        return self._code
+
+    @property
+    def doc(self):
+        doc = getattr(self.code, "DOC", None) or (self.code.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+    @property
+    def params(self):
+        """[Param, ...] in declaration order."""
+        if self._params is None:
+            params = getattr(self.code, "PARAMS", [])
+            if callable(params):
+                params = params()
+            for param in params:
+                if not isinstance(param, Param):
+                    raise CompileError(f"{self.code_file}: PARAMS holds {param!r}, not a Param")
+            self._params = list(params)
+        return self._params
+
+    def param(self, name):
+        for param in self.params:
+            if param.name == name:
+                return param
+        return None
+
+    def declare(self, params, facts, ctx):
+        """Call the module's declare(); returns its list of Resource."""
+        function = getattr(self.code, "declare", None)
+        if not callable(function):
+            raise CompileError(f"{self.code_file}: module {self.name} has no declare(params, facts, ctx)")
+        return list(function(params, facts, ctx) or [])
+
+    def __repr__(self):
+        return f"<Module {self.name} from {self.origin}>"
+
+
+def _import_file(name, code_file):
+    import importlib.util
+
+    if not code_file or not os.path.isfile(code_file):
+        raise CompileError(f"module {name}: {code_file or 'no module.py'}: not found")
+    spec = importlib.util.spec_from_file_location(f"confrt_module_{name}", code_file)
+    pymodule = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(pymodule)
+    except SyntaxError as exc:
+        raise CompileError(f"{code_file}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except CompileError:
+        raise
+    except Exception as exc:
+        raise CompileError(f"{code_file}: cannot load module {name}: {type(exc).__name__}: {exc}") from None
+    return pymodule
+
+
+class ModuleContext:
+    """What declare(params, facts, ctx) gets as ctx: builds resources, renders templates.
+
+    ctx.resource(type, title, **attrs)   a Resource declared by this module; attributes
+                                         that are not Python names go in attrs={...}
+    ctx.template(name, **variables)      render templates/<name> (Jinja2, StrictUndefined);
+                                         `params` and `facts` (a dict) are always defined
+    ctx.file(name)                       absolute path of files/<name>, e.g. for `source`
+    ctx.warn(message)                    a compile warning shown to the user
+    ctx.name, ctx.path, ctx.facts, ctx.params
+    """
+
+    def __init__(self, module, params, facts, warn=None):
+        self.module = module
+        self.name = module.name
+        self.path = module.path
+        self.params = params
+        self.facts = facts
+        self._warn = warn
+        self._jinja = None
+
+    def resource(self, type_name, title, attrs=None, **more):
+        from confrt.resources.base import Resource
+
+        values = dict(attrs or {})
+        values.update(more)
+        return Resource(type_name, title, values, module=self.name, declared_by=f"module {self.name}")
+
+    def file(self, name):
+        if not self.path:
+            raise CompileError(f"module {self.name}: has no folder for files/{name}")
+        path = os.path.join(self.path, "files", name)
+        if not os.path.isfile(path):
+            raise CompileError(f"module {self.name}: files/{name}: not found")
+        return path
+
+    def template(self, name, **variables):
+        if not self.path:
+            raise CompileError(f"module {self.name}: has no templates/ folder")
+        return render_template(os.path.join(self.path, "templates"), name,
+                               dict({"params": self.params, "facts": _facts_dict(self.facts)}, **variables),
+                               label=f"module {self.name}")
+
+    def warn(self, message):
+        if self._warn is not None:
+            self._warn(f"module {self.name}: {message}")
+
+
+def _facts_dict(facts):
+    to_dict = getattr(facts, "to_dict", None)
+    return to_dict() if callable(to_dict) else dict(facts or {})
+
+
+def render_template(directory, name, variables, label="template"):
+    """Render directory/name with Jinja2 (StrictUndefined, trailing newline kept).
+
+    An undefined variable or a syntax error is a CompileError naming the template.
+    """
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(directory), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True, autoescape=False)
+    where = os.path.join(directory, name)
+    try:
+        return env.get_template(name).render(**variables)
+    except jinja2.TemplateNotFound:
+        raise CompileError(f"{label}: template {where}: not found") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise CompileError(f"{exc.filename or where}:{exc.lineno}: template syntax error: {exc.message}") from None
+    except jinja2.UndefinedError as exc:
+        raise CompileError(f"{where}: {exc.message}") from None
