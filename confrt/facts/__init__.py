@@ -1,0 +1,235 @@
+"""Facts: what confrt knows about the host, under facter-compatible names.
+
+A top-level fact ("os", "networking", "disks" ...) is computed the first time
+it is asked for and cached for the life of the Facts object, so
+`facts.get("os.family")` reads /etc/os-release and nothing else. Layers, lowest
+first: built-in and registered (plugin) facts, external facts from facts_dir
+(*.yaml, *.yml, *.json, in file-name order), then overrides (`--facts FILE`).
+A plain name in a layer replaces the whole fact; a dotted name
+("os.family") replaces only that leaf.
+"""
+import copy
+
+from confrt.facts.names import split_name
+
+# top-level name -> "module:function"; the function takes a Host.
+BUILTIN = {
+    "cmdline": "confrt.facts.kernel:cmdline",
+    "disks": "confrt.facts.disks:disks",
+    "kernel": "confrt.facts.kernel:kernel",
+    "kernelmajversion": "confrt.facts.kernel:kernelmajversion",
+    "kernelrelease": "confrt.facts.kernel:kernelrelease",
+    "kernelversion": "confrt.facts.kernel:kernelversion",
+    "memory": "confrt.facts.hardware:memory",
+    "mountpoints": "confrt.facts.mounts:mountpoints",
+    "networking": "confrt.facts.networking:networking",
+    "os": "confrt.facts.os_release:os_fact",
+    "processors": "confrt.facts.hardware:processors",
+    "system_uptime": "confrt.facts.hardware:system_uptime",
+    "virtual": "confrt.facts.virtual:virtual",
+}
+
+# Flat names facter still answers (legacy facts) -> the structured fact they copy.
+LEGACY = {
+    "architecture": "os.architecture",
+    "domain": "networking.domain",
+    "fqdn": "networking.fqdn",
+    "hardwaremodel": "os.hardware",
+    "hostname": "networking.hostname",
+    "ipaddress": "networking.ip",
+    "ipaddress6": "networking.ip6",
+    "lsbdistcodename": "os.distro.codename",
+    "macaddress": "networking.mac",
+    "memoryfree": "memory.system.available",
+    "memorysize": "memory.system.total",
+    "netmask": "networking.netmask",
+    "network": "networking.network",
+    "operatingsystem": "os.name",
+    "operatingsystemmajrelease": "os.release.major",
+    "operatingsystemrelease": "os.release.full",
+    "osfamily": "os.family",
+    "physicalprocessorcount": "processors.physicalcount",
+    "processorcount": "processors.count",
+    "uptime": "system_uptime.uptime",
+    "uptime_days": "system_uptime.days",
+    "uptime_hours": "system_uptime.hours",
+    "uptime_seconds": "system_uptime.seconds",
+}
+
+_UNSET = object()
+
+
+class Host:
+    """The filesystem facts are read from; `root` lets tests feed fixture trees."""
+
+    def __init__(self, root="/"):
+        self.root = root
+
+    def path(self, path):
+        if self.root in ("", "/"):
+            return path
+        return self.root.rstrip("/") + path
+
+    def read_text(self, path, default=None):
+        """The text of `path` under root, or `default` when it cannot be read."""
+        try:
+            with open(self.path(path), encoding="utf-8", errors="replace") as handle:
+                return handle.read()
+        except OSError:
+            return default
+
+    @property
+    def is_live(self):
+        """True when probing the running system (commands and psutil may be used)."""
+        return self.root in ("", "/")
+
+
+class Facts:
+    """Lazily computed facts with external and override layers on top."""
+
+    def __init__(self, overrides=None, facts_dir=None, root="/"):
+        self._host = Host(root)
+        self._builtin = {name: _import_later(spec, self._host) for name, spec in BUILTIN.items()}
+        for alias, source in LEGACY.items():
+            self._builtin[alias] = _copy_of(self, source)
+        self._builtin["is_virtual"] = lambda: _is_virtual(self.get("virtual"))
+        self._facts_dir = facts_dir
+        self._overrides = dict(overrides or {})
+        self._layers = None
+        self._cache = {}
+
+    @classmethod
+    def static(cls, values):
+        """Facts holding only `values` (names may be dotted); probes nothing. For tests."""
+        facts = cls(overrides=values)
+        facts._builtin = {}
+        return facts
+
+    @classmethod
+    def for_config(cls, config, facts_file=None):
+        """The facts of a command: config.facts_dir plus the --facts FILE overrides."""
+        overrides = cls.load_file(facts_file) if facts_file else None
+        return cls(overrides=overrides, facts_dir=config.facts_dir)
+
+    @staticmethod
+    def load_file(path):
+        """Read a YAML or JSON mapping of fact names; a bad file is a FactError naming it."""
+        from confrt.facts.external import load_facts_file
+
+        return load_facts_file(path)
+
+    def register(self, name, function):
+        """Add (or replace) a top-level fact computed lazily by function()."""
+        self._builtin[name] = function
+        self._cache.pop(name, None)
+
+    def names(self):
+        """Sorted top-level names; nothing is computed."""
+        given, patches = self._given()
+        return sorted(set(self._builtin) | set(given) | set(patches))
+
+    def get(self, name, default=None):
+        """The value of a dotted name ("os.release.major"), or default when unknown."""
+        parts = split_name(name)
+        value = self._resolve(parts[0])
+        for part in parts[1:]:
+            if isinstance(value, dict):
+                value = value.get(part)
+            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                return default
+        return default if value is None else value
+
+    def __getitem__(self, name):
+        value = self._resolve(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name):
+        return self.get(name, _UNSET) is not _UNSET
+
+    def to_dict(self):
+        """Every fact resolved (this probes everything): {top-level name: value}."""
+        result = {}
+        for name in self.names():
+            value = self._resolve(name)
+            if value is not None:
+                result[name] = copy.deepcopy(value)
+        return result
+
+    def _given(self):
+        """(plain values, dotted patches) from facts_dir and overrides, read once."""
+        if self._layers is None:
+            layers = []
+            if self._facts_dir:
+                from confrt.facts.external import load_facts_dir
+
+                layers.extend(load_facts_dir(self._facts_dir))
+            layers.append(self._overrides)
+            self._layers = _flatten_layers(layers)
+        return self._layers
+
+    def _resolve(self, name):
+        if name in self._cache:
+            return self._cache[name]
+        given, patches = self._given()
+        if name in given:
+            value = given[name]
+        elif name in self._builtin:
+            value = self._builtin[name]()
+        else:
+            value = None
+        if name in patches:
+            value = _apply_patches(value, patches[name])
+        self._cache[name] = value
+        return value
+
+
+def _import_later(spec, host):
+    def compute():
+        import importlib
+
+        module_name, function_name = spec.split(":")
+        return getattr(importlib.import_module(module_name), function_name)(host)
+
+    return compute
+
+
+def _copy_of(facts, source):
+    return lambda: facts.get(source)
+
+
+def _is_virtual(virtual):
+    """False on bare metal and in a Xen dom0, as facter says."""
+    return None if virtual is None else virtual not in ("physical", "xen0")
+
+
+def _flatten_layers(layers):
+    """Fold layers (lowest first) into {name: value} and {name: [(path, value)]}.
+
+    A plain name drops the dotted patches earlier layers made to it.
+    """
+    given, patches = {}, {}
+    for layer in layers:
+        for key, value in layer.items():
+            parts = split_name(str(key))
+            if len(parts) == 1:
+                given[parts[0]] = value
+                patches.pop(parts[0], None)
+            else:
+                patches.setdefault(parts[0], []).append((parts[1:], value))
+    return given, patches
+
+
+def _apply_patches(value, patches):
+    value = copy.deepcopy(value) if isinstance(value, dict) else {}
+    for path, leaf in patches:
+        node = value
+        for part in path[:-1]:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        node[path[-1]] = leaf
+    return value
