@@ -147,11 +147,15 @@ class ModuleContext:
                                          `params` and `facts` (a dict) are always defined
     ctx.file(name)                       absolute path of files/<name>, e.g. for `source`
     ctx.warn(message)                    a compile warning shown to the user
+    ctx.is_sensitive(param_name)         the parameter is a secret (its Param or the data says so)
+    ctx.origin(param_name)               the data file that gave the parameter its value
     ctx.name, ctx.path, ctx.facts, ctx.params
     """
 
-    def __init__(self, module, params, facts, warn=None):
+    def __init__(self, module, params, facts, warn=None, sensitive=(), origin=None):
         self.module = module
+        self.sensitive = set(sensitive)
+        self._origin = origin
         self.name = module.name
         self.path = module.path
         self.params = params
@@ -180,6 +184,14 @@ class ModuleContext:
         return render_template(os.path.join(self.path, "templates"), name,
                                dict({"params": self.params, "facts": _facts_dict(self.facts)}, **variables),
                                label=f"module {self.name}")
+
+    def origin(self, param_name):
+        if self._origin is None:
+            return "<data>"
+        return self._origin(f"{self.name}::{param_name}")
+
+    def is_sensitive(self, param_name):
+        return param_name in self.sensitive
 
     def warn(self, message):
         if self._warn is not None:

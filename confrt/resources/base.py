@@ -245,9 +245,11 @@ class ResourceType:
     batch        True when its provider's apply_batch groups resources (package)
 
     Override validate(attrs) for checks across attributes (raise ValueError with
-    "attribute: problem"), and autorequires(resource) to return references this
+    "attribute: problem"), autorequires(resource) to return references this
     resource depends on when they are in the catalog (a file its parent directory
-    and its owner user/group).
+    and its owner user/group), and prepare(resource, env) for work that must be
+    done at compile time (the file type renders its `template` there, so a bad
+    template is a compile error and nothing is changed).
     """
 
     name = None
@@ -272,6 +274,12 @@ class ResourceType:
     def autorequires(cls, resource):
         """References this resource needs first if they are managed too."""
         return []
+
+    @classmethod
+    def prepare(cls, resource, env):
+        """Compile-time expansion; env.facts, env.render(spec, variables), env.module_file(spec).
+
+        Raise ValueError('attribute: problem') or CompileError."""
 
     @classmethod
     def provider_for(cls, facts):

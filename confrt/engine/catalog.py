@@ -1,0 +1,197 @@
+"""The catalog: checked resources identified by (type, title), and the DAG between them.
+
+Catalog.add() checks a resource against its type (unknown attribute, wrong type,
+missing required value, duplicates); finalize() turns relationships and
+autorequires into edges, rejects cycles (printing one) and fixes a
+deterministic topological order (declaration order among independent resources).
+"""
+import difflib
+import heapq
+
+from confrt.errors import CompileError
+from confrt.resources.base import METAPARAMS, RELATIONSHIPS, format_ref, parse_ref
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple, set)) else [value]
+
+
+class Catalog:
+    """Resources and their edges. After finalize(): order, requires, dependents, notifies."""
+
+    def __init__(self, types):
+        self.types = types
+        self.resources = {}          # ref -> Resource, in declaration order
+        self._by_namevar = {}        # (type, namevar value) -> ref
+        self.order = []              # Resources in apply order
+        self.requires = {}           # ref -> [refs applied before it]
+        self.dependents = {}         # ref -> [refs applied after it]
+        self.notifies = {}           # ref -> [refs refreshed when it changes]
+
+    def __len__(self):
+        return len(self.resources)
+
+    def has(self, ref):
+        return ref in self.resources
+
+    def get(self, ref):
+        return self.resources.get(ref)
+
+    def type_of(self, resource):
+        return self.types.get(resource.type)
+
+    # -- adding -----------------------------------------------------------
+
+    def add(self, resource):
+        """Check `resource` against its type and add it; a same-attribute duplicate is dropped."""
+        resource.type = resource.type.lower()
+        resource.ref = format_ref(resource.type, resource.title)
+        type_class = self.types.get(resource.type)
+        where = f"{resource.declared_by}: {resource.ref}"
+        if type_class is None:
+            raise CompileError(f"{where}: unknown resource type '{resource.type}'"
+                               f"{_did_you_mean(resource.type, self.types.names())}")
+        self._check(resource, type_class, where)
+        existing = self.resources.get(resource.ref)
+        if existing is not None:
+            if existing.attrs == resource.attrs and existing.relations == resource.relations:
+                return existing
+            raise CompileError(f"{resource.ref} is declared twice with different attributes: "
+                               f"by {existing.declared_by} and by {resource.declared_by}")
+        identity = (resource.type, resource.attrs.get(type_class.namevar))
+        other = self._by_namevar.get(identity)
+        if other is not None:
+            raise CompileError(f"{resource.ref} and {other} manage the same {type_class.namevar} "
+                               f"{identity[1]!r}: by {resource.declared_by} and by "
+                               f"{self.resources[other].declared_by}")
+        self._by_namevar[identity] = resource.ref
+        self.resources[resource.ref] = resource
+        return resource
+
+    def _check(self, resource, type_class, where):
+        given = resource.attrs
+        meta = {name: given.pop(name) for name in METAPARAMS if name in given}
+        known = {param.name for param in type_class.params}
+        for name in given:
+            if name not in known:
+                raise CompileError(f"{where}: unknown attribute '{name}'"
+                                   f"{_did_you_mean(name, list(known) + list(METAPARAMS))}")
+        attrs = {}
+        for param in type_class.params:
+            value = given.get(param.name)
+            if value is None and param.name == type_class.namevar:
+                value = resource.title
+            if value is None:
+                if param.required:
+                    raise CompileError(f"{where}: missing required attribute '{param.name}'")
+                value = _fresh(param.default)
+            try:
+                attrs[param.name] = param.convert(value)
+            except ValueError as exc:
+                raise CompileError(f"{where}: {param.name}: {exc}") from None
+        try:
+            type_class.validate(attrs)
+        except ValueError as exc:
+            raise CompileError(f"{where}: {exc}") from None
+        resource.attrs = attrs
+        sensitive = meta.get("sensitive")
+        if sensitive is True:
+            resource.sensitive = set(known)
+        else:
+            resource.sensitive = set(_as_list(sensitive) if sensitive else [])
+        resource.sensitive |= {param.name for param in type_class.params if param.sensitive}
+        resource.tags = {resource.type} | ({resource.module} if resource.module else set())
+        resource.tags |= {str(tag).lower() for tag in _as_list(meta.get("tags"))}
+        relations = {}
+        for kind in RELATIONSHIPS:
+            refs = []
+            for ref in _as_list(meta.get(kind)):
+                try:
+                    refs.append(format_ref(*parse_ref(ref)))
+                except ValueError as exc:
+                    raise CompileError(f"{where}: {kind}: {exc}") from None
+            if refs:
+                relations[kind] = refs
+        resource.relations = relations
+
+    # -- the graph --------------------------------------------------------
+
+    def finalize(self):
+        """Build the edges, check for cycles, compute the order. Raises CompileError."""
+        requires = {ref: [] for ref in self.resources}
+        notifies = {}
+
+        def edge(first, then):
+            if first != then and first not in requires[then]:
+                requires[then].append(first)
+
+        for ref, resource in self.resources.items():
+            for kind, targets in resource.relations.items():
+                for target in targets:
+                    if target not in self.resources:
+                        raise CompileError(f"{resource.declared_by}: {ref}: {kind}: {target} is not "
+                                           f"in the catalog")
+                    if kind in ("require", "subscribe"):
+                        edge(target, ref)
+                    else:
+                        edge(ref, target)
+                    if kind == "notify":
+                        notifies.setdefault(ref, []).append(target)
+                    elif kind == "subscribe":
+                        notifies.setdefault(target, []).append(ref)
+            for needed in self.types.get(resource.type).autorequires(resource):
+                if needed in self.resources:
+                    edge(needed, ref)
+        self.requires = requires
+        self.notifies = notifies
+        self.dependents = {ref: [] for ref in self.resources}
+        for ref, firsts in requires.items():
+            for first in firsts:
+                self.dependents[first].append(ref)
+        self.order = self._topological_order()
+        return self
+
+    def _topological_order(self):
+        index = {ref: i for i, ref in enumerate(self.resources)}
+        missing = {ref: len(firsts) for ref, firsts in self.requires.items()}
+        ready = [index[ref] for ref, count in missing.items() if count == 0]
+        heapq.heapify(ready)
+        refs = list(self.resources)
+        order = []
+        while ready:
+            ref = refs[heapq.heappop(ready)]
+            order.append(self.resources[ref])
+            for dependent in self.dependents[ref]:
+                missing[dependent] -= 1
+                if missing[dependent] == 0:
+                    heapq.heappush(ready, index[dependent])
+        if len(order) != len(refs):
+            cycle = self._find_cycle({ref for ref, count in missing.items() if count > 0})
+            raise CompileError("dependency cycle: " + " -> ".join(cycle))
+        return order
+
+    def _find_cycle(self, stuck):
+        """One cycle among the resources left over by the topological sort."""
+        start = min(stuck, key=list(self.resources).index)
+        path, seen = [start], {start: 0}
+        ref = start
+        while True:
+            ref = next(first for first in self.requires[ref] if first in stuck)
+            if ref in seen:
+                cycle = path[seen[ref]:] + [ref]
+                return list(reversed(cycle))
+            seen[ref] = len(path)
+            path.append(ref)
+
+
+def _fresh(default):
+    if isinstance(default, (list, dict)):
+        return type(default)(default)
+    return default
+
+
+def _did_you_mean(word, candidates):
+    close = difflib.get_close_matches(word, candidates, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,176 @@
+"""Compile: data selects modules (classes), modules get their parameters, resources form a catalog.
+
+Any error here is a CompileError (one line naming the file, key and problem)
+and happens before anything on the system is touched.
+"""
+import difflib
+import os
+
+from confrt.engine.catalog import Catalog
+from confrt.engine.module import ModuleContext, render_template
+from confrt.errors import CompileError, LookupNotFound
+
+CLASSES_KEY = "classes"
+CLASSES_MERGE = {"strategy": "unique", "knockout_prefix": "--"}
+KNOCKOUT = "--"
+
+
+class CompileEnv:
+    """What ResourceType.prepare() may use at compile time: facts, module templates and files."""
+
+    def __init__(self, facts, modules):
+        self.facts = facts
+        self.modules = modules
+
+    def _module_path(self, spec, folder):
+        if os.path.isabs(spec):
+            return spec
+        name, _, rest = spec.partition("/")
+        module = self.modules.get(name)
+        if module is None or not module.path or not rest:
+            raise ValueError(f"{spec!r}: expected an absolute path or '<module>/<name>'")
+        return os.path.join(module.path, folder, rest)
+
+    def module_file(self, spec):
+        """'/abs/path' or '<module>/<name>' (the module's files/<name>) -> a path."""
+        return self._module_path(spec, "files")
+
+    def render(self, spec, variables):
+        """Render '/abs/template.j2' or '<module>/<name>' (its templates/<name>)."""
+        path = self._module_path(spec, "templates")
+        facts = self.facts.to_dict() if hasattr(self.facts, "to_dict") else dict(self.facts)
+        return render_template(os.path.dirname(path), os.path.basename(path),
+                               dict({"facts": facts}, **variables), label=spec)
+
+
+class Compiler:
+    """compile() -> a finalized Catalog; warnings go to warn(message)."""
+
+    def __init__(self, store, facts, modules, types, warn=print):
+        self.store = store
+        self.facts = facts
+        self.modules = modules
+        self.types = types
+        self.warn = warn
+        self.classes = []
+        self.params = {}          # module name -> {param: value}
+
+    def compile(self):
+        self.classes = self.select_classes()
+        catalog = Catalog(self.types)
+        env = CompileEnv(self.facts, self.modules)
+        for name in self.classes:
+            module = self.modules[name]
+            params, secrets = self.module_params(module)
+            self.params[name] = params
+            sensitive = {p.name for p in module.params if self._sensitive(module, p)}
+            ctx = ModuleContext(module, params, self.facts, warn=self.warn, sensitive=sensitive,
+                                origin=self._origin)
+            for resource in module.declare(params, self.facts, ctx):
+                _mark_secrets(resource, secrets)
+                added = catalog.add(resource)
+                type_class = self.types.get(added.type)
+                try:
+                    type_class.prepare(added, env)
+                except ValueError as exc:
+                    raise CompileError(f"{added.declared_by}: {added.ref}: {exc}") from None
+        self.warn_unknown_keys()
+        return catalog.finalize()
+
+    def select_classes(self):
+        """lookup('classes', unique merge, knockout '--'), each checked to be a known module."""
+        try:
+            classes = self.store.lookup(CLASSES_KEY, merge=CLASSES_MERGE)
+        except LookupNotFound:
+            return []
+        if not isinstance(classes, list):
+            raise CompileError(f"{self._origin(CLASSES_KEY)}: {CLASSES_KEY}: expected a list of module "
+                               f"names, got {classes!r}")
+        knocked = {c[len(KNOCKOUT):] for c in classes if isinstance(c, str) and c.startswith(KNOCKOUT)}
+        selected = []
+        for name in classes:
+            if not isinstance(name, str):
+                raise CompileError(f"{self._origin(CLASSES_KEY)}: {CLASSES_KEY}: expected module names, "
+                                   f"got {name!r}")
+            if name.startswith(KNOCKOUT) or name in knocked or name in selected:
+                continue
+            if name not in self.modules:
+                close = difflib.get_close_matches(name, list(self.modules), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise CompileError(f"{self._origin(CLASSES_KEY, name)}: {CLASSES_KEY}: unknown class "
+                                   f"'{name}' (no module of that name{hint})")
+            selected.append(name)
+        return selected
+
+    def module_params(self, module):
+        """{param: value} from the keys '<module>::<param>', and the sensitive string values."""
+        values, secrets = {}, []
+        for param in module.params:
+            key = f"{module.name}::{param.name}"
+            try:
+                value = self.store.lookup(key)
+            except LookupNotFound:
+                if param.required:
+                    raise CompileError(f"{key}: required parameter of module {module.name} has no "
+                                       f"value in the data") from None
+                value = param.default
+            sensitive = self._sensitive(module, param)
+            try:
+                values[param.name] = param.convert(value)
+            except ValueError as exc:
+                problem = str(exc)
+                if sensitive and not param.sensitive:
+                    problem = problem.split(", got ")[0] + ", got [redacted]"
+                raise CompileError(f"{self._origin(key)}: {key}: {problem}") from None
+            if sensitive:
+                secrets.extend(_strings(values[param.name]))
+        return values, secrets
+
+    def _sensitive(self, module, param):
+        return param.sensitive or self.store.is_sensitive(f"{module.name}::{param.name}")
+
+    def warn_unknown_keys(self):
+        """A key 'm::x' of an included module m that is not one of its parameters."""
+        included = set(self.classes)
+        for key in sorted(k for k in self.store.keys() if "::" in k):
+            name, _, param = key.partition("::")
+            if name not in included or "::" in param:
+                continue
+            module = self.modules[name]
+            if module.param(param) is None:
+                close = difflib.get_close_matches(param, [p.name for p in module.params], n=1)
+                hint = f" (did you mean '{name}::{close[0]}'?)" if close else ""
+                self.warn(f"{self._origin(key)}: {key}: not a parameter of module {name}{hint}")
+
+    def _origin(self, key, containing=None):
+        """The data file that gave `key` (the one whose value holds `containing`)."""
+        origins = self.store.origins(key)
+        for path, raw in origins:
+            if containing is None or (isinstance(raw, list) and containing in raw):
+                return path
+        return origins[0][0] if origins else "<data>"
+
+
+def _strings(value):
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _mark_secrets(resource, secrets):
+    """Any attribute whose text holds a sensitive parameter's value is sensitive itself."""
+    if not secrets:
+        return
+    for name, value in list(resource.attrs.items()):
+        if name == "sensitive":
+            continue
+        texts = _strings(value)
+        if any(secret in text for text in texts for secret in secrets):
+            resource.attrs.setdefault("sensitive", [])
+            marked = resource.attrs["sensitive"]
+            if marked is not True:
+                resource.attrs["sensitive"] = list(marked if isinstance(marked, list) else [marked]) + [name]

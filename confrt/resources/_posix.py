@@ -1,0 +1,128 @@
+"""Shared by file, directory and link: paths, owners, groups and modes on POSIX systems."""
+import functools
+import os
+
+from confrt.engine.params import Param
+from confrt.resources.base import Change, ResourceFailed, format_ref, octal_mode, owner_group_autorequires
+
+
+def absolute_path(value):
+    """Param check: an absolute, normalised path."""
+    if not value.startswith("/"):
+        raise ValueError(f"expected an absolute path, got {value!r}")
+    normal = os.path.normpath(value)
+    return "/" if normal == "//" else normal
+
+
+def ownership_params():
+    """mode, owner, group: the metadata params of file and directory."""
+    return [
+        Param("mode", str, None, "permission bits as an octal string, e.g. '0644'", check=octal_mode),
+        Param("owner", (str, int), None, "user name or uid"),
+        Param("group", (str, int), None, "group name or gid"),
+    ]
+
+
+def path_autorequires(resource):
+    """The managed parent directories (every ancestor: only managed ones become edges) and owners."""
+    refs = []
+    path = os.path.dirname(resource["path"])
+    while path and path != "/":
+        refs.append(format_ref("directory", path))
+        path = os.path.dirname(path)
+    return refs + owner_group_autorequires(resource)
+
+
+@functools.cache
+def _uid(name):
+    import pwd
+
+    return pwd.getpwnam(name).pw_uid
+
+
+@functools.cache
+def _gid(name):
+    import grp
+
+    return grp.getgrnam(name).gr_gid
+
+
+def resolve_id(kind, value, ctx):
+    """uid/gid of an owner/group; None when it does not exist yet but the catalog creates it."""
+    if isinstance(value, int):
+        return value
+    if value.isdigit():
+        return int(value)
+    try:
+        return _uid(value) if kind == "user" else _gid(value)
+    except KeyError:
+        if ctx.catalog is not None and ctx.catalog.has(format_ref(kind, value)):
+            return None
+        raise ResourceFailed(f"{'owner' if kind == 'user' else 'group'}: no {kind} named {value!r}") from None
+
+
+def forget_ids():
+    """Drop cached user/group lookups (after user or group resources changed them)."""
+    _uid.cache_clear()
+    _gid.cache_clear()
+
+
+def metadata_changes(resource, stat, ctx):
+    """Changes of mode/owner/group of an existing path (stat: its lstat result)."""
+    changes = []
+    mode = resource.get("mode")
+    if mode is not None and (stat.st_mode & 0o7777) != int(mode, 8):
+        changes.append(Change("mode", "%04o" % (stat.st_mode & 0o7777), mode))
+    for attr, kind, current in (("owner", "user", stat.st_uid), ("group", "group", stat.st_gid)):
+        wanted = resource.get(attr)
+        if wanted is None:
+            continue
+        wanted_id = resolve_id(kind, wanted, ctx)
+        if wanted_id != current:
+            changes.append(Change(attr, _name_of(kind, current), wanted))
+    return changes
+
+
+def _name_of(kind, number):
+    import grp
+    import pwd
+
+    try:
+        return pwd.getpwuid(number).pw_name if kind == "user" else grp.getgrgid(number).gr_name
+    except KeyError:
+        return number
+
+
+def wanted_ids(resource, ctx, stat=None):
+    """(uid, gid) to give a new or replaced path: the wanted ones, else the current ones, else -1."""
+    ids = []
+    for attr, kind, index in (("owner", "user", "st_uid"), ("group", "group", "st_gid")):
+        wanted = resource.get(attr)
+        if wanted is not None:
+            number = resolve_id(kind, wanted, ctx)
+            if number is None:
+                raise ResourceFailed(f"{attr}: {kind} {wanted!r} does not exist")
+            ids.append(number)
+        else:
+            ids.append(getattr(stat, index) if stat is not None else -1)
+    return tuple(ids)
+
+
+def apply_metadata(path, resource, ctx, changes):
+    """chmod/chown for the mode/owner/group changes in `changes`."""
+    names = {change.property for change in changes}
+    if "owner" in names or "group" in names:
+        uid, gid = wanted_ids(resource, ctx)
+        os.lchown(path, uid if "owner" in names else -1, gid if "group" in names else -1)
+    if "mode" in names:
+        os.chmod(path, int(resource["mode"], 8))
+
+
+def lstat(path):
+    """os.lstat or None when nothing is there."""
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return None

@@ -1,0 +1,196 @@
+"""file: a regular file's presence, content and metadata.
+
+Content comes from `content`, `source` (a file: absolute, or '<module>/<name>'
+in that module's files/) or `template` (rendered at compile time with `facts`
+and `template_vars`). A replacement is atomic and durable; the replaced content
+is kept in statedir/backup/<sha256>. Unchanged content is never rewritten: sizes
+are compared first, then bytes.
+"""
+import hashlib
+import os
+
+from confrt.engine.params import Param
+from confrt.resources import _posix
+from confrt.resources.base import REDACTED, Change, Provider, ResourceFailed, ResourceType
+
+
+def checksum(data):
+    return "{sha256}" + hashlib.sha256(data).hexdigest()
+
+
+def unified_diff(old, new, path):
+    """A unified diff of two byte strings, or None when either is not text."""
+    import difflib
+
+    try:
+        old_text, new_text = old.decode("utf-8"), new.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    lines = difflib.unified_diff(old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
+                                 fromfile=path, tofile=path + " (new)")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                   for line in lines)
+
+
+class PosixFileProvider(Provider):
+    name = "posix"
+
+    def desired_content(self):
+        resource = self.resource
+        if resource.get("content") is not None:
+            return resource["content"].encode("utf-8")
+        if resource.get("source") is not None:
+            try:
+                with open(resource["source"], "rb") as handle:
+                    return handle.read()
+            except OSError as exc:
+                raise ResourceFailed(f"source {resource['source']}: {exc.strerror}") from None
+        return None
+
+    def content_change(self, old, new):
+        path = self.resource["path"]
+        sensitive = "content" in self.resource.sensitive
+        if old is None:
+            verb, shown = "defined content as", checksum(new)
+        else:
+            verb, shown = "content changed", f"{checksum(old)} to {checksum(new)}"
+        if sensitive:
+            message = f"{verb} {REDACTED} {shown}"
+            return Change("content", None, None, message, sensitive=True)
+        diff = None
+        if self.resource.get("show_diff"):
+            diff = unified_diff(old or b"", new, path)
+        return Change("content", None if old is None else checksum(old), checksum(new), f"{verb} {shown}",
+                      diff=diff)
+
+    def changes(self):
+        resource, path = self.resource, self.resource["path"]
+        stat = _posix.lstat(path)
+        self.stat = stat
+        is_file = stat is not None and (stat.st_mode & 0o170000) == 0o100000
+        if stat is not None and (stat.st_mode & 0o170000) == 0o040000:
+            raise ResourceFailed(f"{path} is a directory (manage it with the directory type)")
+        if resource["ensure"] == "absent":
+            return [Change("ensure", "file" if is_file else "link", "absent", "removed")] if stat else []
+        self.content = self.desired_content()
+        if not is_file:
+            new = self.content if self.content is not None else b""
+            created = self.content_change(None, new)
+            before = "absent" if stat is None else "link"
+            return [Change("ensure", before, "file", created.message, diff=created.diff,
+                           sensitive=created.sensitive)]
+        changes = []
+        if self.content is not None and stat.st_size != len(self.content):
+            changes.append(self.content_change(_read(path), self.content))
+        elif self.content is not None:
+            current = _read(path)
+            if current != self.content:
+                changes.append(self.content_change(current, self.content))
+        return changes + _posix.metadata_changes(resource, stat, self.ctx)
+
+    def apply(self, changes):
+        resource, path = self.resource, self.resource["path"]
+        properties = {change.property for change in changes}
+        if resource["ensure"] == "absent":
+            if (self.stat.st_mode & 0o170000) == 0o100000 and resource["backup"]:
+                self.ctx.backup(_read(path))
+            os.unlink(path)
+            return
+        if "ensure" in properties or "content" in properties:
+            self.write(self.content if self.content is not None else b"")
+            return
+        _posix.apply_metadata(path, resource, self.ctx, changes)
+
+    def write(self, data):
+        from confrt.util.atomic import atomic_write
+
+        resource, path, stat = self.resource, self.resource["path"], self.stat
+        is_file = stat is not None and (stat.st_mode & 0o170000) == 0o100000
+        uid, gid = _posix.wanted_ids(resource, self.ctx, stat if is_file else None)
+        if resource.get("mode") is not None:
+            mode = int(resource["mode"], 8)
+        else:
+            mode = (stat.st_mode & 0o7777) if is_file else 0o644
+        if resource.get("validate_cmd"):
+            self.validate(data)
+        if is_file and resource["backup"]:
+            self.ctx.backup(_read(path))
+        try:
+            atomic_write(path, data, mode=mode, uid=uid, gid=gid)
+        except OSError as exc:
+            raise ResourceFailed(f"cannot write {path}: {exc.strerror}") from None
+
+    def validate(self, data):
+        """Run validate_cmd on the new content in a temp file beside the target."""
+        import tempfile
+
+        from confrt.util.atomic import TEMP_PREFIX
+
+        directory = os.path.dirname(self.resource["path"])
+        fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX + "validate-", dir=directory)
+        try:
+            os.write(fd, data)
+            os.close(fd)
+            argv = [temp if arg == "%s" else arg.replace("%s", temp) for arg in self.resource["validate_cmd"]]
+            result = self.ctx.run(argv)
+            if not result.ok:
+                detail = result.describe().replace(temp, "<new content>")
+                if "content" in self.resource.sensitive:
+                    detail = f"{argv[0]} exited {result.returncode}"
+                raise ResourceFailed(f"validate_cmd rejected the new content: {detail}")
+        finally:
+            os.unlink(temp)
+
+
+def _read(path):
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _check_validate_cmd(value):
+    if not value or not all(isinstance(arg, str) for arg in value) or not any("%s" in a for a in value):
+        raise ValueError(f"expected an argv list with '%s' for the file to check, got {value!r}")
+    return value
+
+
+class FileType(ResourceType):
+    name = "file"
+    namevar = "path"
+    params = [
+        Param("path", str, required=True, doc="absolute path of the file", check=_posix.absolute_path),
+        Param("ensure", str, "present", "present (a regular file) or absent", choices=("present", "absent")),
+        Param("content", str, None, "the whole content, as text"),
+        Param("source", str, None, "copy content from a file: absolute path or '<module>/<name>'"),
+        Param("template", str, None, "Jinja2 template: absolute path or '<module>/<name>'"),
+        Param("template_vars", dict, {}, "variables for `template` (besides `facts`)"),
+        *_posix.ownership_params(),
+        Param("validate_cmd", list, None, "argv run on the new content before it replaces the old; "
+                                          "'%s' is the temp file", check=_check_validate_cmd),
+        Param("backup", bool, True, "keep replaced content in statedir/backup/<sha256>"),
+        Param("show_diff", bool, True, "show a diff of content changes (never for sensitive content)"),
+    ]
+    providers = [PosixFileProvider]
+
+    @classmethod
+    def validate(cls, attrs):
+        given = [name for name in ("content", "source", "template") if attrs.get(name) is not None]
+        if len(given) > 1:
+            raise ValueError(f"{' and '.join(given)}: give only one of content, source and template")
+        if attrs["ensure"] == "absent" and given:
+            raise ValueError(f"{given[0]}: not allowed with ensure absent")
+
+    @classmethod
+    def prepare(cls, resource, env):
+        if resource.get("source") is not None:
+            resource.attrs["source"] = env.module_file(resource["source"])
+        if resource.get("template") is not None:
+            resource.attrs["content"] = env.render(resource["template"], resource["template_vars"])
+            if "template_vars" in resource.sensitive:
+                resource.sensitive.add("content")
+
+    @classmethod
+    def autorequires(cls, resource):
+        return _posix.path_autorequires(resource)
+
+
+TYPE = FileType
