@@ -12,7 +12,7 @@ import sys
 
 from confrt import __version__
 
-COMMANDS = ["facts", "lookup"]
+COMMANDS = ["facts", "lookup", "userdata"]
 
 
 def _common_options():

@@ -1,0 +1,104 @@
+"""confrt userdata fetch|show|build."""
+import argparse
+import sys
+
+HELP = "fetch, show or build instance userdata"
+DESCRIPTION = """\
+fetch   fetch the userdata from the configured sources, decode it and write local_data
+        (atomically, 0600), the write_files entries and the first-boot scripts
+        (--noop: print what would be written, secrets redacted)
+show    print what the current userdata decodes to (secrets redacted), writing nothing
+build   make #cloud-config userdata writing DATAFILE to local_data, plus extra files
+        (TARGET=SOURCE or a filemap YAML {target: source}); gzipped when asked or over 16 KiB
+"""
+
+
+def _accept_common_options(action):
+    """--config/--debug after the action too (the parent parser only sees them before it)."""
+    action.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    action.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
+def add_arguments(parser):
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    for name, text in (("fetch", "fetch, decode and write local_data"),
+                       ("show", "print the decoded userdata (secrets redacted)")):
+        action = actions.add_parser(name, help=text, description=text)
+        action.add_argument("--source", metavar="NAME",
+                            help="use this source only (ec2, openstack, nocloud, context, file:PATH)")
+        _accept_common_options(action)
+        if name == "fetch":
+            action.add_argument("--noop", action="store_true", help="print what would be written, write nothing")
+    build = actions.add_parser("build", help="make #cloud-config userdata from a data file",
+                               description="make #cloud-config userdata from a data file")
+    _accept_common_options(build)
+    build.add_argument("datafile", metavar="DATAFILE", help="YAML data written as local_data on the instance")
+    build.add_argument("--file", action="append", default=[], metavar="TARGET=SOURCE",
+                       help="also write SOURCE's content to TARGET (repeatable)")
+    build.add_argument("--filemap", metavar="YAML", help="a YAML mapping {target path: source file}")
+    build.add_argument("--gzip", action="store_true", help="gzip the userdata even when small")
+    build.add_argument("-o", "--output", metavar="OUT", help="write to OUT (0600) instead of stdout")
+
+
+def _print_decoded(fetched, decoded, data):
+    from confrt.userdata.redact import redact
+    from confrt.util.yamlfile import dump_yaml
+
+    print(f"# source: {fetched.source}" + ("" if fetched.raw is not None else " (no userdata)"))
+    sys.stdout.write(dump_yaml(redact(data)))
+    for item in decoded.files:
+        print(f"# file: {item.path} (mode {item.mode:04o}, {item.owner}{', append' if item.append else ''})")
+    for script in decoded.scripts:
+        print(f"# first-boot script: {script.name}")
+
+
+def _warn(decoded):
+    for warning in decoded.warnings:
+        print(f"confrt: warning: {warning}", file=sys.stderr)
+
+
+def _fetch(args, config):
+    from confrt.userdata.local import local_data_of
+    from confrt.userdata.refresh import refresh_local_data
+
+    fetched, decoded, writes = refresh_local_data(config, args.source, noop=args.noop)
+    _warn(decoded)
+    verb = "would write" if args.noop else "wrote"
+    for write in writes:
+        print(f"{verb} {write.describe()}")
+    if not writes:
+        print(f"local_data {config.local_data} is up to date (source {fetched.source})")
+    if args.noop:
+        _print_decoded(fetched, decoded, local_data_of(decoded, fetched))
+    return 0
+
+
+def _show(args, config):
+    from confrt.userdata.local import local_data_of
+    from confrt.userdata.refresh import fetch_and_decode
+
+    fetched, decoded = fetch_and_decode(config, args.source)
+    _warn(decoded)
+    _print_decoded(fetched, decoded, local_data_of(decoded, fetched))
+    return 0
+
+
+def _build(args, config):
+    from confrt.userdata.build import build_userdata, parse_file_option, read_filemap
+    from confrt.util.atomic import atomic_write
+
+    extra = [parse_file_option(option) for option in args.file]
+    if args.filemap:
+        extra.extend(read_filemap(args.filemap))
+    userdata = build_userdata(args.datafile, config.local_data, extra, compress=args.gzip)
+    if args.output:
+        atomic_write(args.output, userdata, 0o600)
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(userdata)
+    return 0
+
+
+def run(args, config):
+    return {"fetch": _fetch, "show": _show, "build": _build}[args.action](args, config)

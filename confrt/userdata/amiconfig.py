@@ -1,0 +1,267 @@
+"""CernVM amiconfig `[section]` userdata, translated to confrt data keys.
+
+Translation table (section names case-insensitive; README "## Userdata" repeats it):
+
+    [amiconfig] plugins = a,b            classes += modules of a, b
+    [amiconfig] disabled_plugins = a     classes += "--<module>" knockouts
+                (also the `disabed_plugins` misspelling of the CernVM docs)
+    [cernvm]    repositories = a,b       cvmfs::repositories   [a, b]
+                proxy = URL;DIRECT       cvmfs::http_proxy     "URL;DIRECT"
+                organisations = a,b      cvmfs::organisations  [a, b]
+                extra_repositories = name|server|b64key,...
+                                         cvmfs::extra_repositories {name: {server, public_key}}
+                users = u:g:pw,...       accounts::users       {u: {group: g, password: pw}}
+                                         (empty pw: no password key, the module makes one)
+                shell = /bin/bash        accounts::shell
+                environment = A=1,B=2    environment::variables {A: "1", B: "2"}
+                services = a,b           services::enabled     [a, b]
+                contextualization_command = user:cmd,...
+                                         first_boot::commands  [{user, command}]
+    [condor]    condor_master = HOST     condor::roles [execute], condor::collector_host HOST
+                (no condor_master)       condor::roles [central_manager]
+                condor_secret            condor::pool_password (sensitive)
+                uid_domain = D | *       condor::uid_domain D | condor::trust_uid_domain true
+                lowport, highport        condor::lowport, condor::highport (integers)
+                collector_name           condor::collector_name
+                allow_write              condor::allow_write
+                extra_vars = A=1,B=2     condor::extra_config  {A: "1", B: "2"}
+    [squid]     backends = h1,h2         squid::backends [h1, h2] (cvmfs_server is added too)
+                cache_dir, cache_dir_size, cache_mem, maximum_object_size_in_memory
+                                         squid::<same name> (cache_dir_size an integer)
+    [hostname]  hostname = NAME          hostname::name
+    [storage]   swap                     ephemeral_disk::swap
+                relocate-paths = a:b     ephemeral_disk::relocate_paths [a, b]
+    [tcpbuffers] net.x.y = V             tcpbuffers::sysctls {net.x.y: "V"}
+    [rootsshkeys]                        (the key comes from the metadata: sshkeys::metadata_keys)
+
+A section adds its modules to `classes` (cernvm -> cvmfs, plus accounts when users
+are given; rootsshkeys -> sshkeys; storage -> ephemeral_disk; others by name).
+Unknown sections and options are skipped with a warning (amiconfig's other
+plugins have no confrt module).
+"""
+from confrt.errors import UserdataError
+from confrt.userdata.decoded import Decoded
+from confrt.userdata.decoding import b64decode, parse_int, split_list
+
+PLUGIN_MODULES = {
+    "rootsshkeys": ["sshkeys"],
+    "cernvm": ["cvmfs", "accounts"],
+    "condor": ["condor"],
+    "squid": ["squid"],
+    "hostname": ["hostname"],
+    "storage": ["ephemeral_disk"],
+    "tcpbuffers": ["tcpbuffers"],
+}
+
+
+def _pairs(value, what):
+    """'A=1,B=2' -> {'A': '1', 'B': '2'}."""
+    result = {}
+    for item in split_list(value):
+        name, sep, val = item.partition("=")
+        if not sep or not name.strip():
+            raise UserdataError(f"{what}: expected NAME=value, got {item!r}")
+        result[name.strip()] = val.strip()
+    return result
+
+
+def _users(value, what):
+    users = {}
+    for item in split_list(value):
+        fields = item.split(":", 2)
+        name = fields[0].strip()
+        if not name:
+            raise UserdataError(f"{what}: a user entry has no name")
+        entry = {"group": (fields[1].strip() if len(fields) > 1 and fields[1].strip() else name)}
+        if len(fields) > 2 and fields[2]:
+            entry["password"] = fields[2]
+        users[name] = entry
+    return users
+
+
+def _extra_repositories(value, what):
+    repos = {}
+    for item in split_list(value):
+        fields = item.split("|")
+        if len(fields) != 3 or not fields[0].strip():
+            raise UserdataError(f"{what}: expected name|server|base64key, got an entry with "
+                                f"{len(fields)} fields")
+        key = b64decode(fields[2], f"{what}: {fields[0].strip()}")
+        repos[fields[0].strip()] = {"server": fields[1].strip(),
+                                    "public_key": key.decode("utf-8", "replace")}
+    return repos
+
+
+def _commands(value, what):
+    commands = []
+    for item in split_list(value):
+        user, sep, command = item.partition(":")
+        if not sep or not user.strip() or not command.strip():
+            raise UserdataError(f"{what}: expected user:command")
+        commands.append({"user": user.strip(), "command": command.strip().strip("'\"")})
+    return commands
+
+
+def _cernvm(options, what, data, classes):
+    plain = {"repositories": ("cvmfs::repositories", split_list),
+             "organisations": ("cvmfs::organisations", split_list),
+             "services": ("services::enabled", split_list)}
+    for option, value in options.items():
+        where = f"{what}: [cernvm] {option}"
+        if option in plain:
+            key, convert = plain[option]
+            data[key] = convert(value)
+        elif option == "proxy":
+            data["cvmfs::http_proxy"] = value
+        elif option == "extra_repositories":
+            data["cvmfs::extra_repositories"] = _extra_repositories(value, where)
+        elif option == "users":
+            data["accounts::users"] = _users(value, where)
+        elif option == "shell":
+            data["accounts::shell"] = value
+        elif option == "environment":
+            data["environment::variables"] = _pairs(value, where)
+        elif option == "contextualization_command":
+            data["first_boot::commands"] = _commands(value, where)
+        else:
+            yield f"{what}: [cernvm] {option}: not supported, skipped"
+    classes.append("cvmfs")
+    if "accounts::users" in data or "accounts::shell" in data:
+        classes.append("accounts")
+
+
+def _condor(options, what, data, classes):
+    classes.append("condor")
+    master = options.get("condor_master", "").strip()
+    if master:
+        data["condor::roles"] = ["execute"]
+        data["condor::collector_host"] = master
+    else:
+        data["condor::roles"] = ["central_manager"]
+    renamed = {"condor_secret": "condor::pool_password", "collector_name": "condor::collector_name",
+               "allow_write": "condor::allow_write"}
+    for option, value in options.items():
+        where = f"{what}: [condor] {option}"
+        if option == "condor_master":
+            continue
+        if option in renamed:
+            data[renamed[option]] = value
+        elif option in ("lowport", "highport"):
+            data["condor::" + option] = parse_int(value, where)
+        elif option == "uid_domain":
+            if value.strip() == "*":
+                data["condor::trust_uid_domain"] = True
+            else:
+                data["condor::uid_domain"] = value.strip()
+        elif option == "extra_vars":
+            data["condor::extra_config"] = _pairs(value, where)
+        else:
+            yield f"{what}: [condor] {option}: not supported, skipped"
+
+
+def _squid(options, what, data, classes):
+    classes.append("squid")
+    backends = []
+    for option, value in options.items():
+        if option in ("backends", "cvmfs_server"):
+            backends.extend(b for b in split_list(value) if b not in backends)
+        elif option == "cache_dir_size":
+            data["squid::cache_dir_size"] = parse_int(value, f"{what}: [squid] {option}")
+        elif option in ("cache_dir", "cache_mem", "maximum_object_size_in_memory"):
+            data["squid::" + option] = value
+        else:
+            yield f"{what}: [squid] {option}: not supported, skipped"
+    if backends:
+        data["squid::backends"] = backends
+
+
+def _hostname(options, what, data, classes):
+    classes.append("hostname")
+    for option, value in options.items():
+        if option == "hostname":
+            data["hostname::name"] = value
+        else:
+            yield f"{what}: [hostname] {option}: not supported, skipped"
+
+
+def _storage(options, what, data, classes):
+    classes.append("ephemeral_disk")
+    for option, value in options.items():
+        if option == "swap":
+            data["ephemeral_disk::swap"] = value
+        elif option == "relocate-paths":
+            data["ephemeral_disk::relocate_paths"] = split_list(value, ":")
+        else:
+            yield f"{what}: [storage] {option}: not supported, skipped"
+
+
+def _tcpbuffers(options, what, data, classes):
+    classes.append("tcpbuffers")
+    sysctls = {}
+    for option, value in options.items():
+        if "." in option:
+            sysctls[option] = " ".join(value.split())
+        else:
+            yield f"{what}: [tcpbuffers] {option}: not a sysctl name, skipped"
+    if sysctls:
+        data["tcpbuffers::sysctls"] = sysctls
+
+
+def _rootsshkeys(options, what, data, classes):
+    classes.append("sshkeys")
+    for option in options:
+        yield f"{what}: [rootsshkeys] {option}: not supported, skipped"
+
+
+SECTIONS = {
+    "cernvm": _cernvm,
+    "condor": _condor,
+    "squid": _squid,
+    "hostname": _hostname,
+    "storage": _storage,
+    "tcpbuffers": _tcpbuffers,
+    "rootsshkeys": _rootsshkeys,
+}
+
+
+def _plugin_classes(options, what):
+    """[amiconfig] plugins / disabled_plugins -> classes and knockouts, plus warnings."""
+    enabled, knocked, warnings = [], [], []
+    for option, value in options.items():
+        if option == "plugins":
+            target = enabled
+        elif option in ("disabled_plugins", "disabed_plugins"):
+            target = knocked
+        else:
+            warnings.append(f"{what}: [amiconfig] {option}: not supported, skipped")
+            continue
+        for plugin in split_list(value.replace(" ", ",")):
+            modules = PLUGIN_MODULES.get(plugin.lower())
+            if modules is None:
+                warnings.append(f"{what}: [amiconfig] plugin {plugin}: no confrt module, skipped")
+            else:
+                target.extend(modules)
+    return enabled, knocked, warnings
+
+
+def translate(sections, what):
+    """{section: {option: value}} -> Decoded with the data keys of the table above."""
+    data, classes, warnings = {}, [], []
+    knocked = []
+    for name, options in sections.items():
+        if name == "amiconfig":
+            enabled, knocked_here, notes = _plugin_classes(options, what)
+            classes.extend(enabled)
+            knocked.extend(knocked_here)
+            warnings.extend(notes)
+        elif name in SECTIONS:
+            warnings.extend(SECTIONS[name](options, what, data, classes))
+        else:
+            warnings.append(f"{what}: [{name}]: no confrt module for this section, skipped")
+    kept = [c for c in dict.fromkeys(classes) if c not in knocked]
+    kept.extend("--" + c for c in dict.fromkeys(knocked))
+    if kept:
+        data["classes"] = kept
+    decoded = Decoded(data)
+    decoded.warnings.extend(warnings)
+    return decoded

@@ -1,0 +1,170 @@
+"""Writing decoded userdata: local_data, write_files entries and per-instance state.
+
+Nothing is written until the whole userdata decoded and every write is planned
+(owners resolved, appends read): then each file is replaced atomically, and
+local_data (mode 0600) last. Unchanged files are not rewritten.
+
+Per-instance state under <statedir>/userdata/ (cloud-init's semaphores are the
+model), keyed by instance-id + sha256 of the userdata:
+    current.json         {instance_id, hash, source, key, scripts}
+    scripts/<key>/NN-*   the `#!` scripts, 0700
+    done/<key>           semaphore: the scripts ran for this instance and userdata
+A host move that keeps instance-id and userdata keeps the key, so first-boot
+scripts do not run again; a new instance-id or new userdata runs them once.
+`append` write_files entries are applied only when the key is new.
+"""
+import hashlib
+import json
+import os
+import re
+
+from confrt.errors import UserdataError
+from confrt.util.atomic import atomic_write, read_bytes
+
+METADATA_KEYS = {
+    "instance_id": "confrt::instance_id",
+    "local_hostname": "confrt::local_hostname",
+    "public_keys": "sshkeys::metadata_keys",
+    "block_device_mapping": "ephemeral_disk::block_device_mapping",
+}
+SOURCE_KEY = "confrt::userdata_source"
+SCRIPT_TIMEOUT = 600
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class PlannedWrite:
+    def __init__(self, path, content, mode, uid=0, gid=0, sensitive=False):
+        self.path = path
+        self.content = content
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.sensitive = sensitive
+
+    def describe(self):
+        return f"{self.path} (mode {self.mode:04o}, {len(self.content)} bytes)"
+
+
+def state_dir(config):
+    return os.path.join(config.statedir, "userdata")
+
+
+def instance_key(instance_id, userdata_hash):
+    return f"{_UNSAFE.sub('_', instance_id or 'no-instance-id')}-{userdata_hash[:16]}"
+
+
+def local_data_of(decoded, fetched):
+    """The data layer: decoded keys plus the metadata under their documented keys."""
+    data = dict(decoded.data)
+    for name, key in METADATA_KEYS.items():
+        if fetched.metadata.get(name):
+            data[key] = fetched.metadata[name]
+    data[SOURCE_KEY] = fetched.source
+    return data
+
+
+def render_local_data(data):
+    from confrt.util.yamlfile import dump_yaml
+
+    return ("# Written by `confrt userdata fetch`; edits are replaced at the next fetch.\n"
+            + dump_yaml(data)).encode("utf-8")
+
+
+def _ids(owner, path):
+    import grp
+    import pwd
+
+    user, _, group = owner.partition(":")
+    try:
+        entry = pwd.getpwuid(int(user)) if user.isdigit() else pwd.getpwnam(user)
+        uid, gid = entry.pw_uid, entry.pw_gid
+        if group:
+            gid = grp.getgrgid(int(group)).gr_gid if group.isdigit() else grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise UserdataError(f"{path}: owner {owner}: no such user or group on this machine") from None
+    return uid, gid
+
+
+def _unchanged(write):
+    try:
+        st = os.stat(write.path)
+    except OSError:
+        return False
+    return ((st.st_mode & 0o7777, st.st_uid, st.st_gid) == (write.mode, write.uid, write.gid)
+            and read_bytes(write.path) == write.content)
+
+
+def _read_state(config):
+    raw = read_bytes(os.path.join(state_dir(config), "current.json"))
+    try:
+        return json.loads(raw.decode("utf-8")) if raw else {}
+    except ValueError:
+        return {}
+
+
+def plan_writes(config, fetched, decoded):
+    """Every file write the userdata implies, in order, unchanged ones left out."""
+    userdata_hash = hashlib.sha256(fetched.raw or b"").hexdigest()
+    key = instance_key(fetched.metadata.get("instance_id"), userdata_hash)
+    new_key = _read_state(config).get("key") != key
+    uid, gid = os.getuid(), os.getgid()
+    writes = []
+    for item in decoded.files:
+        file_uid, file_gid = _ids(item.owner, item.path)
+        content = item.content
+        if item.append:
+            if not new_key:
+                continue
+            content = (read_bytes(item.path) or b"") + content
+        writes.append(PlannedWrite(item.path, content, item.mode, file_uid, file_gid, item.sensitive))
+    scripts = []
+    for number, script in enumerate(decoded.scripts, 1):
+        name = f"{number:02d}-{_UNSAFE.sub('_', script.name)}"
+        scripts.append(name)
+        writes.append(PlannedWrite(os.path.join(state_dir(config), "scripts", key, name),
+                                   script.content, 0o700, uid, gid))
+    state = {"instance_id": fetched.metadata.get("instance_id"), "hash": userdata_hash,
+             "source": fetched.source, "key": key, "scripts": scripts}
+    writes.append(PlannedWrite(os.path.join(state_dir(config), "current.json"),
+                               (json.dumps(state, indent=1, sort_keys=True) + "\n").encode(), 0o600, uid, gid))
+    writes.append(PlannedWrite(config.local_data, render_local_data(local_data_of(decoded, fetched)),
+                               0o600, uid, gid, sensitive=True))
+    return [w for w in writes if not _unchanged(w)]
+
+
+def apply_writes(config, writes):
+    os.makedirs(state_dir(config), mode=0o700, exist_ok=True)
+    for write in writes:
+        os.makedirs(os.path.dirname(os.path.abspath(write.path)), mode=0o755, exist_ok=True)
+        atomic_write(write.path, write.content, write.mode, write.uid, write.gid)
+
+
+def first_boot_scripts_pending(config):
+    """Paths of the current userdata's scripts not yet run on this instance."""
+    state = _read_state(config)
+    if not state.get("scripts") or os.path.exists(os.path.join(state_dir(config), "done", state["key"])):
+        return []
+    return [os.path.join(state_dir(config), "scripts", state["key"], name) for name in state["scripts"]]
+
+
+def mark_scripts_done(config):
+    state = _read_state(config)
+    if state.get("key"):
+        done = os.path.join(state_dir(config), "done")
+        os.makedirs(done, mode=0o700, exist_ok=True)
+        atomic_write(os.path.join(done, state["key"]), b"done\n", 0o600)
+
+
+def run_first_boot_scripts(config, log, timeout=SCRIPT_TIMEOUT):
+    """Run the pending scripts as root in order, log their output, mark them done; -> results."""
+    from confrt.util.proc import run
+
+    results = []
+    for path in first_boot_scripts_pending(config):
+        result = run([path], timeout=timeout, cwd="/")
+        log(result.describe() if not result.ok else f"{path}: ok")
+        for line in (result.stdout + result.stderr).splitlines():
+            log(f"{os.path.basename(path)}: {line}")
+        results.append(result)
+    mark_scripts_done(config)
+    return results

@@ -1,0 +1,25 @@
+"""Fetch -> decode -> plan -> write: the one path `confrt userdata fetch` and `confrt run` use."""
+
+
+def fetch_and_decode(config, source=None):
+    """(Fetched, Decoded) from the first configured source (or `source`); writes nothing."""
+    from confrt.userdata.decoded import Decoded
+    from confrt.userdata.formats import decode_userdata
+    from confrt.userdata.sources import fetch
+
+    settings = config.userdata
+    fetched = fetch(settings, [source] if source else None)
+    if fetched.raw is None:
+        return fetched, Decoded()
+    return fetched, decode_userdata(fetched.raw, config.local_data, config.statedir, settings["max_size"])
+
+
+def refresh_local_data(config, source=None, noop=False):
+    """Fetch and decode the userdata, then (unless noop) write it; -> (fetched, decoded, writes)."""
+    from confrt.userdata.local import apply_writes, plan_writes
+
+    fetched, decoded = fetch_and_decode(config, source)
+    writes = plan_writes(config, fetched, decoded)
+    if not noop:
+        apply_writes(config, writes)
+    return fetched, decoded, writes
