@@ -1,0 +1,92 @@
+"""Helpers shared by the system resource types (not a type: the name starts with '_').
+
+Commands that must succeed, text files edited in place with their owner and
+mode kept, and the one Change shape used for a file's new content.
+"""
+import os
+
+from confrt.resources.base import Change, ResourceFailed
+
+
+def run_checked(ctx, argv, input=None):
+    """ctx.run(argv); ResourceFailed with the command's last output line when it fails.
+
+    Secrets must go through `input`, never argv: argv is shown in the error.
+    """
+    result = ctx.run(argv, input=input) if input is not None else ctx.run(argv)
+    if not result.ok:
+        raise ResourceFailed(result.describe())
+    return result
+
+
+def read_text(path):
+    """The file's text, or None when it does not exist."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResourceFailed(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def content_change(path, old, new, sensitive=False):
+    """Change('content') of a text file, with a unified diff (none when sensitive)."""
+    import difflib
+
+    diff = "".join(difflib.unified_diff(
+        (old or "").splitlines(True), new.splitlines(True),
+        fromfile=path if old is not None else "/dev/null", tofile=path))
+    if old is None:
+        message = f"created {path}"
+    else:
+        message = f"content of {path} changed"
+    return Change("content", None if old is None else _digest(old), _digest(new), message=message,
+                  diff=diff, sensitive=sensitive)
+
+
+def _digest(text):
+    import hashlib
+
+    return "{sha256}" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def write_text(path, text, mode=None, uid=-1, gid=-1):
+    """Atomically replace a text file; an existing file keeps its mode and owner unless given."""
+    from confrt.util.atomic import atomic_write
+
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        info = None
+    if info is not None:
+        mode = info.st_mode & 0o7777 if mode is None else mode
+        uid = info.st_uid if uid == -1 else uid
+        gid = info.st_gid if gid == -1 else gid
+    try:
+        atomic_write(path, text.encode("utf-8"), mode=0o644 if mode is None else mode, uid=uid, gid=gid)
+    except OSError as exc:
+        raise ResourceFailed(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def split_lines(text):
+    """Lines without their newlines ('' or None -> [])."""
+    return (text or "").splitlines()
+
+
+def join_lines(lines):
+    return "".join(line + "\n" for line in lines)
+
+
+def single_line(value):
+    """Param check: a string without newlines."""
+    if "\n" in value or "\r" in value:
+        raise ValueError("must be a single line")
+    return value
+
+
+def absolute_path(value):
+    """Param check: an absolute, normalised path."""
+    if not value.startswith("/"):
+        raise ValueError(f"expected an absolute path, got {value!r}")
+    return os.path.normpath(single_line(value))
