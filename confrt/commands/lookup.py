@@ -1,0 +1,92 @@
+"""confrt lookup: one key through the data hierarchy, like `puppet lookup`."""
+
+HELP = "look up a key in the layered data (Hiera 5 compatible)"
+DESCRIPTION = """Look up KEY in the data hierarchy (hiera.yaml v5) with this machine's facts.
+
+Examples:
+  confrt lookup classes --merge unique --knockout-prefix --
+  confrt lookup htcondor::collector_host --explain
+  confrt lookup ntp::servers --facts facts.yaml --render-as json
+
+A key that has no value exits 1. Values of keys that lookup_options mark
+sensitive print as [redacted] unless --show-sensitive is given.
+"""
+STRATEGIES = ("first", "unique", "hash", "deep")
+
+
+def add_arguments(parser):
+    parser.add_argument("key", metavar="KEY", help="the key, dotted to reach inside hashes (a.b.0)")
+    parser.add_argument("--merge", choices=STRATEGIES,
+                        help="merge strategy (default: per lookup_options, else first)")
+    parser.add_argument("--knockout-prefix", metavar="P", nargs="?", const="--",
+                        help="elements/values starting with P remove lower-level ones (default merge: deep); "
+                             "alone it means --knockout-prefix=--")
+    parser.add_argument("--sort-merged-arrays", action="store_true", help="sort arrays merged by a deep merge")
+    parser.add_argument("--merge-hash-arrays", action="store_true",
+                        help="deep-merge hashes at the same index of merged arrays")
+    parser.add_argument("--explain", action="store_true", help="show every level searched and the merge")
+    parser.add_argument("--facts", metavar="FILE", help="YAML or JSON file of facts overriding this machine's")
+    parser.add_argument("--hiera-config", metavar="FILE",
+                        help="hiera.yaml to use (default: the configured one, else the packaged one)")
+    parser.add_argument("--render-as", choices=("yaml", "json"), default="yaml", help="output format")
+    parser.add_argument("--show-sensitive", action="store_true", help="print values marked sensitive")
+
+
+def merge_request(args):
+    """The merge requested on the command line: None, a name, or a hash with options."""
+    options = {}
+    if args.knockout_prefix:
+        options["knockout_prefix"] = args.knockout_prefix
+    if args.sort_merged_arrays:
+        options["sort_merged_arrays"] = True
+    if args.merge_hash_arrays:
+        options["merge_hash_arrays"] = True
+    if not options:
+        return args.merge
+    return dict(options, strategy=args.merge or "deep")
+
+
+def module_data_dirs(modulepath):
+    """{module: its data dir} for modules on the modulepath (the first one found wins)."""
+    import os
+
+    result = {}
+    for directory in modulepath:
+        if not os.path.isdir(directory):
+            continue
+        for name in sorted(os.listdir(directory)):
+            data_dir = os.path.join(directory, name, "data")
+            if name not in result and os.path.isdir(data_dir):
+                result[name] = data_dir
+    return result
+
+
+def render(value, render_as):
+    if render_as == "json":
+        import json
+
+        return json.dumps(value, default=str)
+    from confrt.util.yamlfile import dump_yaml
+
+    text = dump_yaml(value)
+    return text[:-len("...\n")].rstrip("\n") if text.endswith("...\n") else text.rstrip("\n")
+
+
+def run(args, config):
+    from confrt.data import DataStore
+    from confrt.data.explain import REDACTED
+    from confrt.facts import Facts
+
+    store = DataStore(args.hiera_config or config.effective_hiera_config(),
+                      Facts.for_config(config, args.facts),
+                      variables={"confrt": {"local_data": config.local_data}},
+                      module_data=module_data_dirs(config.modulepath))
+    merge = merge_request(args)
+    if args.explain:
+        print(store.explain(args.key, merge), end="")
+        return 0
+    value = store.lookup(args.key, merge)
+    if store.is_sensitive(args.key) and not args.show_sensitive:
+        value = REDACTED
+    print(render(value, args.render_as))
+    return 0

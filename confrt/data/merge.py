@@ -1,0 +1,211 @@
+"""Merge strategies first, unique, hash and deep, with knockout done right.
+
+`found` is always a list of (source, value), highest priority first.
+
+Knockout (option knockout_prefix, e.g. "--"), where confrt differs from Puppet:
+  - unique and deep merges: an array element "--x" removes x contributed by ANY
+    lower level (Puppet: only the next lower level that has the key, and a
+    unique merge keeps "--x" literally). An element equal to the prefix alone
+    removes every lower element. Markers never appear in the result, even when
+    only one level holds the key.
+  - hash and deep merges: a hash value equal to the prefix removes that key
+    (Puppet leaves the key with the value '').
+Deep merges fold from the lowest level up, so a knockout always sees
+everything below it; array order is lower levels first (as Puppet), unique
+merges list higher levels first (as Puppet).
+"""
+import copy
+
+from confrt.errors import DataError
+
+STRATEGIES = ("first", "unique", "hash", "deep")
+_OPTIONS = {"knockout_prefix": str, "sort_merged_arrays": bool, "merge_hash_arrays": bool}
+
+
+class Merge:
+    """A merge strategy with its options."""
+
+    def __init__(self, strategy="first", knockout_prefix=None, sort_merged_arrays=False,
+                 merge_hash_arrays=False):
+        self.strategy = strategy
+        self.knockout_prefix = knockout_prefix
+        self.sort_merged_arrays = sort_merged_arrays
+        self.merge_hash_arrays = merge_hash_arrays
+
+    @classmethod
+    def parse(cls, merge, where):
+        """From None, a strategy name, a Merge, or {"strategy": ..., options...}."""
+        if merge is None:
+            return cls()
+        if isinstance(merge, Merge):
+            return merge
+        if isinstance(merge, str):
+            merge = {"strategy": merge}
+        if not isinstance(merge, dict):
+            raise DataError(f"{where}: merge must be a strategy name or a hash, got {merge!r}")
+        options = dict(merge)
+        strategy = options.pop("strategy", None)
+        if strategy not in STRATEGIES:
+            raise DataError(f"{where}: unknown merge strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
+        for name, value in options.items():
+            if name not in _OPTIONS:
+                raise DataError(f"{where}: unknown merge option {name!r} (known: {', '.join(_OPTIONS)})")
+            if not isinstance(value, _OPTIONS[name]) or value == "":
+                raise DataError(f"{where}: merge option {name}: bad value {value!r}")
+        return cls(strategy, **options)
+
+    def describe(self):
+        options = [f"{name}={getattr(self, name)!r}" for name in _OPTIONS if getattr(self, name)]
+        return self.strategy + (f" ({', '.join(options)})" if options else "")
+
+    def merge(self, found, key):
+        """Merge the found values of `key`; a value of the wrong type is a DataError."""
+        if self.strategy == "first":
+            return found[0][1]
+        if self.strategy == "unique":
+            return self._unique(found, key)
+        if self.strategy == "hash":
+            return self._hash(found, key)
+        return self._deep(found)
+
+    def _is_marker(self, item):
+        return bool(self.knockout_prefix) and isinstance(item, str) and item.startswith(self.knockout_prefix)
+
+    def _unique(self, found, key):
+        for source, value in found:
+            if isinstance(value, dict):
+                raise DataError(f"{source}: key '{key}': a unique merge needs arrays or scalars, found a hash")
+        if len(found) == 1 and not isinstance(found[0][1], list):
+            return found[0][1]
+        result = []
+        knocked = []
+        for _, value in found:
+            items = _flatten(value)
+            for item in items:
+                if not self._is_marker(item) and not _contains(knocked, item) and not _contains(result, item):
+                    result.append(item)
+            markers = [item for item in items if self._is_marker(item)]
+            if self.knockout_prefix in markers:
+                break  # the bare prefix removes everything lower
+            knocked.extend(item[len(self.knockout_prefix):] for item in markers)
+        return self._sorted(result, key)
+
+    def _hash(self, found, key):
+        if len(found) > 1:
+            for source, value in found:
+                if not isinstance(value, dict):
+                    raise DataError(f"{source}: key '{key}': a hash merge needs hashes, "
+                                    f"found {_kind(value)}")
+        if not isinstance(found[0][1], dict):
+            return found[0][1]
+        result = {}
+        for _, value in reversed(found):
+            for name, item in value.items():
+                if self.knockout_prefix is not None and item == self.knockout_prefix:
+                    result.pop(name, None)
+                else:
+                    result[name] = item
+        return result
+
+    def _deep(self, found):
+        merger = _DeepMerger(self)
+        result = merger.clean(copy.deepcopy(found[-1][1]))
+        for _, value in reversed(found[:-1]):
+            result = merger.merge(result, copy.deepcopy(value))
+        return result
+
+    def _sorted(self, items, key):
+        if not self.sort_merged_arrays:
+            return items
+        try:
+            return sorted(items)
+        except TypeError:
+            raise DataError(f"key '{key}': sort_merged_arrays cannot sort values of mixed types") from None
+
+
+class _DeepMerger:
+    """deepmerge.Merger with knockout-aware list and dict strategies (imported on first use)."""
+
+    def __init__(self, spec):
+        from deepmerge import Merger
+
+        self._spec = spec
+        self._merger = Merger([(list, self._lists), (dict, self._dicts)],
+                              [self._override], [self._override])
+
+    def merge(self, base, nxt):
+        return self._merger.merge(base, nxt)
+
+    def clean(self, value):
+        """value merged onto nothing: knockout markers removed at every depth."""
+        if isinstance(value, (list, dict)):
+            return self._merger.merge(type(value)(), value)
+        return value
+
+    def _override(self, config, path, base, nxt):
+        return self.clean(nxt)
+
+    def _dicts(self, config, path, base, nxt):
+        prefix = self._spec.knockout_prefix
+        for name, item in nxt.items():
+            if prefix is not None and item == prefix:
+                base.pop(name, None)
+            elif name in base:
+                base[name] = config.value_strategy(path + [name], base[name], item)
+            else:
+                base[name] = self.clean(item)
+        return base
+
+    def _lists(self, config, path, base, nxt):
+        spec = self._spec
+        prefix = spec.knockout_prefix
+        if prefix is not None:
+            markers = [item for item in nxt if spec._is_marker(item)]
+            if prefix in markers:
+                base = []
+            knocked = [item[len(prefix):] for item in markers]
+            base = [item for item in base if not _contains(knocked, item)]
+            nxt = [item for item in nxt if not spec._is_marker(item)]
+        nxt = [self.clean(item) for item in nxt]
+        if spec.merge_hash_arrays and all(isinstance(i, dict) for i in base + nxt):
+            merged = [config.value_strategy(path + [i], item, nxt[i]) if i < len(nxt) else item
+                      for i, item in enumerate(base)]
+            result = merged + nxt[len(base):]
+        else:
+            result = []
+            for item in base + nxt:
+                if not _contains(result, item):
+                    result.append(item)
+        return spec._sorted(result, ".".join(map(str, path)) or "(top)")
+
+
+def _flatten(value):
+    if not isinstance(value, list):
+        return [value]
+    flat = []
+    for item in value:
+        flat.extend(_flatten(item))
+    return flat
+
+
+def _same(a, b):
+    """Equality that keeps 1, 1.0 and true apart, as Ruby does."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return a == b
+
+
+def _contains(items, value):
+    return any(_same(item, value) for item in items)
+
+
+def _kind(value):
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return f"{type(value).__name__} {value!r}"

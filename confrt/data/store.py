@@ -1,0 +1,250 @@
+"""DataStore: Hiera 5 compatible lookups over hiera.yaml levels and module data.
+
+Each data file is parsed once per store and a key's value in a file is
+interpolated once, when first needed. The module data layer
+(<module>/data/common.yaml) sits below the hierarchy and answers only keys of
+that module ("m::p"); its lookup_options apply only to that module's keys.
+"""
+import copy
+import os
+
+from confrt.data.hiera_config import load_hiera_config
+from confrt.data.interpolate import Interpolator
+from confrt.data.keys import MISSING, dig, module_name, split_key
+from confrt.data.merge import Merge
+from confrt.data.scope import Scope
+from confrt.errors import DataError, LookupNotFound
+
+LOOKUP_OPTIONS = "lookup_options"
+
+
+class DataStore:
+    def __init__(self, hiera_config_path, facts, variables=None, module_data=None):
+        self._config = load_hiera_config(hiera_config_path)
+        self._interpolator = Interpolator(Scope(facts, variables), self._interpolation_lookup)
+        self._module_data = dict(module_data or {})
+        self._levels = None
+        self._files = {}
+        self._values = {}
+        self._options = {}
+        self._active = []
+
+    def lookup(self, key, merge=None, default=MISSING):
+        """The value of `key` merged per `merge` (None: per lookup_options, else first found)."""
+        value = self._lookup(key, merge, None, "lookup")
+        if value is MISSING:
+            if default is not MISSING:
+                return default
+            raise LookupNotFound(f"no value found for key '{key}' in the hierarchy of {self._config.path}")
+        return copy.deepcopy(value)
+
+    def explain(self, key, merge=None):
+        """A readable account of the lookup: each level, its path, found or not, merge and result."""
+        from confrt.data.explain import Explanation
+
+        trace = Explanation(key, redact=self.is_sensitive(key))
+        try:
+            value = self._lookup(key, merge, trace, "lookup")
+        except DataError as error:
+            trace.failed(error)
+        else:
+            trace.result(value)
+        return trace.text()
+
+    def origins(self, key):
+        """[(path, raw value)] of every data file holding key, highest priority first."""
+        segments = split_key(key)
+        result = []
+        for location, _ in self._all_locations([module_name(segments[0])]):
+            data = self._file(location.path, location.backend)
+            if data is not None and segments[0] in data:
+                raw = dig(data[segments[0]], segments[1:])
+                if raw is not MISSING:
+                    result.append((location.path, raw))
+        return result
+
+    def is_sensitive(self, key):
+        """True when lookup_options mark the key sensitive: its value must never be shown."""
+        return self._options_for(split_key(key)[0]).get("sensitive") is True
+
+    def keys(self):
+        """Every top-level key of every data file in the hierarchy and the module data."""
+        result = set()
+        for location, _ in self._all_locations(self._module_data):
+            data = self._file(location.path, location.backend)
+            if data:
+                result.update(key for key in data if isinstance(key, str))
+        result.discard(LOOKUP_OPTIONS)
+        return result
+
+    # -- searching
+
+    def _lookup(self, key, merge, trace, where):
+        segments = split_key(key)
+        root = segments[0]
+        if root == LOOKUP_OPTIONS:
+            return MISSING
+        if key in self._active:
+            chain = " -> ".join(self._active + [key])
+            raise DataError(f"{where}: interpolation loop: {chain}")
+        self._active.append(key)
+        try:
+            options = self._options_for(root)
+            if merge is None and "merge" in options:
+                spec = Merge.parse(options["merge"], f"lookup_options for '{root}'")
+                origin = "lookup_options"
+            else:
+                spec = Merge.parse(merge, "merge")
+                origin = "request" if merge is not None else "default"
+            if trace:
+                trace.merge(spec, origin)
+            found = self._search(root, spec.strategy == "first", trace)
+            if not found:
+                return MISSING
+            value = spec.merge(found, root)
+            if trace and len(found) > 1:
+                trace.merged(value)
+            return dig(value, segments[1:])
+        finally:
+            self._active.pop()
+
+    def _search(self, root, first_only, trace):
+        found = []
+        for location, heading in self._all_locations([module_name(root)]):
+            if trace:
+                trace.location(heading, location)
+            if location.skipped:
+                continue
+            data = self._file(location.path, location.backend)
+            if data is None or root not in data:
+                if trace:
+                    trace.absent(data is not None)
+                continue
+            value = self._value(location.path, root, data)
+            if trace:
+                trace.found(value)
+            found.append((location.path, value))
+            if first_only:
+                break
+        return found
+
+    def _all_locations(self, modules):
+        """(location, heading) of the hierarchy, then of the data of `modules`."""
+        if self._levels is None:
+            self._levels = []
+            for level in self._config.levels:
+                where = f"{self._config.path}: hierarchy level '{level.name}'"
+                for location in level.locations(self._interpolator, where):
+                    self._levels.append((location, f'Hierarchy entry "{level.name}"'))
+        result = list(self._levels)
+        for module in modules:
+            location = self._module_location(module)
+            if location is not None:
+                result.append((location, f'Module data "{module}"'))
+        return result
+
+    def _module_location(self, module):
+        from confrt.data.hiera_config import Location
+
+        directory = self._module_data.get(module)
+        if directory is None:
+            return None
+        return Location("common.yaml", os.path.join(directory, "common.yaml"), "yaml_data")
+
+    def _value(self, path, root, data):
+        cache_key = (path, root)
+        if cache_key not in self._values:
+            self._values[cache_key] = self._interpolator.value(data[root], f"{path}: key '{root}'")
+        return self._values[cache_key]
+
+    def _interpolation_lookup(self, key, where):
+        return self._lookup(key, None, None, where)
+
+    def _file(self, path, backend):
+        """The parsed mapping of a data file (cached), or None when it does not exist."""
+        if path not in self._files:
+            self._files[path] = _read_data_file(path, backend) if os.path.isfile(path) else None
+        return self._files[path]
+
+    # -- lookup_options
+
+    def _options_for(self, root):
+        module = module_name(root)
+        if module not in self._options:
+            self._options[module] = self._compile_options(module)
+        exact, patterns = self._options[module]
+        if root in exact:
+            return exact[root]
+        for pattern, options in patterns:
+            if pattern.search(root):
+                return options
+        return {}
+
+    def _compile_options(self, module):
+        """lookup_options of every level (and of the module's data) hash-merged, split exact / regex."""
+        import re
+
+        found = []
+        module_location = self._module_location(module)
+        for location, _ in self._all_locations([module]):
+            data = self._file(location.path, location.backend) if not location.skipped else None
+            if not data or LOOKUP_OPTIONS not in data:
+                continue
+            where = f"{location.path}: {LOOKUP_OPTIONS}"
+            options = self._interpolator.value(data[LOOKUP_OPTIONS], where)
+            if not isinstance(options, dict):
+                raise DataError(f"{where}: expected a hash of key -> options")
+            if module_location is not None and location.path == module_location.path:
+                _check_module_options(where, module, options)
+            found.append((location.path, options))
+        merged = Merge("hash").merge(found, LOOKUP_OPTIONS) if found else {}
+        exact, patterns = {}, []
+        for name, options in merged.items():
+            if not isinstance(options, dict):
+                raise DataError(f"{LOOKUP_OPTIONS}: '{name}': expected a hash (merge, sensitive...)")
+            if name.startswith("^"):
+                try:
+                    patterns.append((re.compile(name), options))
+                except re.error as error:
+                    raise DataError(f"{LOOKUP_OPTIONS}: '{name}': bad regular expression: {error}") from None
+            else:
+                exact[name] = options
+        return exact, patterns
+
+
+def _check_module_options(where, module, options):
+    prefix = module + "::"
+    for name in options:
+        if not (name.startswith(prefix) or name.startswith("^" + prefix)):
+            raise DataError(f"{where}: '{name}': module data may only set options for keys starting "
+                            f"with '{prefix}'")
+
+
+def _read_data_file(path, backend):
+    if backend == "json_data":
+        data = _read_json(path)
+    else:
+        from confrt.util.yamlfile import load_yaml_file
+
+        data = load_yaml_file(path)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected a mapping of keys at the top, got {type(data).__name__}")
+    return data
+
+
+def _read_json(path):
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: cannot read: {error}") from None
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DataError(f"{path}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}") from None
