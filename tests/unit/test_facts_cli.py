@@ -1,0 +1,97 @@
+"""`confrt facts` end to end: python -m confrt from the source tree."""
+import json
+
+import yaml
+
+
+def config_with_facts_dir(tmp_path, files):
+    facts_dir = tmp_path / "facts.d"
+    facts_dir.mkdir()
+    for name, text in files.items():
+        (facts_dir / name).write_text(text)
+    config = tmp_path / "confrt.yaml"
+    config.write_text(f"facts_dir: {facts_dir}\n")
+    return config
+
+
+def test_one_scalar_prints_plainly(run_confrt, tmp_path):
+    config = config_with_facts_dir(tmp_path, {})
+    result = run_confrt("facts", "kernel", "--config", config)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Linux\n"
+
+
+def test_booleans_print_as_yaml_words(run_confrt, tmp_path):
+    config = config_with_facts_dir(tmp_path, {"f.yaml": "managed: true\nlegacy: false\n"})
+    assert run_confrt("facts", "managed", "--config", config).stdout == "true\n"
+    assert run_confrt("facts", "legacy", "--config", config).stdout == "false\n"
+
+
+def test_structure_as_yaml_and_json(run_confrt, tmp_path):
+    config = config_with_facts_dir(tmp_path, {"site.yaml": "site: {name: bnl, racks: [1, 2]}\n"})
+    as_yaml = run_confrt("facts", "site", "--config", config)
+    assert as_yaml.returncode == 0, as_yaml.stderr
+    assert yaml.safe_load(as_yaml.stdout) == {"name": "bnl", "racks": [1, 2]}
+    as_json = run_confrt("facts", "site", "--json", "--config", config)
+    assert json.loads(as_json.stdout) == {"name": "bnl", "racks": [1, 2]}
+    assert json.loads(run_confrt("facts", "site.name", "--json", "--config", config).stdout) == "bnl"
+
+
+def test_all_facts_as_yaml_and_json_agree(run_confrt, tmp_path):
+    config = config_with_facts_dir(tmp_path, {"site.json": '{"site": "bnl"}'})
+    as_yaml = run_confrt("facts", "--config", config)
+    as_json = run_confrt("facts", "--json", "--config", config)
+    assert as_yaml.returncode == 0 and as_json.returncode == 0, as_yaml.stderr + as_json.stderr
+    from_yaml, from_json = yaml.safe_load(as_yaml.stdout), json.loads(as_json.stdout)
+    assert from_yaml["site"] == "bnl"
+    for name in ("os", "kernel", "networking", "processors", "memory", "mountpoints", "disks",
+                 "virtual", "is_virtual", "cmdline", "osfamily", "processorcount", "uptime_seconds"):
+        assert name in from_json, name
+    assert list(from_json) == sorted(from_json)
+    assert from_yaml["os"] == from_json["os"]
+    assert from_yaml["processors"] == from_json["processors"]
+
+
+def test_facts_file_overrides_by_name(run_confrt, tmp_path):
+    config = config_with_facts_dir(tmp_path, {"site.yaml": "role: worker\n"})
+    overrides = tmp_path / "node.yaml"
+    overrides.write_text("os.family: RedHat\nrole: submit\n")
+    assert run_confrt("facts", "os.family", "--facts", overrides, "--config", config).stdout == "RedHat\n"
+    assert run_confrt("facts", "osfamily", "--facts", overrides, "--config", config).stdout == "RedHat\n"
+    assert run_confrt("facts", "role", "--facts", overrides, "--config", config).stdout == "submit\n"
+
+
+def test_unknown_name_is_one_line_exit_1(run_confrt, tmp_path):
+    config = config_with_facts_dir(tmp_path, {})
+    result = run_confrt("facts", "os.nosuch", "--config", config)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == "confrt: error: os.nosuch: no such fact\n"
+
+
+def test_bad_facts_file_is_one_line_exit_1(run_confrt, tmp_path):
+    config = config_with_facts_dir(tmp_path, {})
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"os": ')
+    result = run_confrt("facts", "os", "--facts", bad, "--config", config)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"confrt: error: {bad}:1:8: invalid JSON")
+    assert result.stderr.count("\n") == 1
+
+
+def test_bad_facts_dir_file_names_the_file(run_confrt, tmp_path):
+    config = config_with_facts_dir(tmp_path, {"10-broken.yaml": "a: b: c\n"})
+    result = run_confrt("facts", "kernel", "--config", config)
+    assert result.returncode == 1
+    assert f"{tmp_path / 'facts.d' / '10-broken.yaml'}:1:5: invalid YAML" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_cmdline_fact_from_the_running_kernel(run_confrt, tmp_path):
+    from confrt.facts.kernel import parse_cmdline
+
+    with open("/proc/cmdline") as handle:
+        expected = parse_cmdline(handle.read())
+    config = config_with_facts_dir(tmp_path, {})
+    result = run_confrt("facts", "cmdline", "--json", "--config", config)
+    assert json.loads(result.stdout) == expected
