@@ -12,7 +12,7 @@ import sys
 
 from confrt import __version__
 
-COMMANDS = ["facts", "lookup", "userdata"]
+COMMANDS = ["facts", "lookup", "userdata", "submit"]
 
 
 def _common_options():
