@@ -1,0 +1,71 @@
+"""`confrt modules list|show NAME`: the modules confrt can use and their parameters."""
+
+HELP = "list modules, or show one module's parameters and their current values"
+DESCRIPTION = """\
+list: every module on the modulepath and from installed plugins, with its origin.
+show NAME: the module's parameters (type, default, doc) and the value the data
+gives each one on this machine (key NAME::PARAM; sensitive values redacted).
+
+examples:
+  confrt modules list
+  confrt modules show resources --facts node.yaml"""
+
+
+def add_arguments(parser):
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    sub.add_parser("list", help="list the modules")
+    show = sub.add_parser("show", help="show one module's parameters and values")
+    show.add_argument("name", metavar="NAME")
+    show.add_argument("--facts", metavar="FILE", help="YAML or JSON facts overriding this machine's")
+    show.add_argument("--data", metavar="FILE", help="an extra YAML data layer above the hierarchy")
+
+
+def run(args, config):
+    from confrt.engine.plugins import modules
+
+    found = modules(config)
+    if args.action == "list":
+        width = max((len(name) for name in found), default=0)
+        for name in sorted(found):
+            print(f"{name:<{width}}  {found[name].doc}  [{found[name].origin}]")
+        return 0
+    return show(config, found, args)
+
+
+def show(config, found, args):
+    import difflib
+
+    from confrt.data import MISSING
+    from confrt.engine.run import load_facts, open_store
+    from confrt.errors import ConfrtError
+
+    module = found.get(args.name)
+    if module is None:
+        close = difflib.get_close_matches(args.name, list(found), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfrtError(f"{args.name}: no such module{hint}")
+    store = open_store(config, load_facts(config, args.facts), found, args.data)
+    print(f"{module.name}: {module.doc}")
+    print(f"origin: {module.origin}")
+    print("parameters:")
+    for param in module.params:
+        key = f"{module.name}::{param.name}"
+        value = store.lookup(key, default=MISSING)
+        secret = param.sensitive or store.is_sensitive(key)
+        print(f"  {param.name} ({param.describe_type()}{', sensitive' if secret else ''}"
+              f"{', required' if param.required else ''}): {param.doc}")
+        print(f"    default: {_shown(param.default, param.sensitive)}")
+        if value is MISSING:
+            print("    value:   (default)")
+        else:
+            print(f"    value:   {_shown(value, secret)}  [{store.origins(key)[0][0]}]"
+                  if store.origins(key) else f"    value:   {_shown(value, secret)}")
+    return 0
+
+
+def _shown(value, secret):
+    if secret and value is not None:
+        return "[redacted]"
+    import json
+
+    return json.dumps(value, default=str)

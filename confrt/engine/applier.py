@@ -1,0 +1,239 @@
+"""Apply a catalog: topological order, read -> compare -> change, refreshes, failure isolation.
+
+In noop every provider's changes() runs (it only reads) and nothing else: no
+apply, no refresh, no backup, no pending-refresh bookkeeping. A failed resource
+marks its dependents skipped; unrelated resources still converge. A refresh
+that could not be delivered (the target failed, was skipped or was not
+selected by --tags) is kept in statedir/pending_refresh.json and delivered by
+the next real run.
+"""
+import hashlib
+import json
+import os
+import time
+
+from confrt.resources.base import Change, ResourceFailed
+
+PENDING_FILE = "pending_refresh.json"
+BACKUP_DIR = "backup"
+
+
+class ApplyContext:
+    """What providers get as self.ctx."""
+
+    def __init__(self, facts, statedir, noop=False, catalog=None):
+        self.facts = facts
+        self.statedir = statedir
+        self.noop = noop
+        self.catalog = catalog
+
+    def run(self, argv, timeout=300, env=None, cwd=None, input=None, user=None):
+        """confrt.util.proc.run: argv list, timeout, never a shell."""
+        from confrt.util.proc import run
+
+        return run(argv, timeout=timeout, env=env, cwd=cwd, input=input, user=user)
+
+    def backup(self, data):
+        """Keep `data` as statedir/backup/<sha256> (0600); returns its path."""
+        from confrt.util.atomic import atomic_write
+
+        directory = os.path.join(self.statedir, BACKUP_DIR)
+        path = os.path.join(directory, hashlib.sha256(data).hexdigest())
+        if not os.path.exists(path):
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            atomic_write(path, data, mode=0o600)
+        return path
+
+
+def _reason(exc):
+    if isinstance(exc, ResourceFailed):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Applier:
+    """run() applies the catalog's resources (those matching `tags`, if given) into `report`."""
+
+    def __init__(self, catalog, ctx, report, tags=None):
+        self.catalog = catalog
+        self.ctx = ctx
+        self.report = report
+        self.noop = ctx.noop
+        self.tags = {t.lower() for t in tags} if tags else None
+        self.done = {}            # ref -> "ok" | "failed" | "skipped"
+        self.providers = {}       # type name -> provider class (None: no suitable one)
+        self.prefetched = {}      # provider class -> its prefetch() result
+        self.pending = {}         # target ref -> [source refs] of refreshes to deliver
+        self.pending_path = os.path.join(ctx.statedir, PENDING_FILE)
+
+    def selected(self, resource):
+        return self.tags is None or not self.tags.isdisjoint(resource.tags)
+
+    def run(self):
+        order = [r for r in self.catalog.order if self.selected(r)]
+        self.ctx.catalog = self.catalog
+        loaded = self.load_pending()
+        self.pending = {ref: list(sources) for ref, sources in loaded.items()}
+        self.prefetch(order)
+        for resource in order:
+            if resource.ref in self.done:
+                continue
+            blocker = self.blocker(resource)
+            if blocker is not None:
+                self.report.skipped(resource, f"dependency {blocker} {self.done[blocker]}")
+                self.done[resource.ref] = "skipped"
+                continue
+            self.process(resource, order)
+        if not self.noop:
+            self.save_pending(loaded)
+        return self.report
+
+    # -- providers --------------------------------------------------------
+
+    def provider_class(self, resource):
+        if resource.type not in self.providers:
+            self.providers[resource.type] = self.catalog.type_of(resource).provider_for(self.ctx.facts)
+        return self.providers[resource.type]
+
+    def prefetch(self, order):
+        """One prefetch() per provider class, with all of its resources."""
+        grouped = {}
+        for resource in order:
+            cls = self.provider_class(resource)
+            if cls is not None:
+                grouped.setdefault(cls, []).append(resource)
+        for cls, resources in grouped.items():
+            try:
+                self.prefetched[cls] = cls.prefetch(resources, self.ctx)
+            except Exception as exc:  # a failed query fails that type's resources, not the run
+                self.prefetched[cls] = exc
+
+    def make_provider(self, resource):
+        cls = self.provider_class(resource)
+        if cls is None:
+            raise ResourceFailed(f"no provider of {resource.type} is suitable for this system")
+        prefetched = self.prefetched.get(cls)
+        if isinstance(prefetched, Exception):
+            raise ResourceFailed(f"reading the current state failed: {_reason(prefetched)}")
+        return cls(resource, self.ctx, prefetched)
+
+    # -- one resource -----------------------------------------------------
+
+    def blocker(self, resource):
+        """The first prerequisite that failed or was skipped, or None."""
+        for ref in self.catalog.requires[resource.ref]:
+            if self.done.get(ref, "ok") != "ok":
+                return ref
+        return None
+
+    def process(self, resource, order):
+        start = time.perf_counter()
+        try:
+            provider = self.make_provider(resource)
+            changes = provider.changes()
+        except Exception as exc:
+            self.report.failed(resource, _reason(exc), time.perf_counter() - start)
+            self.done[resource.ref] = "failed"
+            return
+        if changes and not self.noop and self.catalog.type_of(resource).batch:
+            self.apply_batch(resource, provider, changes, order, start)
+            return
+        failure = None
+        if changes and not self.noop:
+            try:
+                provider.apply(changes)
+            except Exception as exc:
+                failure = _reason(exc)
+        self.finish(resource, provider, changes, start, failure)
+
+    def apply_batch(self, resource, provider, changes, order, start):
+        """Apply this resource with every other one of its provider that is ready now."""
+        cls = type(provider)
+        items, starts = [(provider, changes)], [start]
+        for other in order:
+            if other.ref in self.done or other is resource or self.provider_class(other) is not cls:
+                continue
+            if any(self.done.get(ref) != "ok" for ref in self.catalog.requires[other.ref]
+                   if self.selected(self.catalog.get(ref))):
+                continue
+            other_start = time.perf_counter()
+            try:
+                other_provider = self.make_provider(other)
+                other_changes = other_provider.changes()
+            except Exception as exc:
+                self.report.failed(other, _reason(exc), time.perf_counter() - other_start)
+                self.done[other.ref] = "failed"
+                continue
+            if other_changes:
+                items.append((other_provider, other_changes))
+                starts.append(other_start)
+            else:
+                self.finish(other, other_provider, [], other_start, None)
+        try:
+            errors = cls.apply_batch(items, self.ctx)
+        except Exception as exc:
+            errors = [_reason(exc)] * len(items)
+        for (item_provider, item_changes), item_start, error in zip(items, starts, errors):
+            self.finish(item_provider.resource, item_provider, item_changes, item_start, error)
+
+    def finish(self, resource, provider, changes, start, failure):
+        """Deliver a pending refresh, queue the ones this resource sends, report it."""
+        ref = resource.ref
+        if failure is None and ref in self.pending:
+            if self.catalog.type_of(resource).refreshable:
+                sources = self.pending[ref]
+                changes = changes + [Change("refresh", None, None,
+                                            f"triggered refresh from {', '.join(sources)}")]
+                if not self.noop:
+                    provider.applied_changes = changes[:-1]
+                    try:
+                        provider.refresh()
+                    except Exception as exc:
+                        failure = _reason(exc)
+            if failure is None and not self.noop:
+                del self.pending[ref]
+        seconds = time.perf_counter() - start
+        if failure is not None:
+            if changes:
+                self.report.changed(resource, changes, seconds, failure)
+            else:
+                self.report.failed(resource, failure, seconds)
+            self.done[ref] = "failed"
+            return
+        if changes:
+            for target in self.catalog.notifies.get(ref, ()):
+                sources = self.pending.setdefault(target, [])
+                if ref not in sources:
+                    sources.append(ref)
+            self.report.changed(resource, changes, seconds)
+        else:
+            self.report.in_sync_resource(resource, seconds)
+        self.done[ref] = "ok"
+
+    # -- refreshes kept between runs --------------------------------------
+
+    def load_pending(self):
+        try:
+            with open(self.pending_path) as handle:
+                data = json.load(handle)
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            self.report.log_error(f"warning: ignoring unreadable {self.pending_path}: {exc}")
+            return {}
+        return {ref: list(sources) for ref, sources in data.items() if self.catalog.has(ref)}
+
+    def save_pending(self, loaded):
+        """Write the undelivered refreshes, only when they differ from what was read."""
+        pending = {ref: sources for ref, sources in self.pending.items() if self.catalog.has(ref)}
+        if pending == loaded and (pending or not os.path.exists(self.pending_path)):
+            return
+        if not pending:
+            os.unlink(self.pending_path)
+            return
+        from confrt.util.atomic import atomic_write
+
+        os.makedirs(self.ctx.statedir, mode=0o755, exist_ok=True)
+        atomic_write(self.pending_path, json.dumps(pending, indent=1, sort_keys=True) + "\n", mode=0o600)

@@ -1,0 +1,224 @@
+"""The run report: log lines as changes happen, the JSON report, Puppet's last_run_summary.yaml.
+
+A resource in sync costs one list append (its ref) and its time; only changed,
+failed and skipped resources get a status record. Sensitive values never reach
+the report: Change.to_dict() redacts them, and failure reasons are written by
+providers without secrets.
+"""
+import contextlib
+import os
+import sys
+import time
+
+from confrt import __version__
+
+REPORT_FILE = "last_run_report.json"
+SUMMARY_FILE = "last_run_summary.yaml"
+
+_RED, _GREEN, _CYAN, _RESET = "\033[31m", "\033[32m", "\033[36m", "\033[0m"
+
+
+def process_started():
+    """Wall-clock time this process started (from /proc, to 10 ms), else now."""
+    try:
+        with open("/proc/self/stat") as handle:
+            fields = handle.read().rpartition(")")[2].split()
+        with open("/proc/uptime") as handle:
+            uptime = float(handle.read().split()[0])
+        age = uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        return time.time() - max(0.0, age)
+    except (OSError, ValueError, IndexError):
+        return time.time()
+
+
+class Report:
+    """Collects what a run did; `out`/`err` get the log lines."""
+
+    def __init__(self, noop=False, out=None, err=None, color=None, started=None):
+        self.noop = noop
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.color = self.out.isatty() if color is None else color
+        self.started = started if started is not None else process_started()
+        self.times = {"startup": max(0.0, time.time() - self.started)}
+        self.type_times = {}
+        self.in_sync = []          # refs of resources that needed nothing
+        self.statuses = {}         # ref -> status dict for the others
+        self.total = 0
+        self.fatal = None
+        self.finished = None
+
+    @contextlib.contextmanager
+    def phase(self, name):
+        """Time a phase ('facts', 'compile', 'apply' ...) of the run."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - start
+
+    # -- per resource -----------------------------------------------------
+
+    def _record(self, resource, seconds):
+        self.total += 1
+        self.type_times[resource.type] = self.type_times.get(resource.type, 0.0) + seconds
+
+    def in_sync_resource(self, resource, seconds):
+        self._record(resource, seconds)
+        self.in_sync.append(resource.ref)
+
+    def _status(self, resource, status, seconds):
+        self._record(resource, seconds)
+        entry = {"status": status, "type": resource.type, "title": resource.title,
+                 "module": resource.module, "tags": sorted(resource.tags), "changes": [], "events": [],
+                 "time": round(seconds, 6)}
+        self.statuses[resource.ref] = entry
+        return entry
+
+    def changed(self, resource, changes, seconds, failure=None):
+        """Changes made (or, in noop, found); failure: why applying them failed."""
+        status = "failed" if failure else ("noop" if self.noop else "changed")
+        entry = self._status(resource, status, seconds)
+        event_status = "failure" if failure else ("noop" if self.noop else "success")
+        for change in changes:
+            data = change.to_dict()
+            entry["changes"].append(data)
+            entry["events"].append(dict(data, status=event_status))
+            self.log_change(resource, change)
+        if failure:
+            entry["failure"] = failure
+            self.log_error(f"{resource.ref}: failed: {failure}")
+
+    def failed(self, resource, reason, seconds=0.0):
+        entry = self._status(resource, "failed", seconds)
+        entry["failure"] = reason
+        self.log_error(f"{resource.ref}: failed: {reason}")
+
+    def skipped(self, resource, reason):
+        entry = self._status(resource, "skipped", 0.0)
+        entry["skip_reason"] = reason
+        self.log_error(f"{resource.ref}: skipped: {reason}")
+
+    def log_change(self, resource, change):
+        suffix = " (noop)" if self.noop else ""
+        line = f"{resource.ref}/{change.property}: {change.message}{suffix}"
+        self.out.write((f"{_CYAN}{line}{_RESET}" if self.color else line) + "\n")
+        if self.noop and change.diff:
+            self.out.write(self._colour_diff(change.diff) if self.color else change.diff)
+
+    def _colour_diff(self, diff):
+        lines = []
+        for line in diff.splitlines(keepends=True):
+            if line.startswith("+") and not line.startswith("+++"):
+                line = f"{_GREEN}{line.rstrip(chr(10))}{_RESET}\n"
+            elif line.startswith("-") and not line.startswith("---"):
+                line = f"{_RED}{line.rstrip(chr(10))}{_RESET}\n"
+            lines.append(line)
+        return "".join(lines)
+
+    def log_error(self, line):
+        self.err.write(f"confrt: {line}\n")
+
+    # -- totals -----------------------------------------------------------
+
+    def count(self, status):
+        return sum(1 for entry in self.statuses.values() if entry["status"] == status)
+
+    def events(self):
+        counts = {"failure": 0, "success": 0, "noop": 0}
+        for entry in self.statuses.values():
+            for event in entry["events"]:
+                counts[event["status"]] += 1
+        counts["total"] = sum(counts.values())
+        return counts
+
+    @property
+    def has_changes(self):
+        return any(entry["changes"] for entry in self.statuses.values())
+
+    @property
+    def has_failures(self):
+        return self.fatal is not None or any(e["status"] == "failed" for e in self.statuses.values())
+
+    def exit_code(self, detailed):
+        """--detailed-exitcodes: 2 changes (also pending ones in noop), 4 failures, 6 both.
+
+        Without it: 1 when a resource failed, else 0.
+        """
+        if not detailed:
+            return 1 if self.has_failures else 0
+        return (2 if self.has_changes else 0) | (4 if self.has_failures else 0)
+
+    def headline(self):
+        """The last line of a run: what happened, in how long."""
+        summary = self.summary()["resources"]
+        what = "would change" if self.noop else "changed"
+        done = summary["out_of_sync"] if self.noop else summary["changed"]
+        return (f"confrt: {summary['total']} resources, {done} {what}, {summary['failed']} failed, "
+                f"{summary['skipped']} skipped in {self.times['total']:.2f}s" + (" (noop)" if self.noop else ""))
+
+    def finish(self):
+        self.finished = time.time()
+        self.times["total"] = self.finished - self.started
+
+    def summary(self):
+        """last_run_summary.yaml, in the shape of Puppet's."""
+        if self.finished is None:
+            self.finish()
+        changed = self.count("changed")
+        noop = self.count("noop")
+        failed = self.count("failed")
+        out_of_sync = changed + noop + sum(1 for e in self.statuses.values()
+                                           if e["status"] == "failed" and e["changes"])
+        times = {name: round(value, 6) for name, value in self.times.items() if name != "total"}
+        times.update({name: round(value, 6) for name, value in sorted(self.type_times.items())})
+        times["total"] = round(self.times["total"], 6)
+        times["last_run"] = int(self.finished)
+        return {
+            "version": {"config": None, "confrt": __version__},
+            "resources": {
+                "changed": changed, "corrective_change": 0, "failed": failed,
+                "failed_to_restart": sum(1 for e in self.statuses.values()
+                                         if e["status"] == "failed" and any(
+                                             c["property"] == "refresh" for c in e["changes"])),
+                "out_of_sync": out_of_sync,
+                "restarted": sum(1 for e in self.statuses.values() if e["status"] == "changed" and any(
+                    c["property"] == "refresh" for c in e["changes"])),
+                "scheduled": 0, "skipped": self.count("skipped"), "total": self.total,
+            },
+            "time": times,
+            "changes": {"total": 0 if self.noop else sum(
+                len(e["changes"]) for e in self.statuses.values() if e["status"] == "changed")},
+            "events": self.events(),
+            "noop": self.noop,
+            "noop_pending": self.noop and self.has_changes,
+        }
+
+    def to_dict(self):
+        """The JSON report: the summary plus every resource with its status."""
+        summary = self.summary()
+        statuses = {ref: {"status": "unchanged"} for ref in self.in_sync}
+        statuses.update(self.statuses)
+        if self.has_failures:
+            status = "failed"
+        else:
+            status = "changed" if self.has_changes and not self.noop else "unchanged"
+        return {
+            "confrt_version": __version__, "time": self.started, "noop": self.noop,
+            "noop_pending": summary["noop_pending"], "status": status, "fatal": self.fatal,
+            "summary": summary, "resource_statuses": statuses,
+        }
+
+    def write(self, statedir):
+        """statedir/last_run_report.json and last_run_summary.yaml, atomically."""
+        import json
+
+        from confrt.util.atomic import atomic_write
+        from confrt.util.yamlfile import dump_yaml
+
+        os.makedirs(statedir, mode=0o755, exist_ok=True)
+        data = self.to_dict()
+        atomic_write(os.path.join(statedir, REPORT_FILE), json.dumps(data, indent=1, sort_keys=True) + "\n",
+                     mode=0o640)
+        atomic_write(os.path.join(statedir, SUMMARY_FILE), dump_yaml(data["summary"]), mode=0o640)
+        return data

@@ -1,0 +1,113 @@
+"""One run, phase by phase: facts -> data -> compile -> apply -> report.
+
+Shared by `confrt apply` and `confrt modules show` (which stops after the data).
+"""
+import os
+import sys
+
+
+def warn(message):
+    print(f"confrt: warning: {message}", file=sys.stderr)
+
+
+def load_facts(config, facts_file=None):
+    """This host's facts (facts_dir, --facts FILE) plus the facts plugins register."""
+    from confrt.engine.plugins import plugin_manager
+    from confrt.facts import Facts
+
+    facts = Facts.for_config(config, facts_file)
+    plugin_manager().hook.confrt_facts(facts=facts)
+    return facts
+
+
+def open_store(config, facts, modules, extra_data=None):
+    """The DataStore for this run: the hierarchy, module data, and an optional top layer."""
+    from confrt.data import DataStore
+
+    hiera_config = config.effective_hiera_config()
+    if extra_data:
+        hiera_config = hiera_config_with_top_layer(hiera_config, extra_data)
+    module_data = {name: module.data_dir for name, module in modules.items() if module.data_dir}
+    return DataStore(hiera_config, facts, variables={"confrt": {"local_data": config.local_data}},
+                     module_data=module_data)
+
+
+def hiera_config_with_top_layer(hiera_config, data_file):
+    """A temporary hiera.yaml: `data_file` as the highest level over the given hierarchy."""
+    import tempfile
+
+    from confrt.errors import DataError
+    from confrt.util.yamlfile import dump_yaml, load_yaml_file
+
+    if not os.path.isfile(data_file):
+        raise DataError(f"{data_file}: --data file not found")
+    config = load_yaml_file(hiera_config) or {}
+    base = os.path.dirname(os.path.abspath(hiera_config))
+    defaults = dict(config.get("defaults") or {})
+    defaults["datadir"] = os.path.join(base, defaults.get("datadir", "data"))
+    config["defaults"] = defaults
+    for level in config.get("hierarchy") or []:
+        if isinstance(level, dict) and "datadir" in level:
+            level["datadir"] = os.path.join(base, level["datadir"])
+    top = {"name": f"--data {data_file}", "path": os.path.abspath(data_file)}
+    config["hierarchy"] = [top] + list(config.get("hierarchy") or [])
+    handle = tempfile.NamedTemporaryFile("w", prefix="confrt-hiera-", suffix=".yaml", delete=False)
+    with handle:
+        handle.write(dump_yaml(config))
+    import atexit
+
+    atexit.register(os.unlink, handle.name)
+    return handle.name
+
+
+def compile_catalog(config, facts, extra_data=None):
+    """(catalog, compiler) for this host; raises CompileError/DataError before any change."""
+    from confrt.engine.compiler import Compiler
+    from confrt.engine.plugins import modules, resource_types
+
+    found = modules(config)
+    store = open_store(config, facts, found, extra_data)
+    compiler = Compiler(store, facts, found, resource_types(), warn=warn)
+    return compiler.compile(), compiler
+
+
+def apply(config, noop=False, tags=None, wait_lock=0, facts_file=None, extra_data=None,
+          detailed_exitcodes=False):
+    """A whole `confrt apply`; returns the exit code. A fatal error is reported, then raised."""
+    from confrt.engine.applier import ApplyContext, Applier
+    from confrt.engine.lock import RunLock
+    from confrt.engine.report import Report
+    from confrt.errors import ConfrtError
+
+    report = Report(noop=noop)
+    with report.phase("lock"):
+        lock = RunLock(config.statedir).acquire(wait_lock)
+    try:
+        with report.phase("facts"):
+            facts = load_facts(config, facts_file)
+        with report.phase("compile"):
+            catalog, _ = compile_catalog(config, facts, extra_data)
+        with report.phase("apply"):
+            Applier(catalog, ApplyContext(facts, config.statedir, noop=noop), report, tags).run()
+    except ConfrtError as exc:
+        report.fatal = str(exc)
+        report.finish()
+        report.write(config.statedir)
+        raise
+    finally:
+        lock.release()
+    report.finish()
+    report.write(config.statedir)
+    deliver_report(report)
+    print(report.headline())
+    return report.exit_code(detailed_exitcodes)
+
+
+def deliver_report(report):
+    """Hand the report to the confrt_report plugins; their failures are only warnings."""
+    from confrt.engine.plugins import plugin_manager
+
+    try:
+        plugin_manager().hook.confrt_report(report=report)
+    except Exception as exc:
+        warn(f"a report plugin failed: {type(exc).__name__}: {exc}")
