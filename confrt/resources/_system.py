@@ -84,9 +84,3 @@ def single_line(value):
         raise ValueError("must be a single line")
     return value
 
-
-def absolute_path(value):
-    """Param check: an absolute, normalised path."""
-    if not value.startswith("/"):
-        raise ValueError(f"expected an absolute path, got {value!r}")
-    return os.path.normpath(single_line(value))

@@ -8,8 +8,9 @@ missing. ensure absent removes the line (and lines matching `match`).
 import re
 
 from confrt.resources._system import (
-    absolute_path, content_change, join_lines, read_text, single_line, split_lines, write_text,
+    content_change, join_lines, read_text, single_line, split_lines, write_text,
 )
+from confrt.resources._posix import absolute_path
 from confrt.resources.base import Param, Provider, ResourceFailed, ResourceType
 
 

@@ -9,9 +9,10 @@ import os
 import re
 
 from confrt.resources._system import (
-    absolute_path, content_change, join_lines, read_text, run_checked, split_lines, write_text,
+    content_change, join_lines, read_text, run_checked, split_lines, write_text,
 )
 from confrt.resources.line import edit_lines
+from confrt.resources._posix import absolute_path
 from confrt.resources.base import Change, Param, Provider, ResourceFailed, ResourceType
 
 DEFAULT_FILE = "/etc/sysctl.d/90-confrt.conf"

@@ -1,0 +1,56 @@
+"""What user and group share: account names, the account databases read once per run."""
+import re
+
+from confrt.resources._system import run_checked
+
+NAME_PATTERN = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}\$?$")
+
+
+def account_name(value):
+    """Param check: a portable user/group name (useradd's own rule)."""
+    if not NAME_PATTERN.match(value):
+        raise ValueError(f"expected a user/group name (lower case, digits, '_', '-', '.'), got {value!r}")
+    return value
+
+
+def non_negative(value):
+    if value < 0:
+        raise ValueError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def parse_colon_db(text):
+    """getent output (passwd/group/shadow lines) -> {name: [fields]}."""
+    entries = {}
+    for line in text.splitlines():
+        fields = line.split(":")
+        if len(fields) >= 3 and fields[0] not in entries:
+            entries[fields[0]] = fields
+    return entries
+
+
+def read_databases(ctx, shadow=False):
+    """{'passwd': {...}, 'group': {...}[, 'shadow': {...}]}: one getent per database."""
+    databases = {}
+    for name in ("passwd", "group") + (("shadow",) if shadow else ()):
+        result = ctx.run(["getent", name])
+        if result.returncode not in (0, 2):  # 2: an empty database
+            run_checked(ctx, ["getent", name])
+        databases[name] = parse_colon_db(result.stdout)
+    return databases
+
+
+def group_members(group_db):
+    """{user: set(supplementary group names)} from the group database."""
+    members = {}
+    for name, fields in group_db.items():
+        for user in filter(None, (fields[3] if len(fields) > 3 else "").split(",")):
+            members.setdefault(user, set()).add(name)
+    return members
+
+
+def forget_cached_ids():
+    """Other resources (files owned by a new user) must see the account databases anew."""
+    from confrt.resources import _posix
+
+    _posix.forget_ids()
