@@ -29,7 +29,7 @@ Translation table (section names case-insensitive; README "## Userdata" repeats 
                 cache_dir, cache_dir_size, cache_mem, maximum_object_size_in_memory
                                          squid::<same name> (cache_dir_size an integer)
     [hostname]  hostname = NAME          hostname::name
-    [storage]   swap                     ephemeral_disk::swap
+    [storage]   swap                     ephemeral_disk::swap (true/false, a size in MB, or a string)
                 relocate-paths = a:b     ephemeral_disk::relocate_paths [a, b]
     [tcpbuffers] net.x.y = V             tcpbuffers::sysctls {net.x.y: "V"}
     [rootsshkeys]                        (the key comes from the metadata: sshkeys::metadata_keys)
@@ -63,6 +63,14 @@ def _pairs(value, what):
             raise UserdataError(f"{what}: expected NAME=value, got {item!r}")
         result[name.strip()] = val.strip()
     return result
+
+
+def _scalar(value):
+    """'true' -> True, '2048' -> 2048, anything else stays a string."""
+    word = value.strip().lower()
+    if word in ("true", "yes", "on", "false", "no", "off"):
+        return word in ("true", "yes", "on")
+    return int(word) if word.isdigit() else value.strip()
 
 
 def _users(value, what):
@@ -188,7 +196,7 @@ def _storage(options, what, data, classes):
     classes.append("ephemeral_disk")
     for option, value in options.items():
         if option == "swap":
-            data["ephemeral_disk::swap"] = value
+            data["ephemeral_disk::swap"] = _scalar(value)
         elif option == "relocate-paths":
             data["ephemeral_disk::relocate_paths"] = split_list(value, ":")
         else:
