@@ -17,7 +17,7 @@ def absolute_path(value):
 def ownership_params():
     """mode, owner, group: the metadata params of file and directory."""
     return [
-        Param("mode", str, None, "permission bits as an octal string, e.g. '0644'", check=octal_mode),
+        Param("mode", (str, int), None, "permission bits as an octal string, e.g. '0644'", check=octal_mode),
         Param("owner", (str, int), None, "user name or uid"),
         Param("group", (str, int), None, "group name or gid"),
     ]

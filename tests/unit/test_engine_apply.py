@@ -1,0 +1,170 @@
+"""Applier: refresh, persisted refresh, failure isolation, tags, batches, exit codes."""
+import json
+import os
+
+from engine_support import apply_catalog, catalog_of, res
+
+from confrt.engine.catalog import Catalog
+from confrt.engine.params import Param
+from confrt.engine.plugins import TypeRegistry
+from confrt.resources.base import Change, Provider, ResourceType
+
+
+def appender(path, text="x"):
+    return ["/bin/sh", "-c", f"printf {text} >> {path}"]
+
+
+def read(path):
+    with open(path) as handle:
+        return handle.read()
+
+
+def test_refresh_only_when_the_source_changed(tmp_path):
+    marker = tmp_path / "refreshed"
+
+    def catalog(content):
+        return catalog_of(res("file", str(tmp_path / "conf"), content=content, notify="exec[reload]"),
+                          res("exec", "reload", command=appender(marker), refreshonly=True))
+
+    first = apply_catalog(catalog("a"), tmp_path / "state")
+    assert read(marker) == "x"
+    assert "exec[reload]/refresh: triggered refresh from file[" in first.out.getvalue()
+    apply_catalog(catalog("a"), tmp_path / "state")
+    assert read(marker) == "x"
+    apply_catalog(catalog("b"), tmp_path / "state")
+    assert read(marker) == "xx"
+
+
+def test_subscribe_refreshes_like_notify(tmp_path):
+    marker = tmp_path / "refreshed"
+    catalog = catalog_of(res("exec", "reload", command=appender(marker), refreshonly=True,
+                             subscribe=f"file[{tmp_path}/conf]"),
+                         res("file", str(tmp_path / "conf"), content="a"))
+    assert [r.ref for r in catalog.order][0] == f"file[{tmp_path}/conf]"
+    apply_catalog(catalog, tmp_path / "state")
+    assert read(marker) == "x"
+
+
+def test_failure_skips_only_dependents(tmp_path):
+    catalog = catalog_of(
+        res("exec", "broken", command=["/bin/sh", "-c", "echo disk full >&2; exit 3"]),
+        res("file", str(tmp_path / "dependent"), content="x", require="exec[broken]"),
+        res("file", str(tmp_path / "indirect"), content="x", require=f"file[{tmp_path}/dependent]"),
+        res("file", str(tmp_path / "unrelated"), content="x"),
+    )
+    report = apply_catalog(catalog, tmp_path / "state")
+    assert not (tmp_path / "dependent").exists() and not (tmp_path / "indirect").exists()
+    assert read(tmp_path / "unrelated") == "x"
+    errors = report.err.getvalue()
+    assert "exec[broken]: failed: /bin/sh -c echo disk full >&2; exit 3 exited 3: disk full" in errors
+    assert f"file[{tmp_path}/dependent]: skipped: dependency exec[broken] failed" in errors
+    assert f"file[{tmp_path}/indirect]: skipped: dependency file[{tmp_path}/dependent] skipped" in errors
+    summary = report.summary()["resources"]
+    assert (summary["failed"], summary["skipped"], summary["changed"], summary["total"]) == (1, 2, 1, 4)
+    assert report.exit_code(detailed=True) == 6
+    assert report.exit_code(detailed=False) == 1
+
+
+def test_undelivered_refresh_is_kept_and_delivered_next_run(tmp_path):
+    marker, gate = tmp_path / "refreshed", tmp_path / "gate"
+    state = tmp_path / "state"
+    catalog = catalog_of(
+        res("file", str(tmp_path / "conf"), content="a", notify="exec[reload]"),
+        res("exec", "check", command=["test", "-e", str(gate)]),
+        res("exec", "reload", command=appender(marker), refreshonly=True, require="exec[check]"),
+    )
+    first = apply_catalog(catalog, state)
+    assert not marker.exists()
+    assert "exec[reload]: skipped: dependency exec[check] failed" in first.err.getvalue()
+    assert json.loads(read(state / "pending_refresh.json")) == {"exec[reload]": [f"file[{tmp_path}/conf]"]}
+
+    noop = apply_catalog(catalog, state, noop=True)  # shows the pending refresh, keeps it
+    assert "exec[reload]/refresh: triggered refresh from file[" in noop.out.getvalue()
+    gate.write_text("")
+    noop = apply_catalog(catalog, state, noop=True)
+    assert not marker.exists() and (state / "pending_refresh.json").exists()
+
+    second = apply_catalog(catalog, state)
+    assert read(marker) == "x"
+    assert f"exec[reload]/refresh: triggered refresh from file[{tmp_path}/conf]" in second.out.getvalue()
+    assert not (state / "pending_refresh.json").exists()
+    apply_catalog(catalog, state)
+    assert read(marker) == "x"
+
+
+def test_failed_refresh_stays_pending(tmp_path):
+    gate, state = tmp_path / "gate", tmp_path / "state"
+    catalog = catalog_of(res("file", str(tmp_path / "conf"), content="a", notify="exec[reload]"),
+                         res("exec", "reload", command=["test", "-e", str(gate)], refreshonly=True))
+    report = apply_catalog(catalog, state)
+    assert report.summary()["resources"]["failed"] == 1
+    assert os.path.exists(state / "pending_refresh.json")
+    gate.write_text("")
+    report = apply_catalog(catalog, state)
+    assert report.summary()["resources"]["changed"] == 1
+    assert not os.path.exists(state / "pending_refresh.json")
+
+
+def test_tags_limit_the_run(tmp_path):
+    catalog = catalog_of(res("file", str(tmp_path / "a"), content="a", tags="web"),
+                         res("file", str(tmp_path / "b"), content="b"))
+    report = apply_catalog(catalog, tmp_path / "state", tags=["web"])
+    assert (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    assert report.total == 1
+    apply_catalog(catalog, tmp_path / "state", tags=["test"])  # the module name is a tag
+    assert (tmp_path / "b").exists()
+
+
+def test_noop_exit_code_is_2_with_pending_changes(tmp_path):
+    catalog = catalog_of(res("file", str(tmp_path / "a"), content="a"))
+    report = apply_catalog(catalog, tmp_path / "state", noop=True)
+    assert report.exit_code(detailed=True) == 2 and report.summary()["noop_pending"] is True
+    assert report.summary()["events"] == {"failure": 0, "success": 0, "noop": 1, "total": 1}
+    assert not (tmp_path / "a").exists()
+    apply_catalog(catalog, tmp_path / "state")
+    report = apply_catalog(catalog, tmp_path / "state", noop=True)
+    assert report.exit_code(detailed=True) == 0 and report.summary()["noop_pending"] is False
+
+
+# -- batches and prefetch: a type whose provider records what it is asked -------------
+
+CALLS = []
+
+
+class RecordingProvider(Provider):
+    @classmethod
+    def prefetch(cls, resources, ctx):
+        CALLS.append(("prefetch", sorted(r.title for r in resources)))
+        return {"installed": {"present-already"}}
+
+    def changes(self):
+        if self.resource.title in self.prefetched["installed"]:
+            return []
+        return [Change("ensure", "absent", "present")]
+
+    @classmethod
+    def apply_batch(cls, items, ctx):
+        CALLS.append(("batch", [provider.resource.title for provider, _ in items]))
+        return [None if provider.resource.title != "bad" else "no such package" for provider, _ in items]
+
+
+class RecordingType(ResourceType):
+    name = "pkg"
+    params = [Param("name", str, required=True)]
+    providers = [RecordingProvider]
+    batch = True
+
+
+def test_prefetch_once_and_ready_resources_batched(tmp_path):
+    CALLS.clear()
+    catalog = Catalog(TypeRegistry({"pkg": RecordingType, "exec": "confrt.resources.exec:TYPE"}))
+    for resource in (res("pkg", "a"), res("exec", "between", command=["true"]),
+                     res("pkg", "late", require="exec[between]"), res("pkg", "b"), res("pkg", "bad"),
+                     res("pkg", "present-already"), res("exec", "after-bad", command=["true"], require="pkg[bad]")):
+        catalog.add(resource)
+    report = apply_catalog(catalog.finalize(), tmp_path / "state")
+    assert CALLS == [("prefetch", ["a", "b", "bad", "late", "present-already"]),
+                     ("batch", ["a", "b", "bad"]), ("batch", ["late"])]
+    assert "pkg[bad]: failed: no such package" in report.err.getvalue()
+    assert "exec[after-bad]: skipped: dependency pkg[bad] failed" in report.err.getvalue()
+    assert report.summary()["resources"]["changed"] == 4  # a, b, late and exec[between]
