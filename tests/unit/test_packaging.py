@@ -109,7 +109,8 @@ def extract(rpm_file, dest):
         done = subprocess.run(["rpm2archive", "-"], stdin=source, stdout=target, timeout=120)
     assert done.returncode == 0
     with tarfile.open(archive) as payload:
-        payload.extractall(dest)
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+        payload.extractall(dest, **safe)
     return dest
 
 
