@@ -27,7 +27,7 @@ def _key(value):
 
 def normalise_value(value):
     """'4096  87380\t16777216' -> '4096 87380 16777216'; ints become strings."""
-    text = str(value)
+    text = str(value).strip()
     if "\n" in text or "=" in text:
         raise ValueError(f"expected a sysctl value on one line, got {text!r}")
     text = " ".join(text.split())

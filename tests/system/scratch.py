@@ -301,6 +301,20 @@ class Scratch:
                     continue
         return pids
 
+    def apply(self, data, *args, env=None):
+        """Make `data` (a dict) the whole data of a one-level site in /etc/confrt, then `confrt apply`.
+
+        Runs with --detailed-exitcodes (0 nothing to do, 2 changes, 4 failures);
+        extra args such as --noop follow.
+        """
+        import yaml
+
+        self.write_file("/etc/confrt/hiera.yaml", yaml.safe_dump({
+            "version": 5, "defaults": {"datadir": "data", "data_hash": "yaml_data"},
+            "hierarchy": [{"name": "common", "path": "common.yaml"}]}))
+        self.write_file("/etc/confrt/data/common.yaml", yaml.safe_dump(data))
+        return self.confrt("apply", "--detailed-exitcodes", *args, env=env)
+
     # -- files -------------------------------------------------------------
     def read_file(self, path):
         """Bytes of a file inside (through the scratch's own root, so its symlinks resolve there)."""

@@ -1,0 +1,49 @@
+"""service: state comparison, systemctl parsing, SysV boot links, a missing init script."""
+import os
+
+import pytest
+from engine_support import apply_catalog, catalog_of, res
+
+from confrt.errors import CompileError
+from confrt.resources._service_systemd import parse_show
+from confrt.resources._service_sysv import debian_enabled
+from confrt.resources.service import service_changes
+
+
+def _props(changes):
+    return [(c.property, c.old, c.new) for c in changes]
+
+
+def test_service_changes_only_for_managed_properties():
+    squid = catalog_of(res("service", "squid", ensure="running", enable=True)).get("service[squid]")
+    assert _props(service_changes(squid, False, False)) == [("ensure", "stopped", "running"),
+                                                            ("enable", False, True)]
+    assert service_changes(squid, True, True) == []
+    unmanaged = catalog_of(res("service", "cron")).get("service[cron]")
+    assert service_changes(unmanaged, None, None) == []
+
+
+def test_parse_systemctl_show():
+    assert parse_show("LoadState=loaded\nActiveState=active\nUnitFileState=enabled\n") == \
+        {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled"}
+
+
+def test_debian_boot_links(tmp_path):
+    for level in "0126":
+        os.makedirs(tmp_path / f"etc/rc{level}.d")
+    os.symlink("../init.d/squid", tmp_path / "etc/rc0.d/K01squid")
+    assert not debian_enabled("squid", str(tmp_path))
+    os.symlink("../init.d/squid", tmp_path / "etc/rc2.d/S01squid")
+    assert debian_enabled("squid", str(tmp_path))
+    assert not debian_enabled("squ", str(tmp_path))
+
+
+def test_bad_ensure_is_a_compile_error():
+    with pytest.raises(CompileError, match=r"service\[squid\]: ensure: expected one of 'running', 'stopped'"):
+        catalog_of(res("service", "squid", ensure="started"))
+
+
+@pytest.mark.skipif(os.path.isdir("/run/systemd/system"), reason="checks the SysV provider")
+def test_missing_init_script_fails_clearly(tmp_path):
+    report = apply_catalog(catalog_of(res("service", "no-such-daemon", ensure="running")), tmp_path, noop=True)
+    assert report.statuses["service[no-such-daemon]"]["failure"] == "no init script /etc/init.d/no-such-daemon"
