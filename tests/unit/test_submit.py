@@ -115,6 +115,12 @@ def test_userdata_writes_data_files_and_role_and_no_secret(run_confrt, node_dir)
                             "htcondor::password": "hunter2"}
     files = {item.path: item.content for item in decoded.files}
     assert files == {"/etc/motd": b"welcome\n", "/etc/confrt/facts.d/role.yaml": b"role: worker\n"}
+    # on the VM, that file in facts_dir is what gives the hierarchy its %{role}
+    from confrt.facts import Facts
+
+    (node_dir / "facts.d").mkdir()
+    (node_dir / "facts.d" / "role.yaml").write_bytes(files["/etc/confrt/facts.d/role.yaml"])
+    assert Facts(facts_dir=str(node_dir / "facts.d")).get("role") == "worker"
     everything = raw + (node_dir / "out" / "worker.sub").read_bytes() + (result.stdout + result.stderr).encode()
     assert SECRET.encode() not in everything and ACCESS.encode() not in everything
     assert b"queue 1\n" in (node_dir / "out" / "worker.sub").read_bytes()
