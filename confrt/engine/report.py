@@ -134,7 +134,8 @@ class Report:
 
     @property
     def has_changes(self):
-        return any(entry["changes"] for entry in self.statuses.values())
+        """Changes made (or found, in noop); failed attempts count as failures only."""
+        return any(entry["status"] in ("changed", "noop") for entry in self.statuses.values())
 
     @property
     def has_failures(self):
