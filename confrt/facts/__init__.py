@@ -8,8 +8,6 @@ first: built-in and registered (plugin) facts, external facts from facts_dir
 A plain name in a layer replaces the whole fact; a dotted name
 ("os.family") replaces only that leaf.
 """
-import copy
-
 from confrt.facts.names import split_name
 
 # top-level name -> "module:function"; the function takes a Host.
@@ -27,6 +25,15 @@ BUILTIN = {
     "processors": "confrt.facts.hardware:processors",
     "system_uptime": "confrt.facts.hardware:system_uptime",
     "virtual": "confrt.facts.virtual:virtual",
+}
+
+# Leaves of an expensive fact that can be had cheaply: "networking.fqdn" (used by
+# most hierarchies) must not list every interface. dotted name -> "module:function"
+# returning a partial value of the top-level fact.
+SHORTCUTS = {
+    "networking.domain": "confrt.facts.networking:names_fact",
+    "networking.fqdn": "confrt.facts.networking:names_fact",
+    "networking.hostname": "confrt.facts.networking:names_fact",
 }
 
 # Flat names facter still answers (legacy facts) -> the structured fact they copy.
@@ -93,6 +100,9 @@ class Facts:
         for alias, source in LEGACY.items():
             self._builtin[alias] = _copy_of(self, source)
         self._builtin["is_virtual"] = lambda: _is_virtual(self.get("virtual"))
+        by_spec = {spec: _import_later(spec, self._host) for spec in set(SHORTCUTS.values())}
+        self._shortcuts = {name: by_spec[spec] for name, spec in SHORTCUTS.items()}
+        self._partial = {}
         self._facts_dir = facts_dir
         self._overrides = dict(overrides or {})
         self._layers = None
@@ -103,6 +113,7 @@ class Facts:
         """Facts holding only `values` (names may be dotted); probes nothing. For tests."""
         facts = cls(overrides=values)
         facts._builtin = {}
+        facts._shortcuts = {}
         return facts
 
     @classmethod
@@ -122,6 +133,8 @@ class Facts:
         """Add (or replace) a top-level fact computed lazily by function()."""
         self._builtin[name] = function
         self._cache.pop(name, None)
+        self._shortcuts = {key: value for key, value in self._shortcuts.items()
+                           if split_name(key)[0] != name}
 
     def names(self):
         """Sorted top-level names; nothing is computed."""
@@ -131,7 +144,9 @@ class Facts:
     def get(self, name, default=None):
         """The value of a dotted name ("os.release.major"), or default when unknown."""
         parts = split_name(name)
-        value = self._resolve(parts[0])
+        value = self._shortcut(name, parts)
+        if value is _UNSET:
+            value = self._resolve(parts[0])
         for part in parts[1:]:
             if isinstance(value, dict):
                 value = value.get(part)
@@ -152,6 +167,8 @@ class Facts:
 
     def to_dict(self):
         """Every fact resolved (this probes everything): {top-level name: value}."""
+        import copy
+
         result = {}
         for name in self.names():
             value = self._resolve(name)
@@ -170,6 +187,15 @@ class Facts:
             layers.append(self._overrides)
             self._layers = _flatten_layers(layers)
         return self._layers
+
+    def _shortcut(self, name, parts):
+        """The partial top-level value a shortcut gives for `name`, or _UNSET."""
+        compute = self._shortcuts.get(name)
+        if compute is None or parts[0] in self._cache or any(parts[0] in layer for layer in self._given()):
+            return _UNSET
+        if compute not in self._partial:
+            self._partial[compute] = compute()
+        return self._partial[compute]
 
     def _resolve(self, name):
         if name in self._cache:
@@ -224,6 +250,8 @@ def _flatten_layers(layers):
 
 
 def _apply_patches(value, patches):
+    import copy
+
     value = copy.deepcopy(value) if isinstance(value, dict) else {}
     for path, leaf in patches:
         node = value

@@ -11,11 +11,9 @@ PRIMARY_KEYS = ("ip", "ip6", "mac", "mtu", "netmask", "netmask6", "network", "ne
 
 
 def networking(host):
-    hostname, fqdn, domain = names(host)
     interfaces = interfaces_fact() if host.is_live else {}
-    fact = {"hostname": hostname, "fqdn": fqdn, "interfaces": interfaces}
-    if domain:
-        fact["domain"] = domain
+    fact = names_fact(host)
+    fact["interfaces"] = interfaces
     primary = default_route_interface(host.read_text("/proc/net/route") or "")
     if primary not in interfaces:
         primary = next((name for name, info in sorted(interfaces.items())
@@ -24,6 +22,15 @@ def networking(host):
         fact["primary"] = primary
         fact.update({key: interfaces[primary][key] for key in PRIMARY_KEYS
                      if key in interfaces[primary]})
+    return fact
+
+
+def names_fact(host):
+    """hostname, fqdn and (when known) domain: the cheap part of the networking fact."""
+    hostname, fqdn, domain = names(host)
+    fact = {"hostname": hostname, "fqdn": fqdn}
+    if domain:
+        fact["domain"] = domain
     return fact
 
 

@@ -96,19 +96,38 @@ def test_asking_os_family_computes_nothing_else(tmp_path):
     assert facts.get("osfamily") == "RedHat"
 
 
-def test_facts_os_family_imports_no_probe_modules():
-    """`confrt facts os.family` must not load psutil nor the networking/disk probes."""
+def test_os_family_and_fqdn_import_no_probe_modules():
+    """Asking os.family or networking.fqdn must not load psutil nor the interface/disk probes."""
     script = (
         "import sys\n"
         "from confrt.facts import Facts\n"
         "facts = Facts()\n"
-        "print(facts.get('os.family'))\n"
+        "print(facts.get('os.family'), facts.get('networking.fqdn'), facts.get('hostname'))\n"
         "print(sorted(m for m in sys.modules if m == 'psutil' or m.startswith('confrt.facts.')))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
                          text=True, check=True).stdout.splitlines()
-    assert out[0] == str(Facts().get("os.family"))
-    assert out[1] == "['confrt.facts.names', 'confrt.facts.os_release']"
+    facts = Facts()
+    assert out[0] == f"{facts.get('os.family')} {facts.get('networking.fqdn')} {facts.get('hostname')}"
+    assert out[1] == "['confrt.facts.names', 'confrt.facts.networking', 'confrt.facts.os_release']"
+
+
+def test_fqdn_shortcut_agrees_with_the_whole_networking_fact():
+    cheap = Facts()
+    names = [cheap.get("networking.hostname"), cheap.get("networking.fqdn"), cheap.get("domain")]
+    whole = Facts()
+    networking = whole["networking"]
+    assert names == [networking["hostname"], networking["fqdn"], networking.get("domain")]
+
+
+def test_fqdn_shortcut_yields_to_overrides_and_plugins(tmp_path):
+    assert Facts(overrides={"networking": {"fqdn": "wn1.example.org"}}).get("networking.fqdn") \
+        == "wn1.example.org"
+    assert Facts(overrides={"networking": {"ip": "10.0.0.1"}}).get("networking.fqdn") is None
+    assert Facts(overrides={"networking.fqdn": "wn2.example.org"}).get("fqdn") == "wn2.example.org"
+    facts = Facts()
+    facts.register("networking", lambda: {"fqdn": "plugin.example.org"})
+    assert facts.get("networking.fqdn") == "plugin.example.org"
 
 
 def test_overrides_win_over_builtins_and_aliases_follow(tmp_path):

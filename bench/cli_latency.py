@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Wall time of `confrt facts`, `confrt facts os.family` and `confrt lookup KEY` (issue 2).
+
+Each command runs --runs times (after one warm-up run) against a small
+hierarchy written to a temporary directory; the table shows median, min and
+max wall milliseconds, and bench/results/cli_latency.json keeps them. The
+interpreter's own start-up (`python -c pass`) is measured too, so the part
+that is confrt's shows. `facter` and `puppet lookup` (Debian's puppet-agent)
+are timed on the same work when installed. A command that fails is reported
+with its error line instead of a time, so the script can run before every
+part of confrt exists.
+
+    python3 bench/cli_latency.py [--runs 15] [--python /usr/bin/python3 ...]
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(REPO, "bench", "results", "cli_latency.json")
+TARGET_MS = 100
+LOOKUP_KEY = "site::greeting"
+
+HIERA_YAML = """\
+version: 5
+defaults:
+  datadir: data
+  data_hash: yaml_data
+hierarchy:
+  - name: node
+    path: "nodes/%{facts.networking.fqdn}.yaml"
+  - name: os family
+    path: "os/%{facts.os.family}.yaml"
+  - name: common
+    path: common.yaml
+"""
+DATA = {
+    "common.yaml": "site::greeting: \"hello from %{facts.os.family}\"\n"
+                   "ntp::servers: [0.pool.ntp.org, 1.pool.ntp.org]\n"
+                   "classes: [base, ntp]\n",
+    "os/Debian.yaml": "packages::manager: apt\nclasses: [apt_repos]\n",
+    "os/RedHat.yaml": "packages::manager: dnf\nclasses: [epel]\n",
+}
+
+
+def write_hierarchy(directory):
+    """hiera.yaml + data/ + a confrt.yaml using them; returns the confrt.yaml path."""
+    with open(os.path.join(directory, "hiera.yaml"), "w") as handle:
+        handle.write(HIERA_YAML)
+    for relative, text in DATA.items():
+        path = os.path.join(directory, "data", relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
+            handle.write(text)
+    os.makedirs(os.path.join(directory, "facts.d"), exist_ok=True)
+    config = os.path.join(directory, "confrt.yaml")
+    with open(config, "w") as handle:
+        handle.write(f"hiera_config: {directory}/hiera.yaml\n"
+                     f"facts_dir: {directory}/facts.d\n"
+                     f"local_data: {directory}/local.yaml\n")
+    return config
+
+
+def cases(python, config):
+    """(label, argv, runs divisor) of what to time with this interpreter."""
+    confrt = [python, "-m", "confrt"]
+    suffix = "" if python == sys.executable else f" [{python}]"
+    return [
+        (f"python -c pass (interpreter start){suffix}", [python, "-c", "pass"], 1),
+        (f"confrt facts{suffix}", confrt + ["facts", "--config", config], 1),
+        (f"confrt facts os.family{suffix}", confrt + ["facts", "os.family", "--config", config], 1),
+        (f"confrt lookup {LOOKUP_KEY}{suffix}", confrt + ["lookup", LOOKUP_KEY, "--config", config], 1),
+    ]
+
+
+def reference_cases(hierarchy_dir):
+    result = []
+    if shutil.which("facter"):
+        result.append(("facter (all facts)", ["facter"], 1))
+        result.append(("facter os.family", ["facter", "os.family"], 1))
+    if shutil.which("puppet"):
+        result.append((f"puppet lookup {LOOKUP_KEY}",
+                       ["puppet", "lookup", "--hiera_config", f"{hierarchy_dir}/hiera.yaml", LOOKUP_KEY],
+                       3))  # seconds per run: fewer runs
+    return result
+
+
+def time_command(argv, runs, env, cwd):
+    """{runs, median_ms, min_ms, max_ms, output} or {error} when the command prints nothing but fails.
+
+    (facter exits 1 in containers where /proc/1/environ is unreadable, yet prints every fact.)
+    """
+    first = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd)
+    if first.returncode != 0 and not first.stdout.strip():
+        lines = first.stderr.strip().splitlines()
+        return {"error": f"exit {first.returncode}: {lines[-1] if lines else ''}"}
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
+        samples.append((time.perf_counter() - start) * 1000)
+    return {"runs": runs, "median_ms": round(statistics.median(samples), 1),
+            "min_ms": round(min(samples), 1), "max_ms": round(max(samples), 1),
+            "output": first.stdout.strip().splitlines()[0][:60] if first.stdout.strip() else ""}
+
+
+def interpreters(requested):
+    """sys.executable, plus the requested ones that can import PyYAML (confrt's config needs it)."""
+    found = [sys.executable]
+    for python in requested:
+        ok = subprocess.run([python, "-c", "import yaml"], capture_output=True).returncode == 0
+        if ok and python not in found:
+            found.append(python)
+        elif not ok:
+            print(f"skipping {python}: it cannot import yaml", file=sys.stderr)
+    return found
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=15, help="timed runs per command (default 15)")
+    parser.add_argument("--python", action="append", default=[],
+                        help="also time confrt under this interpreter (repeatable)")
+    parser.add_argument("--no-reference", action="store_true", help="skip facter and puppet")
+    args = parser.parse_args()
+
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("CONFRT_CONFIG", None)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="confrt-bench-") as directory:
+        config = write_hierarchy(directory)
+        todo = []
+        for python in interpreters(args.python):
+            todo.extend(cases(python, config))
+        if not args.no_reference:
+            todo.extend(reference_cases(directory))
+        for name, argv, factor in todo:
+            result = time_command(argv, max(3, args.runs // factor), env, directory)
+            rows.append(dict(result, name=name, argv=argv))
+            print_row(rows[-1])
+    save(rows, args.runs)
+    return 0 if all("error" not in row for row in rows if row["name"].startswith("confrt")) else 1
+
+
+def print_row(row):
+    if not hasattr(print_row, "header"):
+        print(f"{'command':58} {'median':>8} {'min':>8} {'max':>8}  target")
+        print_row.header = True
+    if "error" in row:
+        print(f"{row['name']:58} {'failed':>8}  {row['error']}")
+        return
+    verdict = ""
+    if row["name"].startswith("confrt"):
+        verdict = "ok" if row["median_ms"] < TARGET_MS else f"OVER {TARGET_MS} ms"
+    print(f"{row['name']:58} {row['median_ms']:>6.1f}ms {row['min_ms']:>6.1f}ms {row['max_ms']:>6.1f}ms  {verdict}")
+
+
+def save(rows, runs):
+    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+    report = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "host": {"cpus": os.cpu_count(), "machine": platform.machine(), "kernel": platform.release(),
+                 "python": sys.version.split()[0]},
+        "runs": runs, "target_ms": TARGET_MS,
+        "results": [{key: row[key] for key in ("name", "argv", "runs", "median_ms", "min_ms", "max_ms",
+                                               "error") if key in row} for row in rows],
+    }
+    with open(RESULTS, "w") as handle:
+        json.dump(report, handle, indent=2)
+        handle.write("\n")
+    print(f"wrote {os.path.relpath(RESULTS)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
