@@ -31,7 +31,7 @@ def load_mapping(text, what):
     try:
         value = load_yaml(text, what)
     except DataError as exc:
-        raise UserdataError(str(exc)) from None
+        raise UserdataError(" ".join(str(exc).split())) from None  # reader errors span lines
     except RecursionError:
         raise UserdataError(f"{what}: invalid YAML: nested too deeply") from None
     if value is None:

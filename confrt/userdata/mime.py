@@ -9,7 +9,6 @@ transfer encoding is decoded strictly: a bad part fails the whole userdata.
 import email
 import email.errors
 import email.policy
-import quopri
 
 from confrt.errors import UserdataError
 from confrt.userdata.decoded import Decoded, Script
@@ -26,16 +25,12 @@ _FATAL_DEFECTS = (
 )
 
 def _payload(part, where):
-    encoded = part.get_payload()
-    if not isinstance(encoded, str):
+    if part.is_multipart() or not isinstance(part.get_payload(), str):
         raise UserdataError(f"{where}: unexpected nested message")
-    raw = encoded.encode("ascii", "surrogateescape")
     encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
-    if encoding == "base64":
-        return b64decode(raw, where)
-    if encoding == "quoted-printable":
-        return quopri.decodestring(raw)
-    return raw
+    if encoding == "base64":  # decoded strictly here: email's decoder ignores bad base64
+        return b64decode(part.get_payload().encode("ascii", "replace"), where)
+    return part.get_payload(decode=True) or b""
 
 
 def _check_defects(message, what):
