@@ -37,7 +37,7 @@ def show(config, found, args):
 
     from confrt.data import MISSING
     from confrt.engine.run import load_facts, open_store
-    from confrt.errors import ConfrtError
+    from confrt.errors import ConfrtError, LookupNotFound
 
     module = found.get(args.name)
     if module is None:
@@ -50,7 +50,10 @@ def show(config, found, args):
     print("parameters:")
     for param in module.params:
         key = f"{module.name}::{param.name}"
-        value = store.lookup(key, default=MISSING)
+        try:
+            value = store.lookup(key)
+        except LookupNotFound:
+            value = MISSING
         secret = param.sensitive or store.is_sensitive(key)
         print(f"  {param.name} ({param.describe_type()}{', sensitive' if secret else ''}"
               f"{', required' if param.required else ''}): {param.doc}")

@@ -1,0 +1,119 @@
+"""confrt modules list|show, module loading from modulepath and entry points, plugin hooks."""
+import sys
+import types
+
+import pytest
+from engine_support import make_site
+
+from confrt.engine import plugins
+from confrt.engine.hookspecs import hookimpl
+from confrt.engine.loader import modulepath_modules
+from confrt.engine.module import Module, ModuleContext, Param
+from confrt.errors import CompileError
+
+SQUID = '''
+"""squid proxy for CVMFS."""
+from confrt.engine.module import Param
+
+PARAMS = [
+    Param("cache_mem", str, "128 MB", "memory cache size"),
+    Param("port", int, 3128, "listening port"),
+    Param("password", str, None, "cache manager password", sensitive=True),
+]
+
+def declare(params, facts, ctx):
+    return []
+'''
+
+
+def test_list_and_show(tmp_path, run_confrt):
+    env = make_site(tmp_path, {"squid::port": 8080, "squid::password": "pw-s3cret"}, modules={"squid": SQUID})
+    result = run_confrt("modules", "list", env=env)
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert "squid proxy for CVMFS." in lines["squid"] and f"[{tmp_path}/modules/squid]" in lines["squid"]
+    assert "resources" in lines
+    result = run_confrt("modules", "show", "squid", env=env)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "  port (int): listening port\n    default: 3128\n" in out
+    assert f"    value:   8080  [{tmp_path}/data/common.yaml]" in out
+    assert "  cache_mem (str): memory cache size\n    default: \"128 MB\"\n    value:   (default)" in out
+    assert "password (str, sensitive)" in out and "pw-s3cret" not in out and "[redacted]" in out
+
+
+def test_show_unknown_module(tmp_path, run_confrt):
+    env = make_site(tmp_path, {}, modules={"squid": SQUID})
+    result = run_confrt("modules", "show", "sqiud", env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "confrt: error: sqiud: no such module (did you mean 'squid'?)"
+
+
+def test_show_resources_lists_the_types(tmp_path, run_confrt):
+    env = make_site(tmp_path, {"resources::file": {"/etc/motd": {"content": "x"}}})
+    out = run_confrt("modules", "show", "resources", env=env).stdout
+    assert "  file (dict): file resources: title -> attributes" in out
+    assert '"/etc/motd"' in out and "  exec (dict)" in out
+
+
+def test_earlier_modulepath_folder_wins_and_bad_names_are_ignored(tmp_path):
+    for folder in ("site", "packaged"):
+        (tmp_path / folder / "squid").mkdir(parents=True)
+        (tmp_path / folder / "squid" / "module.py").write_text(f"DOC = {folder!r}\n")
+    (tmp_path / "site" / "Not-A-Name").mkdir()
+    (tmp_path / "site" / "Not-A-Name" / "module.py").write_text("")
+    found = modulepath_modules([str(tmp_path / "site"), str(tmp_path / "missing"), str(tmp_path / "packaged")])
+    assert [(m.name, m.doc) for m in found] == [("squid", "site")]
+
+
+def test_broken_module_is_a_compile_error_naming_the_file(tmp_path):
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "module.py").write_text("PARAMS = [\n")
+    with pytest.raises(CompileError, match=rf"{tmp_path}/bad/module.py:1: syntax error"):
+        _ = Module("bad", path=str(tmp_path / "bad")).params
+
+
+def test_templates_are_strict(tmp_path):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "t.j2").write_text("{{ params.port }} {{ missing }}\n")
+    module = Module("m", path=str(tmp_path))
+    ctx = ModuleContext(module, {"port": 1}, {})
+    with pytest.raises(CompileError, match="t.j2: 'missing' is undefined"):
+        ctx.template("t.j2")
+    assert ctx.template("t.j2", missing="x") == "1 x\n"
+
+
+def test_plugins_register_types_and_modules_through_hooks(tmp_path, monkeypatch):
+    from confrt.resources.base import ResourceType
+
+    class ZfsType(ResourceType):
+        name = "zfs"
+        params = [Param("name", str, required=True)]
+
+    code = types.ModuleType("site_motd")
+    code.PARAMS = [Param("x", int, 1, "x")]
+    code.declare = lambda params, facts, ctx: [ctx.resource("zfs", "tank")]
+
+    class SitePlugin:
+        @hookimpl
+        def confrt_resource_types(self):
+            return {"zfs": ZfsType, "file": "confrt.resources.directory:TYPE"}
+
+        @hookimpl
+        def confrt_modules(self, config):
+            return [Module.from_python_module("site_motd", code, origin="test plugin")]
+
+    plugins.reset()
+    try:
+        plugins.plugin_manager().register(SitePlugin())
+        registry = plugins.resource_types()
+        assert registry.get("zfs") is ZfsType
+        assert registry.get("file").name == "directory"  # a later plugin replaces a built-in type
+        config = types.SimpleNamespace(modulepath=[str(tmp_path)])
+        found = plugins.modules(config)
+        assert found["site_motd"].origin == "test plugin"
+        assert found["site_motd"].declare({"x": 1}, {}, ModuleContext(found["site_motd"], {}, {}))[0].ref == "zfs[tank]"
+    finally:
+        plugins.reset()
+    assert plugins.resource_types().get("file").name == "file"
+    assert "site_motd" not in sys.modules
