@@ -12,7 +12,7 @@ Knockout (option knockout_prefix, e.g. "--"), where confrt differs from Puppet:
     (Puppet leaves the key with the value '').
 Deep merges fold from the lowest level up, so a knockout always sees
 everything below it; array order is lower levels first (as Puppet), unique
-merges list higher levels first (as Puppet).
+merges list higher levels first and always give an array (as Puppet).
 """
 import copy
 
@@ -75,8 +75,6 @@ class Merge:
         for source, value in found:
             if isinstance(value, dict):
                 raise DataError(f"{source}: key '{key}': a unique merge needs arrays or scalars, found a hash")
-        if len(found) == 1 and not isinstance(found[0][1], list):
-            return found[0][1]
         result = []
         knocked = []
         for _, value in found:

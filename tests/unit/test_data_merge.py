@@ -22,8 +22,8 @@ def test_unique_keeps_one_and_true_apart():
     assert merge("unique", [1, True], [1.0, 1]) == [1, True, 1.0]
 
 
-def test_unique_single_scalar_stays_scalar():
-    assert merge("unique", "x") == "x"
+def test_unique_always_gives_an_array():
+    assert merge("unique", "x") == ["x"]
 
 
 def test_unique_rejects_a_hash_naming_the_file():

@@ -1,0 +1,122 @@
+"""confrt lookup against Debian's `puppet lookup` on the same hiera.yaml, data and facts.
+
+Each fixture set under tests/fixtures/data/ has a cases.yaml: runs of keys with
+merge options. Every key must give the same value (or both: not found), except
+the documented knockout differences listed in the set, which must give exactly
+the documented value from each tool.
+"""
+import glob
+import json
+import os
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.join(os.path.dirname(HERE), "fixtures", "data")
+SETS = sorted(os.path.basename(os.path.dirname(p)) for p in glob.glob(os.path.join(FIXTURES, "*", "cases.yaml")))
+PUPPET = next((p for p in ("/opt/puppetlabs/bin/puppet", "/usr/bin/puppet") if os.path.exists(p)), None)
+NOT_FOUND = "<not found>"
+
+pytestmark = [
+    pytest.mark.compat,
+    pytest.mark.skipif(PUPPET is None, reason="puppet lookup not installed (Debian package puppet-agent)"),
+]
+
+
+def puppet_ruby():
+    """The Ruby that runs PUPPET (AIO packages bundle their own)."""
+    if PUPPET.startswith("/opt/puppetlabs/"):
+        return "/opt/puppetlabs/puppet/bin/ruby"
+    with open(PUPPET) as handle:
+        first = handle.readline()
+    return first[2:].strip().split()[0] if first.startswith("#!") else shutil.which("ruby")
+
+
+def flags(run, knockout_flag):
+    args = []
+    if run.get("merge"):
+        args += ["--merge", run["merge"]]
+    if run.get("knockout_prefix"):
+        args += [knockout_flag, run["knockout_prefix"]]
+    for option in ("sort_merged_arrays", "merge_hash_arrays"):
+        if run.get(option):
+            args.append("--" + option.replace("_", "-"))
+    return args
+
+
+def puppet_lookup(tmp_path, fixture, run):
+    state = tmp_path / "puppet"
+    argv = [puppet_ruby(), os.path.join(HERE, "batch_lookup.rb"),
+            "--codedir", str(state / "code"), "--confdir", str(state / "conf"), "--vardir", str(state / "var"),
+            "--logdir", str(state / "log"), "--rundir", str(state / "run"),
+            "--hiera_config", os.path.join(fixture, "hiera.yaml"), "--facts", os.path.join(fixture, "facts.json"),
+            "--render-as", "json", *flags(run, "--knock-out-prefix"), *run["keys"]]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert result.returncode == 0 and lines, f"puppet lookup failed: {result.stdout}{result.stderr}"
+    values = json.loads(lines[-1])
+    return {key: normalise_puppet(value) for key, value in values.items()}
+
+
+def normalise_puppet(value):
+    if isinstance(value, dict) and set(value) == {"__error__"}:
+        message = value["__error__"]
+        return NOT_FOUND if "did not find a value" in message else {"error": message}
+    return value
+
+
+def confrt_lookup(run_confrt, tmp_path, fixture, run, key):
+    argv = ["lookup", "--config", str(tmp_path / "confrt.yaml"),
+            "--hiera-config", os.path.join(fixture, "hiera.yaml"), "--facts", os.path.join(fixture, "facts.json"),
+            "--render-as", "json", *flags(run, "--knockout-prefix"), key]
+    argv = [arg if arg != "--knockout-prefix" else "--knockout-prefix=" + run["knockout_prefix"] for arg in argv]
+    if run.get("knockout_prefix"):
+        argv.remove(run["knockout_prefix"])
+    result = run_confrt(*argv, timeout=60)
+    if result.returncode == 0:
+        return json.loads(result.stdout)
+    if "no value found for key" in result.stderr:
+        return NOT_FOUND
+    return {"error": result.stderr.strip()}
+
+
+def matches(expected, actual):
+    """A documented value; {error: text} matches an error containing text."""
+    if isinstance(expected, dict) and set(expected) == {"error"}:
+        return isinstance(actual, dict) and expected["error"] in actual.get("error", "")
+    return expected == actual
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_confrt_agrees_with_puppet_lookup(run_confrt, tmp_path, name):
+    fixture = os.path.join(FIXTURES, name)
+    with open(os.path.join(fixture, "cases.yaml")) as handle:
+        cases = yaml.safe_load(handle)
+    (tmp_path / "facts.d").mkdir()
+    (tmp_path / "confrt.yaml").write_text(yaml.safe_dump({"facts_dir": str(tmp_path / "facts.d"), "modulepath": []}))
+    differences = {(d["run"], d["key"]): d for d in cases.get("differences", [])}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        puppet_runs = [pool.submit(puppet_lookup, tmp_path / str(i), fixture, run)
+                       for i, run in enumerate(cases["runs"])]
+        confrt_runs = [{key: pool.submit(confrt_lookup, run_confrt, tmp_path, fixture, run, key) for key in run["keys"]}
+                       for run in cases["runs"]]
+        problems = []
+        for index, run in enumerate(cases["runs"]):
+            puppet = puppet_runs[index].result()
+            for key, future in confrt_runs[index].items():
+                confrt = future.result()
+                documented = differences.pop((index, key), None)
+                if documented is None:
+                    ok = confrt == puppet[key] and not (isinstance(confrt, dict) and "error" in confrt)
+                else:
+                    ok = matches(documented["puppet"], puppet[key]) and matches(documented["confrt"], confrt)
+                if not ok:
+                    problems.append(f"run {index} {flags(run, '--knockout-prefix')} {key}: "
+                                    f"confrt={confrt!r} puppet={puppet[key]!r}"
+                                    + (" (documented difference)" if documented else ""))
+    assert not differences, f"documented differences never looked up: {sorted(differences)}"
+    assert not problems, "\n".join(problems)
