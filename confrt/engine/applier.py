@@ -128,15 +128,22 @@ class Applier:
                 return ref
         return None
 
-    def process(self, resource, order):
+    def read(self, resource):
+        """(provider, changes, start time), or None when reading the current state failed."""
         start = time.perf_counter()
         try:
             provider = self.make_provider(resource)
-            changes = provider.changes()
+            return provider, provider.changes(), start
         except Exception as exc:
             self.report.failed(resource, _reason(exc), time.perf_counter() - start)
             self.done[resource.ref] = "failed"
+            return None
+
+    def process(self, resource, order):
+        found = self.read(resource)
+        if found is None:
             return
+        provider, changes, start = found
         if changes and not self.noop and self.catalog.type_of(resource).batch:
             self.apply_batch(resource, provider, changes, order, start)
             return
@@ -158,14 +165,10 @@ class Applier:
             if any(self.done.get(ref) != "ok" for ref in self.catalog.requires[other.ref]
                    if self.selected(self.catalog.get(ref))):
                 continue
-            other_start = time.perf_counter()
-            try:
-                other_provider = self.make_provider(other)
-                other_changes = other_provider.changes()
-            except Exception as exc:
-                self.report.failed(other, _reason(exc), time.perf_counter() - other_start)
-                self.done[other.ref] = "failed"
+            found = self.read(other)
+            if found is None:
                 continue
+            other_provider, other_changes, other_start = found
             if other_changes:
                 items.append((other_provider, other_changes))
                 starts.append(other_start)
