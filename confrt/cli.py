@@ -23,7 +23,17 @@ def _common_options():
     return common
 
 
-def build_parser():
+def chosen_command(argv):
+    """The subcommand argv names (its first non-option word), or None."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(argv=None):
+    """The argparse parser (all subcommands). When argv names a subcommand, only that
+    command's module is imported and only its options are built: each run pays for one."""
     parser = argparse.ArgumentParser(
         prog="confrt",
         description="Masterless configuration runtime: userdata + layered data -> modules -> "
@@ -32,7 +42,8 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"confrt {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = _common_options()
-    for name in COMMANDS:
+    chosen = chosen_command(argv) if argv is not None else None
+    for name in [chosen] if chosen else COMMANDS:
         module = importlib.import_module(f"confrt.commands.{name}")
         cmd = sub.add_parser(name, parents=[common], help=module.HELP,
                              description=getattr(module, "DESCRIPTION", module.HELP),
@@ -43,7 +54,8 @@ def build_parser():
 
 
 def main(argv=None):
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()

@@ -95,3 +95,23 @@ def test_cmdline_fact_from_the_running_kernel(run_confrt, tmp_path):
     config = config_with_facts_dir(tmp_path, {})
     result = run_confrt("facts", "cmdline", "--json", "--config", config)
     assert json.loads(result.stdout) == expected
+
+
+def test_a_subcommand_imports_only_its_own_command_module(tmp_path):
+    """cli.build_parser: `confrt facts os.family` must not pay for the other commands."""
+    import os
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    config = config_with_facts_dir(tmp_path, {})
+    script = (
+        "import sys\n"
+        "from confrt.cli import main\n"
+        f"code = main(['facts', 'os.family', '--config', {str(config)!r}])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('confrt.commands.')), 'psutil' in sys.modules)\n"
+        "sys.exit(code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "['confrt.commands.facts'] False"
