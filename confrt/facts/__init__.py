@@ -235,12 +235,13 @@ def _is_virtual(virtual):
 def _flatten_layers(layers):
     """Fold layers (lowest first) into {name: value} and {name: [(path, value)]}.
 
-    A plain name drops the dotted patches earlier layers made to it.
+    A plain name drops the dotted patches earlier layers made to it; within one
+    layer plain names come first, so {"os": {...}, "os.family": "X"} keeps X.
     """
     given, patches = {}, {}
     for layer in layers:
-        for key, value in layer.items():
-            parts = split_name(str(key))
+        entries = [(split_name(str(key)), value) for key, value in layer.items()]
+        for parts, value in sorted(entries, key=lambda entry: len(entry[0]) > 1):
             if len(parts) == 1:
                 given[parts[0]] = value
                 patches.pop(parts[0], None)

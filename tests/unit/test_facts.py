@@ -262,3 +262,8 @@ def test_live_system_facts_have_the_documented_shape():
     assert isinstance(facts.get("cmdline"), dict)
     assert isinstance(facts.get("disks"), dict)
     json.dumps(facts.to_dict())
+
+
+def test_in_one_layer_dotted_names_patch_the_plain_value_whatever_the_order():
+    facts = Facts.static({"os.family": "RedHat", "os": {"name": "Rocky"}})
+    assert facts["os"] == {"name": "Rocky", "family": "RedHat"}
