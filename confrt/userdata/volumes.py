@@ -48,7 +48,7 @@ def cernvm_devices():
 
 def _extract(device, kind, target):
     if kind == "iso9660":
-        argv = ["xorriso", "-osirrox", "on", "-indev", device, "-extract", "/", target]
+        argv = ["xorriso", "-osirrox", "on", "-indev", "stdio:" + device, "-extract", "/", target]
     elif kind == "vfat":
         argv = ["mcopy", "-s", "-n", "-i", device, "::/", target]
     else:
