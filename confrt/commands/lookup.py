@@ -46,19 +46,13 @@ def merge_request(args):
     return dict(options, strategy=args.merge or "deep")
 
 
-def module_data_dirs(modulepath):
-    """{module: its data dir} for modules on the modulepath (the first one found wins)."""
-    import os
+def module_data(config, key):
+    """{module: data dir} of the modulepath's modules; only a module key ("m::p") needs them."""
+    if "::" not in key:
+        return {}
+    from confrt.engine.loader import modulepath_modules
 
-    result = {}
-    for directory in modulepath:
-        if not os.path.isdir(directory):
-            continue
-        for name in sorted(os.listdir(directory)):
-            data_dir = os.path.join(directory, name, "data")
-            if name not in result and os.path.isdir(data_dir):
-                result[name] = data_dir
-    return result
+    return {module.name: module.data_dir for module in modulepath_modules(config.modulepath) if module.data_dir}
 
 
 def render(value, render_as):
@@ -80,7 +74,7 @@ def run(args, config):
     store = DataStore(args.hiera_config or config.effective_hiera_config(),
                       Facts.for_config(config, args.facts),
                       variables={"confrt": {"local_data": config.local_data}},
-                      module_data=module_data_dirs(config.modulepath))
+                      module_data=module_data(config, args.key))
     merge = merge_request(args)
     if args.explain:
         print(store.explain(args.key, merge), end="")

@@ -27,9 +27,6 @@ class Location:
         self.backend = backend
         self.skipped = skipped
 
-    def exists(self):
-        return self.path is not None and os.path.isfile(self.path)
-
 
 class Level:
     def __init__(self, name, backend, datadir, location_key, specs):
@@ -84,11 +81,9 @@ class HieraConfig:
 
 def load_hiera_config(path):
     """Read and check hiera.yaml; every problem is one DataError line naming the file and level."""
-    from confrt.util.yamlfile import load_yaml_file
+    from confrt.data.files import read_mapping
 
-    raw = load_yaml_file(path)
-    if not isinstance(raw, dict):
-        raise DataError(f"{path}: expected a mapping at the top, got {type(raw).__name__}")
+    raw = read_mapping(path)
     _check_keys(path, "", raw, _TOP_KEYS)
     if raw.get("version") != 5:
         raise DataError(f"{path}: version: must be 5 (Hiera 5 format), got {raw.get('version')!r}")
@@ -137,7 +132,7 @@ def _level(path, root, index, entry, defaults):
         raise DataError(f"{where}: mapped_paths: expected [variable, name, path template]")
     datadir = entry.get("datadir") or defaults.get("datadir") or "data"
     backend = entry.get("data_hash") or defaults.get("data_hash") or "yaml_data"
-    return Level(name, backend, os.path.join(root, datadir), key, specs)
+    return Level(name, backend, os.path.normpath(os.path.join(root, datadir)), key, specs)
 
 
 def _check_keys(where, prefix, mapping, known):

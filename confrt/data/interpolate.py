@@ -56,7 +56,7 @@ class Interpolator:
             function, argument = _parse(expression, allow_functions, where)
             if function == "alias":
                 if match.group(0) != text:
-                    raise DataError(f"{where}: %{{alias('{argument}')}} must be the whole string, got {text!r}")
+                    raise DataError(f"{where}: %{{alias('{argument}')}} must be the whole string (no text around it)")
                 value = self._lookup(argument, where)
                 return "" if value is MISSING else value
             if function == "literal":

@@ -202,8 +202,9 @@ def _contains(items, value):
 
 
 def _kind(value):
+    """The type of a value in words; never the value itself (it may be sensitive)."""
     if isinstance(value, list):
         return "an array"
     if isinstance(value, str):
-        return f"the string {value!r}"
-    return f"{type(value).__name__} {value!r}"
+        return "a string"
+    return "a " + type(value).__name__

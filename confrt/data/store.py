@@ -8,6 +8,7 @@ that module ("m::p"); its lookup_options apply only to that module's keys.
 import copy
 import os
 
+from confrt.data.files import read_mapping
 from confrt.data.hiera_config import load_hiera_config
 from confrt.data.interpolate import Interpolator
 from confrt.data.keys import MISSING, dig, module_name, split_key
@@ -163,7 +164,7 @@ class DataStore:
     def _file(self, path, backend):
         """The parsed mapping of a data file (cached), or None when it does not exist."""
         if path not in self._files:
-            self._files[path] = _read_data_file(path, backend) if os.path.isfile(path) else None
+            self._files[path] = read_mapping(path, backend) if os.path.isfile(path) else None
         return self._files[path]
 
     # -- lookup_options
@@ -218,33 +219,3 @@ def _check_module_options(where, module, options):
         if not (name.startswith(prefix) or name.startswith("^" + prefix)):
             raise DataError(f"{where}: '{name}': module data may only set options for keys starting "
                             f"with '{prefix}'")
-
-
-def _read_data_file(path, backend):
-    if backend == "json_data":
-        data = _read_json(path)
-    else:
-        from confrt.util.yamlfile import load_yaml_file
-
-        data = load_yaml_file(path)
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise DataError(f"{path}: expected a mapping of keys at the top, got {type(data).__name__}")
-    return data
-
-
-def _read_json(path):
-    import json
-
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError) as error:
-        raise DataError(f"{path}: cannot read: {error}") from None
-    if not text.strip():
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise DataError(f"{path}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}") from None

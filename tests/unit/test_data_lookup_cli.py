@@ -32,6 +32,7 @@ def site(tmp_path):
     module = tmp_path / "modules" / "cvmfs" / "data"
     module.mkdir(parents=True)
     (module / "common.yaml").write_text("cvmfs::quota_limit: 4000\n")
+    (module.parent / "module.py").write_text('"""cvmfs client (test module)."""\n')
     (tmp_path / "facts.json").write_text(json.dumps({"os": {"family": "Debian"}}))
     (tmp_path / "facts.d").mkdir()
     (tmp_path / "confrt.yaml").write_text(yaml.safe_dump({

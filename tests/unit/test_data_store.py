@@ -313,7 +313,7 @@ def test_bad_json_is_one_line_with_position(tmp_path):
 
 def test_data_file_must_hold_a_mapping(tmp_path):
     store = one_file(tmp_path, "- a\n- b\n")
-    with pytest.raises(DataError, match=r"common.yaml: expected a mapping of keys at the top, got list"):
+    with pytest.raises(DataError, match=r"common.yaml: expected a mapping at the top, got list"):
         store.lookup("a")
 
 
