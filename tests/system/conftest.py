@@ -1,6 +1,7 @@
 """Fixtures for system tests: a throwaway scratch copy of this machine (see scratch.py).
 
 `scratch` is a fresh scratch system per test (it costs well under a second);
+`offline_scratch` one with its own network namespace (services, net.* sysctls);
 `scratch_module` is shared by the tests of one module where setting one up is
 slow (packages installed once). Both skip with the reason when this machine
 cannot build one (not root, no overlayfs, no util-linux).
@@ -22,12 +23,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.system)
 
 
-def _started(tmp_path_factory):
+def _started(tmp_path_factory, **options):
     reason = unavailable_reason()
     if reason:
         pytest.skip(reason)
     try:
-        return Scratch(tmp_parent=str(tmp_path_factory.getbasetemp())).start()
+        return Scratch(tmp_parent=str(tmp_path_factory.getbasetemp()), **options).start()
     except ScratchUnavailable as exc:
         pytest.skip(f"cannot build the scratch system: {exc}")
 
@@ -47,3 +48,12 @@ def scratch_module(tmp_path_factory):
     yield system
     system.teardown()
 
+
+
+@pytest.fixture
+def offline_scratch(tmp_path_factory):
+    """A fresh scratch system with its own network namespace (only lo): its services and net.*
+    sysctls cannot clash with the host's; no network beyond 127.0.0.1."""
+    system = _started(tmp_path_factory, private_network=True)
+    yield system
+    system.teardown()

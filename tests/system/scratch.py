@@ -99,8 +99,9 @@ def extra_layers():
 class Scratch:
     """One scratch system; use start()/teardown() or as a context manager."""
 
-    def __init__(self, tmp_parent=None):
+    def __init__(self, tmp_parent=None, private_network=False):
         self.tmp_parent = tmp_parent
+        self.private_network = private_network  # own network namespace: only lo, own net.* sysctls
         self.root = None  # host temp dir holding the layers
         self.merged = None  # the overlay mount point (the scratch's /)
         self.holder = None  # Popen of `unshare`
@@ -131,8 +132,9 @@ class Scratch:
         return self
 
     def _start_holder(self):
+        net = ["--net"] if self.private_network else []
         self.holder = subprocess.Popen(
-            ["unshare", "--mount", "--pid", "--uts", "--ipc", "--fork", "--propagation", "private",
+            ["unshare", "--mount", "--pid", "--uts", "--ipc", *net, "--fork", "--propagation", "private",
              sys.executable, "-c", REAPER, REAPER_TAG],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
@@ -141,6 +143,8 @@ class Scratch:
             child = self._holder_child()
             if child and REAPER_TAG in _cmdline(child):
                 self.pid = child
+                if self.private_network:
+                    self._host("ip", "link", "set", "lo", "up", namespaces=["-n"])
                 return
             if self.holder.poll() is not None:
                 err = self.holder.stderr.read().decode(errors="replace").strip()
@@ -156,10 +160,9 @@ class Scratch:
             return None
         return int(children[0]) if children else None
 
-    def _host(self, *argv, pid_ns=False):
-        """Run argv in the scratch's namespaces but not chrooted (for mounting)."""
-        flags = ["-m", "-p"] if pid_ns else ["-m"]
-        result = subprocess.run(["nsenter", "-t", str(self.pid), *flags, *argv],
+    def _host(self, *argv, namespaces=("-m",)):
+        """Run argv in some of the scratch's namespaces, not chrooted (for mounting)."""
+        result = subprocess.run(["nsenter", "-t", str(self.pid), *namespaces, *argv],
                                 capture_output=True, text=True)
         if result.returncode != 0:
             raise ScratchUnavailable(f"{' '.join(argv)} failed: {result.stderr.strip()}")
@@ -188,7 +191,7 @@ class Scratch:
 
     def _mount_specials(self):
         m = self.merged
-        self._host("mount", "-t", "proc", "proc", m + "/proc", pid_ns=True)
+        self._host("mount", "-t", "proc", "proc", m + "/proc", namespaces=["-m", "-p"])
         self._host("mount", "--rbind", "/sys", m + "/sys")
         self._host("mount", "--rbind", "/dev", m + "/dev")
         self._host("mount", "-t", "tmpfs", "-o", "mode=1777", "tmpfs", m + "/dev/shm")
@@ -248,7 +251,7 @@ class Scratch:
         full_env = dict(BASE_ENV)
         if env:
             full_env.update(env)
-        command = ["nsenter", "-t", str(self.pid), "-m", "-p", "-u", "-i", "chroot", self.merged]
+        command = self.enter_argv()
         if cwd:
             command += ["sh", "-c", 'cd "$1" && shift && exec "$@"', "sh", cwd]
         result = subprocess.run(command + [str(arg) for arg in argv], input=input,
@@ -258,6 +261,11 @@ class Scratch:
                 f"in scratch: {' '.join(map(str, argv))} exited {result.returncode}\n"
                 f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}")
         return result
+
+    def enter_argv(self):
+        """nsenter + chroot prefix that runs a command inside."""
+        net = ["-n"] if self.private_network else []
+        return ["nsenter", "-t", str(self.pid), "-m", "-p", "-u", "-i", *net, "chroot", self.merged]
 
     def sh(self, script, **kwargs):
         """Run a /bin/sh script inside."""
@@ -319,7 +327,7 @@ class Scratch:
     def read_file(self, path):
         """Bytes of a file inside (through the scratch's own root, so its symlinks resolve there)."""
         result = subprocess.run(
-            ["nsenter", "-t", str(self.pid), "-m", "chroot", self.merged, "cat", "--", path],
+            self.enter_argv() + ["cat", "--", path],
             capture_output=True)
         if result.returncode != 0:
             raise FileNotFoundError(f"scratch:{path}: {result.stderr.decode(errors='replace').strip()}")
@@ -336,7 +344,7 @@ class Scratch:
         if mode is not None:
             script += f' && chmod {mode:o} "$1"'
         result = subprocess.run(
-            ["nsenter", "-t", str(self.pid), "-m", "chroot", self.merged, "sh", "-c", script, "sh", path],
+            self.enter_argv() + ["sh", "-c", script, "sh", path],
             input=data, capture_output=True)
         if result.returncode != 0:
             raise OSError(f"scratch:{path}: {result.stderr.decode(errors='replace').strip()}")

@@ -87,3 +87,15 @@ def test_teardown_detaches_loop_devices_and_kills_processes(tmp_path):
     assert not any(os.path.exists(f"/proc/{pid}") and "4242" in _host_bytes(f"/proc/{pid}/cmdline").decode()
                    for pid in pids)
     assert not os.path.exists(root)
+
+
+def test_offline_scratch_has_its_own_network_and_net_sysctls(offline_scratch):
+    links = offline_scratch.run(["ip", "-o", "link"], check=True).stdout.splitlines()
+    assert [line.split(":")[1].strip() for line in links] == ["lo"]
+    with open("/proc/sys/net/core/somaxconn") as handle:
+        host_value = handle.read()
+    wanted = "1111" if host_value.strip() != "1111" else "2222"
+    offline_scratch.run(["sysctl", "-w", f"net.core.somaxconn={wanted}"], check=True)
+    assert offline_scratch.read_text("/proc/sys/net/core/somaxconn").strip() == wanted
+    with open("/proc/sys/net/core/somaxconn") as handle:
+        assert handle.read() == host_value
