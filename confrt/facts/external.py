@@ -9,16 +9,7 @@ EXTENSIONS = (".yaml", ".yml", ".json")
 def load_facts_file(path):
     """A YAML or JSON mapping of fact names; any problem is one FactError line naming the file."""
     path = str(path)
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError as exc:
-        raise FactError(f"{path}: cannot read facts: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FactError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    data = _parse_json(path, text) if path.endswith(".json") else _parse_yaml(path, text)
+    data = _read_json(path) if path.endswith(".json") else _read_yaml(path)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -44,20 +35,25 @@ def load_facts_dir(directory):
             for name in names if name.endswith(EXTENSIONS) and not name.startswith(".")]
 
 
-def _parse_yaml(path, text):
-    from confrt.util.yamlfile import load_yaml
+def _read_yaml(path):
+    from confrt.util.yamlfile import load_yaml_file
 
     try:
-        return load_yaml(text, path)
+        return load_yaml_file(path)
     except ConfrtError as exc:
         raise FactError(str(exc)) from None
 
 
-def _parse_json(path, text):
+def _read_json(path):
     import json
 
     try:
-        return json.loads(text)
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except OSError as exc:
+        raise FactError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise FactError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except ValueError as exc:
         where = f"{path}:{exc.lineno}:{exc.colno}" if hasattr(exc, "lineno") else path
         raise FactError(f"{where}: invalid JSON: {getattr(exc, 'msg', exc)}") from None

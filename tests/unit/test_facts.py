@@ -216,7 +216,7 @@ def test_load_file_yaml_json_empty_and_unreadable(tmp_path):
     assert Facts.load_file(write(tmp_path / "f.json", '{"os.family": "Debian"}')) == {
         "os.family": "Debian"}
     assert Facts.load_file(write(tmp_path / "empty.yaml", "")) == {}
-    with pytest.raises(FactError, match="missing.yaml: cannot read facts: No such file"):
+    with pytest.raises(FactError, match="missing.yaml: cannot read: No such file"):
         Facts.load_file(tmp_path / "missing.yaml")
     (tmp_path / "latin1.yaml").write_bytes(b"name: caf\xe9\n")
     with pytest.raises(FactError, match="latin1.yaml: not UTF-8 text"):
@@ -267,3 +267,11 @@ def test_live_system_facts_have_the_documented_shape():
 def test_in_one_layer_dotted_names_patch_the_plain_value_whatever_the_order():
     facts = Facts.static({"os.family": "RedHat", "os": {"name": "Rocky"}})
     assert facts["os"] == {"name": "Rocky", "family": "RedHat"}
+
+
+def test_load_file_json_errors(tmp_path):
+    with pytest.raises(FactError, match="missing.json: cannot read: No such file"):
+        Facts.load_file(tmp_path / "missing.json")
+    (tmp_path / "latin1.json").write_bytes(b'{"name": "caf\xe9"}')
+    with pytest.raises(FactError, match="latin1.json: not UTF-8 text"):
+        Facts.load_file(tmp_path / "latin1.json")
