@@ -42,7 +42,7 @@ class Report:
         self.started = started if started is not None else process_started()
         self.times = {"startup": max(0.0, time.time() - self.started)}
         self.type_times = {}
-        self.in_sync = []          # refs of resources that needed nothing
+        self.in_sync = []          # (ref, seconds) of resources that needed nothing
         self.statuses = {}         # ref -> status dict for the others
         self.total = 0
         self.fatal = None
@@ -65,7 +65,7 @@ class Report:
 
     def in_sync_resource(self, resource, seconds):
         self._record(resource, seconds)
-        self.in_sync.append(resource.ref)
+        self.in_sync.append((resource.ref, seconds))
 
     def _status(self, resource, status, seconds):
         self._record(resource, seconds)
@@ -198,7 +198,7 @@ class Report:
     def to_dict(self):
         """The JSON report: the summary plus every resource with its status."""
         summary = self.summary()
-        statuses = {ref: {"status": "unchanged"} for ref in self.in_sync}
+        statuses = {ref: {"status": "unchanged", "time": round(seconds, 6)} for ref, seconds in self.in_sync}
         statuses.update(self.statuses)
         if self.has_failures:
             status = "failed"

@@ -51,7 +51,7 @@ def test_classes_parameters_and_detailed_exit_codes(tmp_path, run_confrt):
     parts = sum(summary["time"][k] for k in ("startup", "lock", "facts", "compile", "apply"))
     assert parts <= summary["time"]["total"]
     report = json.loads((tmp_path / "state" / "last_run_report.json").read_text())
-    assert report["resource_statuses"][f"file[{target}]"] == {"status": "unchanged"}
+    assert report["resource_statuses"][f"file[{target}]"]["status"] == "unchanged"
 
 
 def test_noop_pending_changes_exit_2_and_change_nothing(tmp_path, run_confrt):

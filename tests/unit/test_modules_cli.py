@@ -1,4 +1,5 @@
 """confrt modules list|show, module loading from modulepath and entry points, plugin hooks."""
+import os
 import sys
 import types
 
@@ -117,3 +118,51 @@ def test_plugins_register_types_and_modules_through_hooks(tmp_path, monkeypatch)
         plugins.reset()
     assert plugins.resource_types().get("file").name == "file"
     assert "site_motd" not in sys.modules
+
+
+def test_installed_distribution_adds_a_module_and_a_type(tmp_path, run_confrt):
+    """A pip-installed site package: entry points confrt.modules (a module) and confrt (a plugin)."""
+    site_packages = tmp_path / "site-packages"
+    package = site_packages / "sitecfg"
+    (package / "templates").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "templates" / "note.j2").write_text("note for {{ params.who }}\n")
+    (package / "note.py").write_text(
+        "from confrt.engine.module import Param\n"
+        "DOC = 'a note from a site package'\n"
+        "PARAMS = [Param('who', str, 'nobody', 'who it is for'), Param('path', str, required=True)]\n"
+        "def declare(params, facts, ctx):\n"
+        "    return [ctx.resource('file', params['path'], content=ctx.template('note.j2')),\n"
+        "            ctx.resource('stamp', 'once', path=params['path'] + '.stamp')]\n")
+    (package / "plugin.py").write_text(
+        "from confrt.engine.hookspecs import hookimpl\n"
+        "from confrt.engine.params import Param\n"
+        "from confrt.resources.base import Change, Provider, ResourceType\n"
+        "import os\n"
+        "class StampProvider(Provider):\n"
+        "    def changes(self):\n"
+        "        return [] if os.path.exists(self.resource['path']) else [Change('ensure', 'absent', 'present')]\n"
+        "    def apply(self, changes):\n"
+        "        open(self.resource['path'], 'w').close()\n"
+        "class StampType(ResourceType):\n"
+        "    name = 'stamp'\n"
+        "    params = [Param('name', str, required=True), Param('path', str, required=True)]\n"
+        "    providers = [StampProvider]\n"
+        "@hookimpl\n"
+        "def confrt_resource_types():\n"
+        "    return {'stamp': 'sitecfg.plugin:StampType'}\n")
+    dist = site_packages / "sitecfg-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: sitecfg\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[confrt.modules]\nnote = sitecfg.note\n\n[confrt]\nstamp = sitecfg.plugin\n")
+    target = tmp_path / "note"
+    env = make_site(tmp_path, {"classes": ["note"], "note::who": "alice", "note::path": str(target)})
+    from conftest import REPO
+
+    env["PYTHONPATH"] = os.pathsep.join([REPO, str(site_packages)])
+    listed = run_confrt("modules", "list", env=env)
+    assert "note" in listed.stdout and "entry point sitecfg.note" in listed.stdout, listed.stderr
+    result = run_confrt("apply", env=env)
+    assert result.returncode == 0, result.stderr
+    assert target.read_text() == "note for alice\n" and (tmp_path / "note.stamp").exists()
+    assert "stamp[once]/ensure: ensure changed 'absent' to 'present'" in result.stdout
