@@ -1,10 +1,11 @@
 """Userdata format detection: raw bytes -> Decoded, recursively.
 
-FORMATS is the ordered registry the engine's confrt_userdata_formats() hook
-exposes; a plugin format is a Format(name, detect, parse) where detect(raw)
-says whether it applies and parse(raw, context, what) returns a Decoded
-(calling context.nested().decode(child, what) for nested content). The first
-format whose detect() is true wins; bytes nothing recognises are an error.
+FORMATS is the ordered registry of built-in formats that the engine's
+confrt_userdata_formats() hook exposes (confrt/userdata/plugin.py); a format is
+a Format(name, detect, parse) where detect(raw) says whether it applies and
+parse(raw, context, what) returns a Decoded (calling
+context.nested().decode(child, what) for nested content). Built-in formats are
+tried first, then plugin formats, then the catch-all YAML mapping.
 """
 import re
 
@@ -44,7 +45,7 @@ class DecodeContext:
             raise UserdataError(f"{what}: {len(raw)} bytes, over userdata.max_size ({self.max_size})")
         if not raw.strip():
             return Decoded()
-        for fmt in FORMATS:
+        for fmt in FORMATS + plugin_formats() + [YAML_MAPPING]:
             if fmt.detect(raw):
                 return fmt.parse(raw, self, what)
         raise UserdataError(f"{what}: unrecognised format")
@@ -157,11 +158,20 @@ FORMATS = [
     Format("cloud-init-only", _is_unsupported, _parse_unsupported),
     Format("glidein", _is_glidein, _parse_glidein),
     Format("ini", _is_ini, _parse_ini),
-    Format("yaml", lambda raw: True, _parse_yaml),
 ]
+# tried last, after plugin formats: any text that is a YAML mapping is local data
+YAML_MAPPING = Format("yaml", lambda raw: True, _parse_yaml)
+_plugin_formats = None
 
 
-def register_format(fmt, before="yaml"):
-    """Add a plugin format ahead of `before` (the catch-all YAML mapping by default)."""
-    names = [f.name for f in FORMATS]
-    FORMATS.insert(names.index(before) if before in names else len(FORMATS), fmt)
+def plugin_formats():
+    """Formats other plugins register through confrt_userdata_formats(), loaded on first need."""
+    global _plugin_formats
+    if _plugin_formats is None:
+        from confrt.engine.plugins import plugin_manager
+
+        found = []
+        for result in plugin_manager().hook.confrt_userdata_formats():
+            found.extend(f for f in result or [] if f not in FORMATS and f not in found)
+        _plugin_formats = found
+    return _plugin_formats

@@ -224,13 +224,23 @@ SOURCES = {
 }
 
 
+def plugin_sources():
+    """Sources registered through the confrt_userdata_sources() hook (loaded only when needed)."""
+    from confrt.engine.plugins import plugin_manager
+
+    found = {}
+    for result in reversed(plugin_manager().hook.confrt_userdata_sources()):
+        found.update(result or {})
+    return found
+
+
 def fetch(settings, names=None):
     """Try the sources in order; the first one present wins."""
     names = names or settings.get("sources") or DEFAULT_SOURCES
     reasons = []
     for spec in names:
         name, _, argument = str(spec).partition(":")
-        function = SOURCES.get(name)
+        function = SOURCES.get(name) or plugin_sources().get(name)
         if function is None:
             raise UserdataError(f"userdata.sources: unknown source {name!r} (known: {', '.join(SOURCES)})")
         try:

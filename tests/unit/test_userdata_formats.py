@@ -34,12 +34,12 @@ def test_corpus_sample_gzipped_decodes_the_same(name):
 
 
 def test_corpus_covers_every_format():
-    from confrt.userdata.formats import FORMATS
+    from confrt.userdata.formats import FORMATS, YAML_MAPPING
 
     seen = set()
     for name in SAMPLES:
         raw = _read(name)
-        seen.add(next(f.name for f in FORMATS if f.detect(raw)))
+        seen.add(next(f.name for f in FORMATS + [YAML_MAPPING] if f.detect(raw)))
     assert seen >= {"mime", "cloud-config", "script", "glidein", "ini", "yaml"}
 
 
@@ -148,14 +148,31 @@ def test_secret_values_never_appear_in_errors():
     assert "hunter2" not in str(info.value)
 
 
-def test_plugin_format_can_be_registered_ahead_of_yaml():
+def test_plugin_format_and_source_through_the_engine_hooks(monkeypatch):
+    from confrt.engine import plugins
+    from confrt.engine.hookspecs import hookimpl
+    from confrt.userdata import formats
     from confrt.userdata.decoded import Decoded
-    from confrt.userdata.formats import FORMATS, Format, register_format
+    from confrt.userdata.sources import Fetched, fetch
 
-    fmt = Format("shout", lambda raw: raw.startswith(b"SHOUT "), lambda raw, ctx, what: Decoded({"said": raw[6:].decode()}))
-    register_format(fmt)
+    class ShoutPlugin:
+        @hookimpl
+        def confrt_userdata_formats(self):
+            return [formats.Format("shout", lambda raw: raw.startswith(b"SHOUT "),
+                                   lambda raw, context, what: Decoded({"said": raw[6:].decode()}))]
+
+        @hookimpl
+        def confrt_userdata_sources(self):
+            return {"shoutbox": lambda settings, argument: Fetched("shoutbox", b"SHOUT " + argument.encode())}
+
+    plugins.reset()
+    monkeypatch.setattr(formats, "_plugin_formats", None)
     try:
-        assert decode(b"SHOUT hello").data == {"said": "hello"}
-        assert [f.name for f in FORMATS][-2:] == ["shout", "yaml"]
+        plugins.plugin_manager().register(ShoutPlugin())
+        fetched = fetch({"sources": []}, ["shoutbox:hello"])
+        assert decode(fetched.raw).data == {"said": "hello"}
+        assert decode(b"a: 1").data == {"a": 1}
+        with pytest.raises(UserdataError, match="unknown source 'nosuch'"):
+            fetch({"sources": []}, ["nosuch"])
     finally:
-        FORMATS.remove(fmt)
+        plugins.reset()
