@@ -19,8 +19,11 @@ class RunLock:
 
     def acquire(self, wait_seconds=0):
         """Take the lock, waiting up to wait_seconds; LockError names the holder's pid."""
-        os.makedirs(os.path.dirname(self.path), mode=0o755, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            os.makedirs(os.path.dirname(self.path), mode=0o755, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise LockError(f"{self.path}: cannot open the run lock: {exc.strerror}") from None
         deadline = time.monotonic() + max(0, wait_seconds)
         while True:
             try:

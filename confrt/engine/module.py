@@ -114,10 +114,31 @@ class Module:
         function = getattr(self.code, "declare", None)
         if not callable(function):
             raise CompileError(f"{self.code_file}: module {self.name} has no declare(params, facts, ctx)")
-        return list(function(params, facts, ctx) or [])
+        try:
+            declared = list(function(params, facts, ctx) or [])
+        except CompileError:
+            raise
+        except Exception as exc:
+            raise CompileError(f"{self.code_file}: module {self.name} failed: {_where(exc)}"
+                               f"{type(exc).__name__}: {exc}") from None
+        from confrt.resources.base import Resource
+
+        for item in declared:
+            if not isinstance(item, Resource):
+                raise CompileError(f"{self.code_file}: module {self.name} returned {item!r}, "
+                                   f"not a resource (use ctx.resource())")
+        return declared
 
     def __repr__(self):
         return f"<Module {self.name} from {self.origin}>"
+
+
+def _where(exc):
+    """'line N: ' of the innermost frame of the module's own code, if any."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith("module.py")]
+    return f"line {frames[-1].lineno}: " if frames else ""
 
 
 def _import_file(name, code_file):

@@ -182,7 +182,10 @@ class FileType(ResourceType):
     @classmethod
     def prepare(cls, resource, env):
         if resource.get("source") is not None:
-            resource.attrs["source"] = env.module_file(resource["source"])
+            source = env.module_file(resource["source"])
+            if not os.path.isfile(source):
+                raise ValueError(f"source: {source}: no such file")
+            resource.attrs["source"] = source
         if resource.get("template") is not None:
             resource.attrs["content"] = env.render(resource["template"], resource["template_vars"])
             if "template_vars" in resource.sensitive:

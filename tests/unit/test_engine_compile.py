@@ -175,3 +175,25 @@ def test_extra_data_layer_and_tags(tmp_path, run_confrt):
     assert result.returncode == 0 and not (tmp_path / "m").exists()
     result = run_confrt("apply", "--data", str(extra), "--tags", "motd", env=env)
     assert (tmp_path / "m").read_text() == "from --data\n"
+
+
+def test_module_bugs_are_one_line_compile_errors(tmp_path, run_confrt):
+    crashy = "PARAMS = []\n\ndef declare(params, facts, ctx):\n    return [{}['missing']]\n"
+    sloppy = "def declare(params, facts, ctx):\n    return [('file', '/tmp/x')]\n"
+    env = make_site(tmp_path, {"classes": ["crashy"]}, modules={"crashy": crashy, "sloppy": sloppy})
+    result = run_confrt("apply", env=env)
+    assert result.stderr.strip() == (f"confrt: error: {tmp_path}/modules/crashy/module.py: module crashy failed: "
+                                     f"line 4: KeyError: 'missing'")
+    env = make_site(tmp_path, {"classes": ["sloppy"]}, modules={"crashy": crashy, "sloppy": sloppy})
+    result = run_confrt("apply", env=env)
+    assert "module sloppy returned ('file', '/tmp/x'), not a resource (use ctx.resource())" in result.stderr
+
+
+def test_missing_source_is_a_compile_error(tmp_path, run_confrt):
+    env = site(tmp_path, {"classes": ["resources"],
+                          "resources::file": {str(tmp_path / "a"): {"content": "x"},
+                                              str(tmp_path / "b"): {"source": str(tmp_path / "nope")}}})
+    result = run_confrt("apply", env=env)
+    assert result.returncode == 1
+    assert f"file[{tmp_path}/b]: source: {tmp_path}/nope: no such file" in result.stderr
+    assert not (tmp_path / "a").exists()
