@@ -193,7 +193,9 @@ class Provider:
 
     Available: self.resource (a Resource; self.resource['mode']), self.ctx (the
     ApplyContext: ctx.noop, ctx.facts, ctx.statedir, ctx.run(argv, ...),
-    ctx.backup(path, data), ctx.catalog.has('user[bob]')), self.prefetched.
+    ctx.backup(data) -> path under statedir/backup, ctx.catalog.has('user[bob]')),
+    self.prefetched, and in refresh() self.applied_changes (the changes this run
+    just made to the resource: a service it just started needs no restart).
     """
 
     name = "default"
@@ -202,6 +204,7 @@ class Provider:
         self.resource = resource
         self.ctx = ctx
         self.prefetched = prefetched
+        self.applied_changes = []
 
     @classmethod
     def suitable(cls, facts):

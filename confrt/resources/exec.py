@@ -62,7 +62,7 @@ class PosixExecProvider(Provider):
         self.execute()
 
     def refresh(self):
-        if self.needed():
+        if not self.applied_changes and self.needed():  # an exec that just ran is not run again
             self.execute()
 
 

@@ -168,3 +168,11 @@ def test_prefetch_once_and_ready_resources_batched(tmp_path):
     assert "pkg[bad]: failed: no such package" in report.err.getvalue()
     assert "exec[after-bad]: skipped: dependency pkg[bad] failed" in report.err.getvalue()
     assert report.summary()["resources"]["changed"] == 4  # a, b, late and exec[between]
+
+
+def test_an_exec_that_just_ran_is_not_run_again_by_its_refresh(tmp_path):
+    marker = tmp_path / "ran"
+    catalog = catalog_of(res("file", str(tmp_path / "conf"), content="a", notify="exec[setup]"),
+                         res("exec", "setup", command=appender(marker), creates=str(tmp_path / "nothing")))
+    apply_catalog(catalog, tmp_path / "state")
+    assert read(marker) == "x"
