@@ -54,6 +54,10 @@ PLUGIN_MODULES = {
 }
 
 
+def _skipped(what, section, option):
+    return f"{what}: [{section}] {option}: not supported, skipped"
+
+
 def _pairs(value, what):
     """'A=1,B=2' -> {'A': '1', 'B': '2'}."""
     result = {}
@@ -65,12 +69,20 @@ def _pairs(value, what):
     return result
 
 
-def _scalar(value):
+def _scalar(value, what):
     """'true' -> True, '2048' -> 2048, anything else stays a string."""
     word = value.strip().lower()
     if word in ("true", "yes", "on", "false", "no", "off"):
         return word in ("true", "yes", "on")
     return int(word) if word.isdigit() else value.strip()
+
+
+def _text(value, what):
+    return value.strip()
+
+
+def _list(value, what):
+    return split_list(value)
 
 
 def _users(value, what):
@@ -110,29 +122,53 @@ def _commands(value, what):
     return commands
 
 
-def _cernvm(options, what, data, classes):
-    plain = {"repositories": ("cvmfs::repositories", split_list),
-             "organisations": ("cvmfs::organisations", split_list),
-             "services": ("services::enabled", split_list)}
+def _mapped(section, converters, options, what, data):
+    """Options -> data keys by {option: (data key, convert(value, where))}; yields warnings."""
     for option, value in options.items():
-        where = f"{what}: [cernvm] {option}"
-        if option in plain:
-            key, convert = plain[option]
-            data[key] = convert(value)
-        elif option == "proxy":
-            data["cvmfs::http_proxy"] = value
-        elif option == "extra_repositories":
-            data["cvmfs::extra_repositories"] = _extra_repositories(value, where)
-        elif option == "users":
-            data["accounts::users"] = _users(value, where)
-        elif option == "shell":
-            data["accounts::shell"] = value
-        elif option == "environment":
-            data["environment::variables"] = _pairs(value, where)
-        elif option == "contextualization_command":
-            data["first_boot::commands"] = _commands(value, where)
+        if option in converters:
+            key, convert = converters[option]
+            data[key] = convert(value, f"{what}: [{section}] {option}")
         else:
-            yield f"{what}: [cernvm] {option}: not supported, skipped"
+            yield _skipped(what, section, option)
+
+
+def _one_to_one(section, modules, converters):
+    """A section that adds `modules` to classes and maps each option onto one data key."""
+    def translate(options, what, data, classes):
+        classes.extend(modules)
+        yield from _mapped(section, converters, options, what, data)
+    return translate
+
+
+CERNVM = {
+    "repositories": ("cvmfs::repositories", _list),
+    "organisations": ("cvmfs::organisations", _list),
+    "proxy": ("cvmfs::http_proxy", _text),
+    "extra_repositories": ("cvmfs::extra_repositories", _extra_repositories),
+    "users": ("accounts::users", _users),
+    "shell": ("accounts::shell", _text),
+    "environment": ("environment::variables", _pairs),
+    "services": ("services::enabled", _list),
+    "contextualization_command": ("first_boot::commands", _commands),
+}
+CONDOR = {
+    "condor_secret": ("condor::pool_password", _text),
+    "collector_name": ("condor::collector_name", _text),
+    "allow_write": ("condor::allow_write", _text),
+    "lowport": ("condor::lowport", parse_int),
+    "highport": ("condor::highport", parse_int),
+    "extra_vars": ("condor::extra_config", _pairs),
+}
+SQUID = {
+    "cache_dir": ("squid::cache_dir", _text),
+    "cache_dir_size": ("squid::cache_dir_size", parse_int),
+    "cache_mem": ("squid::cache_mem", _text),
+    "maximum_object_size_in_memory": ("squid::maximum_object_size_in_memory", _text),
+}
+
+
+def _cernvm(options, what, data, classes):
+    yield from _mapped("cernvm", CERNVM, options, what, data)
     classes.append("cvmfs")
     if "accounts::users" in data or "accounts::shell" in data:
         classes.append("accounts")
@@ -140,67 +176,26 @@ def _cernvm(options, what, data, classes):
 
 def _condor(options, what, data, classes):
     classes.append("condor")
-    master = options.get("condor_master", "").strip()
+    rest = dict(options)
+    master = rest.pop("condor_master", "").strip()
+    data["condor::roles"] = ["execute"] if master else ["central_manager"]
     if master:
-        data["condor::roles"] = ["execute"]
         data["condor::collector_host"] = master
-    else:
-        data["condor::roles"] = ["central_manager"]
-    renamed = {"condor_secret": "condor::pool_password", "collector_name": "condor::collector_name",
-               "allow_write": "condor::allow_write"}
-    for option, value in options.items():
-        where = f"{what}: [condor] {option}"
-        if option == "condor_master":
-            continue
-        if option in renamed:
-            data[renamed[option]] = value
-        elif option in ("lowport", "highport"):
-            data["condor::" + option] = parse_int(value, where)
-        elif option == "uid_domain":
-            if value.strip() == "*":
-                data["condor::trust_uid_domain"] = True
-            else:
-                data["condor::uid_domain"] = value.strip()
-        elif option == "extra_vars":
-            data["condor::extra_config"] = _pairs(value, where)
-        else:
-            yield f"{what}: [condor] {option}: not supported, skipped"
+    uid_domain = rest.pop("uid_domain", "").strip()
+    if uid_domain == "*":
+        data["condor::trust_uid_domain"] = True
+    elif uid_domain:
+        data["condor::uid_domain"] = uid_domain
+    yield from _mapped("condor", CONDOR, rest, what, data)
 
 
 def _squid(options, what, data, classes):
     classes.append("squid")
-    backends = []
-    for option, value in options.items():
-        if option in ("backends", "cvmfs_server"):
-            backends.extend(b for b in split_list(value) if b not in backends)
-        elif option == "cache_dir_size":
-            data["squid::cache_dir_size"] = parse_int(value, f"{what}: [squid] {option}")
-        elif option in ("cache_dir", "cache_mem", "maximum_object_size_in_memory"):
-            data["squid::" + option] = value
-        else:
-            yield f"{what}: [squid] {option}: not supported, skipped"
+    rest = dict(options)
+    backends = split_list(rest.pop("cvmfs_server", "")) + split_list(rest.pop("backends", ""))
     if backends:
-        data["squid::backends"] = backends
-
-
-def _hostname(options, what, data, classes):
-    classes.append("hostname")
-    for option, value in options.items():
-        if option == "hostname":
-            data["hostname::name"] = value
-        else:
-            yield f"{what}: [hostname] {option}: not supported, skipped"
-
-
-def _storage(options, what, data, classes):
-    classes.append("ephemeral_disk")
-    for option, value in options.items():
-        if option == "swap":
-            data["ephemeral_disk::swap"] = _scalar(value)
-        elif option == "relocate-paths":
-            data["ephemeral_disk::relocate_paths"] = split_list(value, ":")
-        else:
-            yield f"{what}: [storage] {option}: not supported, skipped"
+        data["squid::backends"] = list(dict.fromkeys(backends))
+    yield from _mapped("squid", SQUID, rest, what, data)
 
 
 def _tcpbuffers(options, what, data, classes):
@@ -215,20 +210,16 @@ def _tcpbuffers(options, what, data, classes):
         data["tcpbuffers::sysctls"] = sysctls
 
 
-def _rootsshkeys(options, what, data, classes):
-    classes.append("sshkeys")
-    for option in options:
-        yield f"{what}: [rootsshkeys] {option}: not supported, skipped"
-
-
 SECTIONS = {
     "cernvm": _cernvm,
     "condor": _condor,
     "squid": _squid,
-    "hostname": _hostname,
-    "storage": _storage,
+    "hostname": _one_to_one("hostname", ["hostname"], {"hostname": ("hostname::name", _text)}),
+    "storage": _one_to_one("storage", ["ephemeral_disk"], {
+        "swap": ("ephemeral_disk::swap", _scalar),
+        "relocate-paths": ("ephemeral_disk::relocate_paths", lambda value, what: split_list(value, ":"))}),
     "tcpbuffers": _tcpbuffers,
-    "rootsshkeys": _rootsshkeys,
+    "rootsshkeys": _one_to_one("rootsshkeys", ["sshkeys"], {}),
 }
 
 
@@ -241,7 +232,7 @@ def _plugin_classes(options, what):
         elif option in ("disabled_plugins", "disabed_plugins"):
             target = knocked
         else:
-            warnings.append(f"{what}: [amiconfig] {option}: not supported, skipped")
+            warnings.append(_skipped(what, "amiconfig", option))
             continue
         for plugin in split_list(value.replace(" ", ",")):
             modules = PLUGIN_MODULES.get(plugin.lower())
