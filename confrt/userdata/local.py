@@ -133,10 +133,14 @@ def plan_writes(config, fetched, decoded):
 
 
 def apply_writes(config, writes):
-    os.makedirs(state_dir(config), mode=0o700, exist_ok=True)
+    """Write each planned file atomically; local_data is the last one, so a failure keeps the old one."""
     for write in writes:
-        os.makedirs(os.path.dirname(os.path.abspath(write.path)), mode=0o755, exist_ok=True)
-        atomic_write(write.path, write.content, write.mode, write.uid, write.gid)
+        try:
+            os.makedirs(state_dir(config), mode=0o700, exist_ok=True)
+            os.makedirs(os.path.dirname(os.path.abspath(write.path)), mode=0o755, exist_ok=True)
+            atomic_write(write.path, write.content, write.mode, write.uid, write.gid)
+        except OSError as exc:
+            raise UserdataError(f"{write.path}: cannot write: {exc.strerror or exc}") from None
 
 
 def first_boot_scripts_pending(config):

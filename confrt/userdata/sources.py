@@ -122,9 +122,11 @@ def read_nocloud(root, settings):
     if meta_raw is None and raw is None:
         return None
     meta = load_mapping(meta_raw.decode("utf-8", "replace"), os.path.join(root, "meta-data")) if meta_raw else {}
-    metadata = {"instance_id": meta.get("instance-id"), "local_hostname": meta.get("local-hostname"),
-                "public_keys": _key_list(meta.get("public-keys"))}
-    return raw, {k: str(v) if k != "public_keys" else v for k, v in metadata.items() if v}
+    metadata = {"public_keys": _key_list(meta.get("public-keys"))}
+    for name, key in (("instance_id", "instance-id"), ("local_hostname", "local-hostname")):
+        if meta.get(key) is not None:
+            metadata[name] = str(meta[key])
+    return raw, {k: v for k, v in metadata.items() if v}
 
 
 def parse_context_sh(text, what):

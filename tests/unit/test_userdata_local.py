@@ -176,3 +176,32 @@ def test_noop_refresh_stores_no_scripts(tmp_path):
     assert [s.name for s in decoded.scripts] == ["userdata-script"]
     assert writes and first_boot_scripts_pending(config) == []
     assert not (tmp_path / "state").exists()
+
+
+def test_unwritable_target_is_one_line_error_and_local_data_kept(tmp_path, run_confrt):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a directory")
+    good = tmp_path / "good"
+    good.write_bytes(b"classes: [squid]\n")
+    config = write_config(tmp_path)
+    assert run_confrt("userdata", "fetch", "--config", config, "--source", f"file:{good}").returncode == 0
+    local = tmp_path / "data" / "local.yaml"
+    before = local.read_bytes()
+    bad = tmp_path / "ud"
+    bad.write_bytes(f"#cloud-config\nwrite_files:\n- path: {blocker}/inside\n  content: x\n"
+                    f"confrt: {{classes: [condor]}}\n".encode())
+    result = run_confrt("userdata", "fetch", "--config", config, "--source", f"file:{bad}")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"confrt: error: {blocker}/inside: cannot write: ")
+    assert local.read_bytes() == before
+
+
+def test_source_without_userdata_writes_metadata_only(tmp_path, run_confrt):
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "meta-data").write_text("instance-id: 1234\n")
+    config = write_config(tmp_path, sources=[f"nocloud:{seed}"])
+    result = run_confrt("userdata", "fetch", "--config", config)
+    assert result.returncode == 0, result.stderr
+    data = yaml.safe_load((tmp_path / "data" / "local.yaml").read_text())
+    assert data == {"confrt::instance_id": "1234", "confrt::userdata_source": f"nocloud:{seed}"}
