@@ -26,6 +26,9 @@ import time
 #: Mount points (and everything below them) that are not copied as layers.
 SPECIAL_MOUNTS = ("/proc", "/sys", "/dev", "/tmp", "/run")
 
+#: confrt's own run state (reports, run lock), written by noop runs too.
+CONFRT_STATE = ("/var/lib/confrt",)
+
 #: Environment of commands run inside: nothing of the host's leaks in.
 BASE_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -309,19 +312,33 @@ class Scratch:
                     continue
         return pids
 
-    def apply(self, data, *args, env=None):
-        """Make `data` (a dict) the whole data of a one-level site in /etc/confrt, then `confrt apply`.
-
-        Runs with --detailed-exitcodes (0 nothing to do, 2 changes, 4 failures);
-        extra args such as --noop follow.
-        """
+    def write_site(self, data):
+        """Make `data` (a dict) the whole data of a one-level confrt site in /etc/confrt."""
         import yaml
 
         self.write_file("/etc/confrt/hiera.yaml", yaml.safe_dump({
             "version": 5, "defaults": {"datadir": "data", "data_hash": "yaml_data"},
             "hierarchy": [{"name": "common", "path": "common.yaml"}]}))
         self.write_file("/etc/confrt/data/common.yaml", yaml.safe_dump(data))
+
+    def apply(self, data=None, *args, env=None):
+        """`confrt apply --detailed-exitcodes [args]` inside (0 nothing to do, 2 changes, 4 failures),
+        after write_site(data) when data is given."""
+        if data is not None:
+            self.write_site(data)
         return self.confrt("apply", "--detailed-exitcodes", *args, env=env)
+
+    def noop_then_apply(self, data):
+        """Noop, then a real apply: returns (noop result, real result, paths the noop changed).
+
+        The paths come from the overlay's upper layer, minus confrt's own run state
+        (/var/lib/confrt: reports, lock), so they must be empty.
+        """
+        self.write_site(data)
+        before = self.changes()
+        noop = self.apply(None, "--noop")
+        touched = diff_changes(before, self.changes(), ignore=CONFRT_STATE)
+        return noop, self.apply(), touched
 
     # -- files -------------------------------------------------------------
     def read_file(self, path):
@@ -392,6 +409,15 @@ def _describe(host_path):
     if stat.S_ISDIR(info.st_mode):
         return f"dir {owner}"
     return f"special {owner}"
+
+
+def change_lines(output):
+    """The 'type[title]/property: message' lines of a confrt apply output, ' (noop)' removed."""
+    lines = []
+    for line in output.splitlines():
+        if "]/" in line and not line.startswith(("+", "-", "@", " ")):
+            lines.append(line[:-len(" (noop)")] if line.endswith(" (noop)") else line)
+    return lines
 
 
 def _describe_lower_dir(path):

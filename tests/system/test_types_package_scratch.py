@@ -1,0 +1,56 @@
+"""package in the scratch system: real apt-get from Debian's registry, one transaction, idempotent."""
+import pytest
+
+from scratch import change_lines
+
+
+@pytest.fixture
+def debian(scratch):
+    if scratch.run(["dpkg-query", "-W", "dpkg"]).returncode != 0:
+        pytest.skip("the package test needs a Debian system (dpkg)")
+    for name in ("hello", "sl"):
+        if scratch.run(["dpkg-query", "-W", "-f", "${db:Status-Abbrev}", name]).stdout.startswith("ii"):
+            pytest.skip(f"{name} is installed on this machine already: nothing to install")
+    if scratch.run(["apt-get", "install", "-y", "-q", "--download-only", "hello", "sl"]).returncode != 0:
+        update = scratch.run(["apt-get", "update", "-q"])
+        if update.returncode != 0:
+            pytest.skip(f"Debian's registry is unreachable: {update.stderr.strip()[-200:]}")
+    return scratch
+
+
+def _host_apt_history():
+    try:
+        with open("/var/log/apt/history.log") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return ""
+
+
+def _installed(system, name):
+    result = system.run(["dpkg-query", "-W", "-f", "${db:Status-Abbrev}", name])
+    return result.stdout.startswith("ii")
+
+
+def test_install_then_remove_in_one_transaction_each(debian):
+    packages = {"classes": ["resources"], "resources::package": {"hello": {}, "sl": {"ensure": "latest"}}}
+    noop, real, touched = debian.noop_then_apply(packages)
+    assert noop.returncode == 2, noop.stderr
+    assert touched == []
+    assert change_lines(noop.stdout) == change_lines(real.stdout)
+    assert "package[hello]/ensure: ensure changed 'absent' to 'present'" in change_lines(real.stdout)
+    assert real.returncode == 2, real.stderr
+    assert debian.run(["hello"], check=True).stdout.strip() == "Hello, world!"
+    assert _installed(debian, "sl")
+    history = debian.read_text("/var/log/apt/history.log")[len(_host_apt_history()):]
+    assert history.count("Commandline:") == 1  # both packages, one apt-get transaction
+    assert "install hello sl" in history
+
+    again = debian.apply(packages)
+    assert again.returncode == 0, again.stdout + again.stderr
+
+    absent = {"classes": ["resources"],
+              "resources::package": {"hello": {"ensure": "absent"}, "sl": {"ensure": "purged"}}}
+    removed = debian.apply(absent)
+    assert removed.returncode == 2, removed.stderr
+    assert not _installed(debian, "hello") and debian.run(["dpkg-query", "-W", "sl"]).returncode != 0
+    assert debian.apply(absent).returncode == 0
