@@ -135,3 +135,29 @@ def test_failed_refresh_never_touches_local_data(name, edits):
             written = yaml.safe_load(handle.read())
         assert isinstance(written, dict) and written["confrt::userdata_source"] == f"file:{userdata}"
         assert not [n for n in os.listdir(tmp) if n.startswith(".confrt-")]
+
+
+@FUZZ
+@given(st.text(max_size=400))
+def test_context_sh_parser(text):
+    from confrt.userdata.sources import parse_context_sh
+
+    try:
+        variables = parse_context_sh(text, "context.sh")
+    except UserdataError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in variables.items())
+
+
+@FUZZ
+@given(st.text(max_size=400))
+def test_ini_parser(text):
+    from confrt.userdata.ini import parse_ini
+
+    try:
+        sections = parse_ini(text, "userdata")
+    except UserdataError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert sections and all(name == name.lower() for name in sections)
