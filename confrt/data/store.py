@@ -57,7 +57,7 @@ class DataStore:
         segments = split_key(key)
         result = []
         for location, _ in self._all_locations([module_name(segments[0])]):
-            data = self._file(location.path, location.backend)
+            data = self._data(location)
             if data is not None and segments[0] in data:
                 raw = dig(data[segments[0]], segments[1:])
                 if raw is not MISSING:
@@ -72,7 +72,7 @@ class DataStore:
         """Every top-level key of every data file in the hierarchy and the module data."""
         result = set()
         for location, _ in self._all_locations(self._module_data):
-            data = self._file(location.path, location.backend)
+            data = self._data(location)
             if data:
                 result.update(key for key in data if isinstance(key, str))
         result.discard(LOOKUP_OPTIONS)
@@ -116,7 +116,7 @@ class DataStore:
                 trace.location(heading, location)
             if location.skipped:
                 continue
-            data = self._file(location.path, location.backend)
+            data = self._data(location)
             if data is None or root not in data:
                 if trace:
                     trace.absent(data is not None)
@@ -161,10 +161,13 @@ class DataStore:
     def _interpolation_lookup(self, key, where):
         return self._lookup(key, None, None, where)
 
-    def _file(self, path, backend):
-        """The parsed mapping of a data file (cached), or None when it does not exist."""
+    def _data(self, location):
+        """The parsed mapping of a location's file (cached), or None when skipped or missing."""
+        path = location.path
+        if location.skipped:
+            return None
         if path not in self._files:
-            self._files[path] = read_mapping(path, backend) if os.path.isfile(path) else None
+            self._files[path] = read_mapping(path, location.backend) if os.path.isfile(path) else None
         return self._files[path]
 
     # -- lookup_options
@@ -188,7 +191,7 @@ class DataStore:
         found = []
         module_location = self._module_location(module)
         for location, _ in self._all_locations([module]):
-            data = self._file(location.path, location.backend) if not location.skipped else None
+            data = self._data(location)
             if not data or LOOKUP_OPTIONS not in data:
                 continue
             where = f"{location.path}: {LOOKUP_OPTIONS}"

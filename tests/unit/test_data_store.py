@@ -98,6 +98,8 @@ def test_level_with_undefined_variable_is_skipped(tmp_path):
     # %{cluster} undefined: the level is skipped rather than reading common.yaml twice.
     assert store.lookup("a", merge="unique") == ["common"]
     assert "Skipped: undefined variable trusted.certname" in store.explain("a")
+    assert [os.path.basename(path) for path, _ in store.origins("a")] == ["common.yaml"]
+    assert store.keys() == {"a"}
 
 
 def test_missing_files_are_skipped(tmp_path):
