@@ -9,7 +9,7 @@ import copy
 import os
 
 from confrt.data.files import read_mapping
-from confrt.data.hiera_config import load_hiera_config
+from confrt.data.hiera_config import Location, load_hiera_config
 from confrt.data.interpolate import Interpolator
 from confrt.data.keys import MISSING, dig, module_name, split_key
 from confrt.data.merge import Merge
@@ -145,8 +145,6 @@ class DataStore:
         return result
 
     def _module_location(self, module):
-        from confrt.data.hiera_config import Location
-
         directory = self._module_data.get(module)
         if directory is None:
             return None
@@ -175,6 +173,7 @@ class DataStore:
     def _options_for(self, root):
         module = module_name(root)
         if module not in self._options:
+            self._options[module] = ({}, [])  # what a lookup inside lookup_options itself sees
             self._options[module] = self._compile_options(module)
         exact, patterns = self._options[module]
         if root in exact:

@@ -363,3 +363,9 @@ def test_each_file_is_parsed_once(tmp_path, monkeypatch):
         store.lookup("a", merge="unique")
         store.lookup("b")
     assert sorted(os.path.basename(p) for p in reads) == ["common.yaml", "top.yaml"]
+
+
+def test_lookup_options_may_interpolate_without_recursing(tmp_path):
+    store = one_file(tmp_path, {"lookup_options": {"l": {"merge": "%{lookup('strategy')}"}},
+                                "strategy": "unique", "l": ["a", "a"]})
+    assert store.lookup("l") == ["a"]
