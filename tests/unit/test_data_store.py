@@ -369,3 +369,23 @@ def test_lookup_options_may_interpolate_without_recursing(tmp_path):
     store = one_file(tmp_path, {"lookup_options": {"l": {"merge": "%{lookup('strategy')}"}},
                                 "strategy": "unique", "l": ["a", "a"]})
     assert store.lookup("l") == ["a"]
+
+
+def test_deepmerge_is_imported_only_for_a_deep_merge(tmp_path):
+    import subprocess
+    import sys
+
+    one_file(tmp_path, {"h": {"a": 1}, "l": [1]})
+    script = (
+        "import sys\n"
+        "from confrt.data import DataStore\n"
+        "from confrt.facts import Facts\n"
+        f"store = DataStore({str(tmp_path / 'hiera.yaml')!r}, Facts.static({{}}))\n"
+        "store.lookup('h'); store.lookup('l', merge='unique'); store.lookup('h', merge='hash')\n"
+        "before = 'deepmerge' in sys.modules\n"
+        "store.lookup('h', merge='deep')\n"
+        "print(before, 'deepmerge' in sys.modules)\n"
+    )
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=repo, timeout=60)
+    assert result.stdout.split() == ["False", "True"], result.stderr
