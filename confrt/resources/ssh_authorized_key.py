@@ -93,15 +93,18 @@ class AuthorizedKeysProvider(Provider):
     name = "authorized_keys"
 
     def account(self):
-        """(home, uid, gid) of the user, or None when it does not exist yet."""
+        """(home, uid, gid) of the user; uid and gid are None while the catalog has yet to create it."""
         import pwd
 
+        name = self.resource["user"]
         try:
-            entry = pwd.getpwnam(self.resource["user"])
+            entry = pwd.getpwnam(name)
         except KeyError:
-            if self.ctx.catalog is not None and self.ctx.catalog.has(format_ref("user", self.resource["user"])):
-                return None
-            raise ResourceFailed(f"user: no user named {self.resource['user']!r}") from None
+            catalog = self.ctx.catalog
+            declared = catalog.get(format_ref("user", name)) if catalog is not None else None
+            if declared is None:
+                raise ResourceFailed(f"user: no user named {name!r}") from None
+            return declared.get("home") or f"/home/{name}", None, None
         return entry.pw_dir, entry.pw_uid, entry.pw_gid
 
     def paths(self, home):
@@ -116,26 +119,19 @@ class AuthorizedKeysProvider(Provider):
         return catalog is None or (comment is not None and catalog.has(format_ref(self.resource.type, comment)))
 
     def plan(self):
-        """(changes, new text or None, paths, ids)."""
-        account = self.account()
-        if account is None:
-            where = self.resource.get("target") or f"~{self.resource['user']}/.ssh/authorized_keys"
-            return [Change("ensure", "absent", "present", message=f"key added to {where} "
-                                                                 f"(user {self.resource['user']} is created first)")], \
-                None, None, None
-        home, uid, gid = account
+        """(changes, new text, (ssh dir, file), (uid, gid))."""
+        home, uid, gid = self.account()
         ssh_dir, path = self.paths(home)
         old = read_text(path)
-        new = edit_keys(old, self.resource, self.keep)
-        changes = []
         if old is None and self.resource["ensure"] == "absent":
             return [], None, (ssh_dir, path), (uid, gid)
-        if new != old:
-            changes.append(content_change(path, old, new))
-        if not self.resource.get("target"):
-            changes += _metadata_changes(ssh_dir, 0o700, uid, gid)
-        if old is not None:
-            changes += _metadata_changes(path, 0o600, uid, gid)
+        new = edit_keys(old, self.resource, self.keep)
+        changes = [] if new == old else [content_change(path, old, new)]
+        if uid is not None:
+            if not self.resource.get("target"):
+                changes += _metadata_changes(ssh_dir, 0o700, uid, gid)
+            if old is not None:
+                changes += _metadata_changes(path, 0o600, uid, gid)
         return changes, new, (ssh_dir, path), (uid, gid)
 
     def changes(self):
@@ -144,10 +140,9 @@ class AuthorizedKeysProvider(Provider):
     def apply(self, changes):
         from confrt.util.atomic import atomic_write
 
-        changes, new, paths, ids = self.plan()
-        if paths is None:
+        changes, new, (ssh_dir, path), (uid, gid) = self.plan()
+        if uid is None:
             raise ResourceFailed(f"user {self.resource['user']!r} does not exist")
-        (ssh_dir, path), (uid, gid) = paths, ids
         if not os.path.isdir(ssh_dir):
             os.makedirs(ssh_dir, mode=0o700)
             os.chown(ssh_dir, uid, gid)
