@@ -32,6 +32,7 @@ class MetadataClient:
         self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def _request(self, method, path, headers):
+        import http.client
         import urllib.error
         import urllib.request
 
@@ -46,7 +47,7 @@ class MetadataClient:
         except urllib.error.HTTPError as exc:
             exc.close()
             return exc.code, b""
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
             raise MetadataUnavailable(f"{self.base_url}: {reason}") from None
         if len(body) > self.max_size:

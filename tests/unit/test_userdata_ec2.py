@@ -183,6 +183,28 @@ def test_dead_endpoint_is_given_up_after_one_attempt_within_the_bound():
     assert accepted == 1
 
 
+def test_garbage_speaking_endpoint_is_absent_not_a_traceback():
+    """Something on the port that is not HTTP (answers garbage and hangs up)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+
+        def answer_garbage():
+            for _ in range(2):
+                try:
+                    connection, _ = listener.accept()
+                except OSError:
+                    return
+                with connection:
+                    connection.recv(1024)
+                    connection.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+        thread = threading.Thread(target=answer_garbage, daemon=True)
+        thread.start()
+        with pytest.raises(SourceAbsent):
+            from_ec2(_settings(f"http://127.0.0.1:{listener.getsockname()[1]}"), None)
+
+
 def test_exhausted_total_timeout_makes_no_request():
     with MetadataServer() as server:
         with pytest.raises(SourceAbsent, match="total_timeout"):
