@@ -1,0 +1,79 @@
+"""filesystem + mount in the scratch system: loop devices, mkfs once, fstab line, mounted state."""
+import shutil
+
+import pytest
+
+from scratch import change_lines
+
+LABEL = "confrtprobe"
+
+
+@pytest.fixture
+def loop(scratch):
+    """A function making a 64 MB loop device inside the scratch (detached by its teardown)."""
+    for tool in ("losetup", "mkfs.ext4", "blkid", "findmnt"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"needs {tool}")
+
+    def make(name):
+        scratch.run(["truncate", "-s", "64M", f"/var/tmp/{name}.img"], check=True)
+        return scratch.run(["losetup", "-f", "--show", f"/var/tmp/{name}.img"], check=True).stdout.strip()
+
+    return make
+
+
+def _data(device):
+    return {
+        "classes": ["resources"],
+        "resources::filesystem": {device: {"fstype": "ext4", "label": LABEL}},
+        "resources::mount": {"/srv/data": {"device": f"LABEL={LABEL}", "fstype": "ext4",
+                                           "options": ["noatime", "nofail"], "pass": 2,
+                                           "require": f"filesystem[{device}]"}},
+    }
+
+
+def _blkid(system, device, tag):
+    return system.run(["blkid", "-p", "-s", tag, "-o", "value", device]).stdout.strip()
+
+
+def test_filesystem_mount_and_fstab_line_once(scratch, loop):
+    device = loop("data")
+    scratch.sh("echo '# kept as it is' >> /etc/fstab")
+    fstab_before = scratch.read_text("/etc/fstab")
+    noop, real, touched = scratch.noop_then_apply(_data(device))
+    assert noop.returncode == 2 and touched == [], noop.stderr
+    assert change_lines(noop.stdout) == change_lines(real.stdout)
+    assert real.returncode == 2, real.stderr
+
+    assert (_blkid(scratch, device, "TYPE"), _blkid(scratch, device, "LABEL")) == ("ext4", LABEL)
+    mounted = scratch.run(["findmnt", "-n", "-o", "SOURCE,FSTYPE,OPTIONS", "/srv/data"], check=True).stdout
+    assert mounted.split()[:2] == [device, "ext4"] and "noatime" in mounted.split()[2]
+    fstab = scratch.read_text("/etc/fstab")
+    assert fstab.startswith(fstab_before)
+    assert fstab[len(fstab_before):] == (f"# managed by confrt: mount[/srv/data]\n"
+                                         f"LABEL={LABEL}\t/srv/data\text4\tnoatime,nofail\t0\t2\n")
+    scratch.write_file("/srv/data/precious", "keep me\n")
+    uuid = _blkid(scratch, device, "UUID")
+
+    again = scratch.apply(_data(device))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert _blkid(scratch, device, "UUID") == uuid
+    assert scratch.read_text("/srv/data/precious") == "keep me\n"
+
+    scratch.run(["umount", "/srv/data"], check=True)
+    remount = scratch.apply(_data(device))
+    assert remount.returncode == 2 and change_lines(remount.stdout) == ["mount[/srv/data]/ensure: ensure changed "
+                                                                        "'unmounted' to 'mounted'"]
+    assert scratch.read_text("/srv/data/precious") == "keep me\n"
+
+
+def test_a_device_with_a_file_system_is_never_formatted(scratch, loop):
+    device = loop("other")
+    scratch.run(["mkfs.ext2", "-q", "-L", "theirs", device], check=True)
+    uuid = _blkid(scratch, device, "UUID")
+    result = scratch.apply({"classes": ["resources"], "resources::filesystem": {device: {"fstype": "ext4"}}})
+    assert result.returncode == 4
+    assert f"filesystem[{device}]: failed: {device} holds a ext2 signature, not ext4" in result.stderr
+    assert (_blkid(scratch, device, "TYPE"), _blkid(scratch, device, "UUID")) == ("ext2", uuid)
+    same_type = scratch.apply({"classes": ["resources"], "resources::filesystem": {device: {"fstype": "ext2"}}})
+    assert same_type.returncode == 0 and _blkid(scratch, device, "UUID") == uuid
