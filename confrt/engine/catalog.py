@@ -25,6 +25,7 @@ class Catalog:
         self.types = types
         self.resources = {}          # ref -> Resource, in declaration order
         self._by_namevar = {}        # (type, namevar value) -> ref
+        self._param_names = {}       # type class -> its attribute names
         self.order = []              # Resources in apply order
         self.requires = {}           # ref -> [refs applied before it]
         self.dependents = {}         # ref -> [refs applied after it]
@@ -73,7 +74,9 @@ class Catalog:
     def _check(self, resource, type_class, where):
         given = resource.attrs
         meta = {name: given.pop(name) for name in METAPARAMS if name in given}
-        known = {param.name for param in type_class.params}
+        known = self._param_names.get(type_class)
+        if known is None:
+            known = self._param_names[type_class] = frozenset(param.name for param in type_class.params)
         for name in given:
             if name not in known:
                 raise CompileError(f"{where}: unknown attribute '{name}'"
@@ -101,7 +104,7 @@ class Catalog:
             resource.sensitive = set(known)
         else:
             resource.sensitive = set(_as_list(sensitive) if sensitive else [])
-        resource.sensitive |= {param.name for param in type_class.params if param.sensitive}
+        resource.sensitive.update(param.name for param in type_class.params if param.sensitive)
         resource.tags = {resource.type} | ({resource.module} if resource.module else set())
         resource.tags |= {str(tag).lower() for tag in _as_list(meta.get("tags"))}
         relations = {}

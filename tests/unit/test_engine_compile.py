@@ -197,3 +197,16 @@ def test_missing_source_is_a_compile_error(tmp_path, run_confrt):
     assert result.returncode == 1
     assert f"file[{tmp_path}/b]: source: {tmp_path}/nope: no such file" in result.stderr
     assert not (tmp_path / "a").exists()
+
+
+def test_module_data_gives_defaults_below_the_hierarchy(tmp_path, run_confrt):
+    target = tmp_path / "m"
+    env = site(tmp_path, {"classes": ["motd"], "motd::path": str(target)})
+    (tmp_path / "modules" / "motd" / "data").mkdir()
+    (tmp_path / "modules" / "motd" / "data" / "common.yaml").write_text("motd::message: from module data\n"
+                                                                      "motd::copies: 3\n")
+    (tmp_path / "data" / "common.yaml").write_text(yaml.safe_dump(
+        {"classes": ["motd"], "motd::path": str(target), "motd::copies": 1}))
+    result = run_confrt("apply", env=env)
+    assert result.returncode == 0, result.stderr
+    assert target.read_text() == "from module data\n"
