@@ -3,7 +3,8 @@
 
 Each command runs --runs times (after one warm-up run) against a small
 hierarchy written to a temporary directory; the table shows median, min and
-max wall milliseconds, and bench/results/cli_latency.json keeps them. The
+max wall milliseconds and the median CPU time (user + system, which a busy
+machine disturbs less), and bench/results/cli_latency.json keeps them. The
 interpreter's own start-up (`python -c pass`) is measured too, so the part
 that is confrt's shows. `facter` and `puppet lookup` (Debian's puppet-agent)
 are timed on the same work when installed. A command that fails is reported
@@ -101,14 +102,25 @@ def time_command(argv, runs, env, cwd):
     if first.returncode != 0 and not first.stdout.strip():
         lines = first.stderr.strip().splitlines()
         return {"error": f"exit {first.returncode}: {lines[-1] if lines else ''}"}
-    samples = []
+    samples, cpu = [], []
     for _ in range(runs):
+        before = _children_cpu()
         start = time.perf_counter()
         subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
         samples.append((time.perf_counter() - start) * 1000)
+        cpu.append((_children_cpu() - before) * 1000)
     return {"runs": runs, "median_ms": round(statistics.median(samples), 1),
             "min_ms": round(min(samples), 1), "max_ms": round(max(samples), 1),
+            "cpu_ms": round(statistics.median(cpu), 1),
             "output": first.stdout.strip().splitlines()[0][:60] if first.stdout.strip() else ""}
+
+
+def _children_cpu():
+    """User + system CPU seconds of the waited-for children: less disturbed by a busy machine."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def interpreters(requested):
@@ -151,7 +163,7 @@ def main():
 
 def print_row(row):
     if not hasattr(print_row, "header"):
-        print(f"{'command':58} {'median':>8} {'min':>8} {'max':>8}  target")
+        print(f"{'command':58} {'median':>8} {'min':>8} {'max':>8} {'cpu':>8}  target (wall median)")
         print_row.header = True
     if "error" in row:
         print(f"{row['name']:58} {'failed':>8}  {row['error']}")
@@ -159,7 +171,8 @@ def print_row(row):
     verdict = ""
     if row["name"].startswith("confrt"):
         verdict = "ok" if row["median_ms"] < TARGET_MS else f"OVER {TARGET_MS} ms"
-    print(f"{row['name']:58} {row['median_ms']:>6.1f}ms {row['min_ms']:>6.1f}ms {row['max_ms']:>6.1f}ms  {verdict}")
+    print(f"{row['name']:58} {row['median_ms']:>6.1f}ms {row['min_ms']:>6.1f}ms {row['max_ms']:>6.1f}ms "
+          f"{row['cpu_ms']:>6.1f}ms  {verdict}")
 
 
 def save(rows, runs):
@@ -167,15 +180,17 @@ def save(rows, runs):
     report = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "host": {"cpus": os.cpu_count(), "machine": platform.machine(), "kernel": platform.release(),
-                 "python": sys.version.split()[0]},
+                 "python": sys.version.split()[0],
+                 "load_average_1m": round(os.getloadavg()[0], 2)},
         "runs": runs, "target_ms": TARGET_MS,
         "results": [{key: row[key] for key in ("name", "argv", "runs", "median_ms", "min_ms", "max_ms",
-                                               "error") if key in row} for row in rows],
+                                               "cpu_ms", "error") if key in row} for row in rows],
     }
     with open(RESULTS, "w") as handle:
         json.dump(report, handle, indent=2)
         handle.write("\n")
-    print(f"wrote {os.path.relpath(RESULTS)}")
+    print(f"wrote {os.path.relpath(RESULTS)} (load average {os.getloadavg()[0]:.2f} on "
+          f"{os.cpu_count()} CPUs: above that, wall times include waiting for a CPU)")
 
 
 if __name__ == "__main__":
