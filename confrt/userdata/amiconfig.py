@@ -18,7 +18,7 @@ Translation table (section names case-insensitive; README "## Userdata" repeats 
                 contextualization_command = user:cmd,...
                                          first_boot::commands  [{user, command}]
     [condor]    condor_master = HOST     condor::roles [execute], condor::collector_host HOST
-                (no condor_master)       condor::roles [central_manager]
+                (no condor_master)       condor::roles [manager]
                 condor_secret            condor::pool_password (sensitive)
                 uid_domain = D | *       condor::uid_domain D | condor::trust_uid_domain true
                 lowport, highport        condor::lowport, condor::highport (integers)
@@ -178,7 +178,7 @@ def _condor(options, what, data, classes):
     classes.append("condor")
     rest = dict(options)
     master = rest.pop("condor_master", "").strip()
-    data["condor::roles"] = ["execute"] if master else ["central_manager"]
+    data["condor::roles"] = ["execute"] if master else ["manager"]
     if master:
         data["condor::collector_host"] = master
     uid_domain = rest.pop("uid_domain", "").strip()

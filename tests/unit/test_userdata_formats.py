@@ -176,3 +176,9 @@ def test_plugin_format_and_source_through_the_engine_hooks(monkeypatch):
             fetch({"sources": []}, ["nosuch"])
     finally:
         plugins.reset()
+
+
+def test_amiconfig_condor_without_master_is_a_manager():
+    data = decode(b"[condor]\ncondor_secret = s\nuid_domain = example.org\n").data
+    assert data == {"classes": ["condor"], "condor::roles": ["manager"], "condor::pool_password": "s",
+                    "condor::uid_domain": "example.org"}
