@@ -40,6 +40,7 @@ registered through the hook `confrt_modules` (confrt/engine/hookspecs.py).
 PARAMS may instead be a function params() -> [Param] (the `resources` module
 builds its params from the registered resource types).
 """
+import functools
 import os
 import re
 
@@ -182,7 +183,6 @@ class ModuleContext:
         self.params = params
         self.facts = facts
         self._warn = warn
-        self._jinja = None
 
     def resource(self, type_name, title, attrs=None, **more):
         from confrt.resources.base import Resource
@@ -224,6 +224,14 @@ def _facts_dict(facts):
     return to_dict() if callable(to_dict) else dict(facts or {})
 
 
+@functools.cache
+def _jinja_environment(directory):
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(directory), undefined=jinja2.StrictUndefined,
+                              keep_trailing_newline=True, autoescape=False)
+
+
 def render_template(directory, name, variables, label="template"):
     """Render directory/name with Jinja2 (StrictUndefined, trailing newline kept).
 
@@ -231,8 +239,7 @@ def render_template(directory, name, variables, label="template"):
     """
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(directory), undefined=jinja2.StrictUndefined,
-                             keep_trailing_newline=True, autoescape=False)
+    env = _jinja_environment(directory)
     where = os.path.join(directory, name)
     try:
         return env.get_template(name).render(**variables)
