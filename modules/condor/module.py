@@ -1,0 +1,245 @@
+"""HTCondor roles (manager, submit, execute) as config.d files owned by confrt.
+
+The admin's condor_config.local is never touched. Changes to the slot layout
+(30-confrt-slots.conf) restart the service; every other file only triggers
+condor_reconfig. An execute node publishes confrt's last run through a startd
+cron job and stops matching jobs while that run is failed.
+"""
+import os
+import re
+import sys
+
+from confrt.engine.module import Param, render_template
+from confrt.errors import CompileError
+
+DOC = "HTCondor manager/submit/execute roles, security, slots and confrt's health as ClassAds"
+
+#: condor::roles value -> the HTCondor role metaknob. `central_manager` is what the
+#: amiconfig userdata translation writes for a [condor] section without condor_master.
+ROLES = {"manager": "CentralManager", "central_manager": "CentralManager",
+         "submit": "Submit", "execute": "Execute"}
+SECURITY = ("recommended", "strong", "user_based", "host_based", "none")
+KNOB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+ATTR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+TOKEN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+DEFAULT_PORT = 9618
+MIB = 1024 * 1024
+
+PARAMS = [
+    Param("roles", list, [], "any of manager (collector + negotiator), submit (schedd), execute (startd)"),
+    Param("collector_host", str, None, "the central manager host[:port]; a manager defaults to itself"),
+    Param("collector_port", int, DEFAULT_PORT, "the collector's port when collector_host has none"),
+    Param("collector_name", str, None, "COLLECTOR_NAME: the pool's name"),
+    Param("uid_domain", str, None, "UID_DOMAIN (users are the same across hosts of this domain)"),
+    Param("trust_uid_domain", bool, False, "TRUST_UID_DOMAIN: trust the submitter's UID_DOMAIN"),
+    Param("lowport", int, None, "LOWPORT: first port of the range daemons listen on"),
+    Param("highport", int, None, "HIGHPORT: last port of that range"),
+    Param("allow_write", str, None, "ALLOW_WRITE: who may join the pool (hosts or identities)"),
+    Param("security", str, "recommended", "the security metaknob (`use security:<value>`) or none",
+          choices=SECURITY),
+    Param("pool_password", str, None, "pool password / POOL signing key, written scrambled to "
+          "password_file (0600 root)", sensitive=True),
+    Param("password_file", str, "/etc/condor/passwords.d/POOL", "SEC_PASSWORD_FILE"),
+    Param("tokens", dict, {}, "IDTOKENS: file name -> token, written to token_dir (0600 root)",
+          sensitive=True),
+    Param("token_dir", str, "/etc/condor/tokens.d", "SEC_TOKEN_SYSTEM_DIRECTORY"),
+    Param("ccb", bool, False, "execute nodes behind NAT: CCB_ADDRESS = $(COLLECTOR_HOST)"),
+    Param("private_network_name", str, None, "PRIVATE_NETWORK_NAME: hosts sharing it talk directly"),
+    Param("tcp_forwarding_host", str, None, "TCP_FORWARDING_HOST: the public address of a 1:1 NAT"),
+    Param("partitionable_slot", bool, True, "one partitionable slot holding the whole machine"),
+    Param("num_cpus", int, None, "NUM_CPUS; default: the processors.count fact"),
+    Param("memory_mb", int, None, "MEMORY in MB; default: the machine's memory minus reserved_memory_mb"),
+    Param("reserved_memory_mb", int, 0, "MB of memory kept from jobs when memory_mb is derived"),
+    Param("execute_dir", str, None, "EXECUTE; default: <ephemeral disk>/condor/execute when the "
+          "ephemeral_disk.mount_point fact exists, else /var/lib/condor/execute"),
+    Param("startd_attrs", dict, {}, "custom machine attributes: name -> value (site, cloud...)"),
+    Param("health_check", bool, True, "execute: publish confrt's last run; START false while failed"),
+    Param("health_period", str, "5m", "how often the startd cron job reads the last run"),
+    Param("summary_file", str, "/var/lib/confrt/last_run_summary.yaml", "confrt's last run summary"),
+    Param("health_script", str, "/usr/libexec/confrt/condor-last-run", "where the cron script goes"),
+    Param("extra_config", dict, {}, "extra knobs: name -> value (deep merged; '--' knocks one out)"),
+    Param("config_dir", str, "/etc/condor/config.d", "the directory of confrt's config files"),
+    Param("package", str, "condor", "the package name"),
+    Param("manage_package", bool, True, "install the package (false where it cannot be installed)"),
+    Param("service", str, "condor", "the service name"),
+    Param("manage_service", bool, True, "keep the service enabled and running; reconfig on change"),
+]
+
+
+def declare(params, facts, ctx):
+    roles = _roles(params, ctx)
+    execute = "Execute" in roles
+    config = _config_values(params, facts, ctx, roles)
+    package_ref = f"package[{params['package']}]" if params["manage_package"] else None
+    resources = []
+    if package_ref:
+        resources.append(ctx.resource("package", params["package"]))
+    for directory in ("/etc/condor", params["config_dir"]):
+        resources.append(ctx.resource("directory", directory, mode="0755", require=package_ref))
+
+    def config_file(name, template, wanted=True):
+        path = os.path.join(params["config_dir"], name)
+        if not wanted:
+            return ctx.resource("file", path, ensure="absent")
+        content = render_template(os.path.join(ctx.path, "templates"), template, config,
+                                  label=f"module {ctx.name}")
+        return ctx.resource("file", path, content=content, mode="0644", require=package_ref)
+
+    reconfigured = [config_file("10-confrt-roles.conf", "roles.conf.j2"),
+                    config_file("20-confrt-security.conf", "security.conf.j2"),
+                    config_file("40-confrt-execute.conf", "execute.conf.j2", execute),
+                    config_file("90-confrt-extra.conf", "extra.conf.j2", bool(config["extra"]))]
+    slots = config_file("30-confrt-slots.conf", "slots.conf.j2", execute)
+    resources += reconfigured + [slots]
+    resources += _secrets(params, ctx, package_ref)
+    if execute:
+        resources += _execute_resources(params, ctx, config, package_ref)
+    if params["manage_service"]:
+        service_ref = f"service[{params['service']}]"
+        resources.append(ctx.resource("service", params["service"], ensure="running", enable=True,
+                                      require=[r.ref for r in reconfigured], subscribe=slots.ref))
+        resources.append(ctx.resource("exec", "condor_reconfig", command=["/usr/sbin/condor_reconfig"],
+                                      refreshonly=True, require=service_ref,
+                                      subscribe=[r.ref for r in reconfigured]))
+    return resources
+
+
+def _roles(params, ctx):
+    roles = []
+    for role in params["roles"]:
+        if role not in ROLES:
+            raise CompileError(f"{ctx.origin('roles')}: condor::roles: unknown role {role!r} "
+                               f"(expected manager, submit or execute)")
+        if ROLES[role] not in roles:
+            roles.append(ROLES[role])
+    return roles
+
+
+def _config_values(params, facts, ctx, roles):
+    """Everything the templates need, checked: {name: value}."""
+    host = params["collector_host"]
+    manager = "CentralManager" in roles
+    if not host and not manager and roles:
+        raise CompileError(f"{ctx.origin('collector_host')}: condor::collector_host: required for "
+                           f"roles other than manager")
+    port = params["collector_port"]
+    collector = None
+    if host and ":" not in host and port != DEFAULT_PORT:
+        collector = f"$(CONDOR_HOST):{port}"
+    elif not host and port != DEFAULT_PORT:
+        collector = f"$(CONDOR_HOST):{port}"
+    values = dict(params)
+    values.update(
+        roles=roles,
+        condor_host=host or "$(FULL_HOSTNAME)",
+        collector=collector,
+        ccb=params["ccb"] and not manager and "Execute" in roles,
+        extra=_knobs(params["extra_config"], ctx),
+        attrs=_classad_attrs(params["startd_attrs"], ctx),
+        slots=_slot_values(params, facts),
+    )
+    return values
+
+
+def _knobs(knobs, ctx):
+    """condor::extra_config as sorted (name, text) pairs; values on one line."""
+    pairs = []
+    for name, value in sorted(knobs.items()):
+        where = f"{ctx.origin('extra_config')}: condor::extra_config: {name}"
+        if not isinstance(name, str) or not KNOB_NAME.match(name):
+            raise CompileError(f"{where}: not a configuration knob name")
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (int, float, str)):
+            text = str(value)
+        else:
+            raise CompileError(f"{where}: expected a string or number, got {value!r}")
+        if "\n" in text or text.rstrip().endswith("\\"):
+            raise CompileError(f"{where}: a value must be one line without a trailing backslash")
+        pairs.append((name, text))
+    return pairs
+
+
+def classad_literal(value):
+    """A Python scalar as a ClassAd literal: strings quoted and escaped, true/false, numbers."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = str(value)
+    if "\n" in text:
+        raise ValueError("a value must be one line")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _classad_attrs(attrs, ctx):
+    pairs = []
+    for name, value in sorted(attrs.items()):
+        where = f"{ctx.origin('startd_attrs')}: condor::startd_attrs: {name}"
+        if not isinstance(name, str) or not ATTR_NAME.match(name):
+            raise CompileError(f"{where}: not a ClassAd attribute name")
+        if value is None or isinstance(value, (list, dict)):
+            raise CompileError(f"{where}: expected a string, number or boolean, got {value!r}")
+        try:
+            pairs.append((name, classad_literal(value)))
+        except ValueError as exc:
+            raise CompileError(f"{where}: {exc}") from None
+    return pairs
+
+
+def _slot_values(params, facts):
+    """NUM_CPUS, MEMORY, EXECUTE: from data, else from the facts (None: HTCondor detects it)."""
+    cpus = params["num_cpus"] or facts.get("processors.count")
+    memory = params["memory_mb"]
+    total = facts.get("memory.system.total_bytes")
+    if memory is None and total:
+        memory = max(int(total) // MIB - params["reserved_memory_mb"], 1)
+    return {"num_cpus": cpus, "memory_mb": memory, "execute_dir": execute_dir(params, facts)}
+
+
+def execute_dir(params, facts):
+    if params["execute_dir"]:
+        return params["execute_dir"]
+    scratch = facts.get("ephemeral_disk.mount_point")
+    return os.path.join(scratch, "condor", "execute") if scratch else "/var/lib/condor/execute"
+
+
+def _secrets(params, ctx, package_ref):
+    """Token files and the pool password: root-only, never shown."""
+    resources = []
+    tokens = params["tokens"]
+    if tokens:
+        resources.append(ctx.resource("directory", params["token_dir"], mode="0700", owner="root",
+                                      group="root", require=package_ref))
+        for name, token in sorted(tokens.items()):
+            if not isinstance(name, str) or not TOKEN_NAME.match(name) or not isinstance(token, str):
+                raise CompileError(f"{ctx.origin('tokens')}: condor::tokens: expected file name -> "
+                                   f"token string, got an entry named {name!r}")
+            resources.append(ctx.resource("file", os.path.join(params["token_dir"], name),
+                                          content=token.strip() + "\n", mode="0600", owner="root",
+                                          group="root", sensitive=["content"]))
+    password = params["pool_password"]
+    if password:
+        path = params["password_file"]
+        tool = [sys.executable, ctx.file("pool_password.py")]
+        env = {"CONDOR_POOL_PASSWORD": password}
+        resources.append(ctx.resource("directory", os.path.dirname(path), mode="0700", owner="root",
+                                      group="root", require=package_ref))
+        resources.append(ctx.resource("exec", f"condor pool password {path}", command=tool + ["write", path],
+                                      unless=tool + ["check", path], environment=env,
+                                      sensitive=["environment"]))
+    return resources
+
+
+def _execute_resources(params, ctx, config, package_ref):
+    resources = []
+    owner = "condor" if params["manage_package"] else None
+    resources.append(ctx.resource("directory", config["slots"]["execute_dir"], mode="0755", owner=owner,
+                                  group=owner, require=package_ref))
+    if params["health_check"]:
+        script = params["health_script"]
+        resources.append(ctx.resource("directory", os.path.dirname(script), mode="0755"))
+        content = render_template(os.path.join(ctx.path, "templates"), "last_run.py.j2",
+                                  {"python": sys.executable}, label=f"module {ctx.name}")
+        resources.append(ctx.resource("file", script, content=content, mode="0755"))
+    return resources

@@ -1,0 +1,81 @@
+"""Helpers for the service module tests (condor, cvmfs, squid, osg_wn, atlas_wn, roles).
+
+compile_site() compiles the packaged modules from test data and static facts in
+process; the real software's parsers then read what the catalog would write.
+"""
+import os
+import subprocess
+import sys
+
+import pytest
+from engine_support import make_site
+
+#: A plain EL worker: 8 CPUs, 16 GiB.
+FACTS = {
+    "os": {"family": "RedHat", "name": "AlmaLinux", "release": {"major": "9", "full": "9.4"}},
+    "processors": {"count": 8},
+    "memory": {"system": {"total_bytes": 16 * 1024 ** 3}},
+    "networking": {"fqdn": "wn1.example.org", "hostname": "wn1", "domain": "example.org"},
+}
+
+
+def compile_site(tmp_path, data, facts=None, layers=None, hiera_config=None):
+    """The finalized catalog the packaged modules make from `data` (+ layers) and `facts`."""
+    from confrt.config import load_config
+    from confrt.engine.run import compile_catalog
+    from confrt.facts import Facts
+
+    env = make_site(tmp_path / "site", data, layers=layers)
+    config = load_config(env["CONFRT_CONFIG"])
+    if hiera_config:
+        config.hiera_config = hiera_config
+    catalog, _ = compile_catalog(config, Facts.static(FACTS if facts is None else facts))
+    return catalog
+
+
+def file_resource(catalog, path):
+    resource = catalog.get(f"file[{path}]")
+    assert resource is not None, f"no file[{path}] in the catalog: {sorted(catalog.resources)}"
+    return resource
+
+
+def content(catalog, path):
+    resource = file_resource(catalog, path)
+    assert resource["ensure"] == "present", f"file[{path}] is {resource['ensure']}"
+    return resource["content"]
+
+
+def write_files(catalog, root, under):
+    """Write every present file of the catalog below `under` into root + its path; returns root + under."""
+    for resource in catalog.resources.values():
+        if resource.type == "file" and resource["path"].startswith(under.rstrip("/") + "/") \
+                and resource["ensure"] == "present":
+            target = str(root) + resource["path"]
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "w") as handle:
+                handle.write(resource["content"])
+    os.makedirs(str(root) + under, exist_ok=True)
+    return str(root) + under
+
+
+def refs(resource, kind):
+    return set(resource.relations.get(kind, []))
+
+
+def need_tool(path, package):
+    if not os.path.exists(path):
+        pytest.skip(f"{path} is missing: install the Debian package {package} (tests/debian-packages.txt)")
+
+
+def sh_values(script_path, names, shell="/bin/sh"):
+    """Source script_path in a clean environment (env -i) and return {name: value} of the variables."""
+    printer = "".join(f'printf "%s\\0" "${{{name}-<unset>}}";' for name in names)
+    result = subprocess.run(["env", "-i", shell, "-c", f'. "$1" && {printer}', "sh", str(script_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, f"{shell} could not source {script_path}: {result.stderr}"
+    return dict(zip(names, result.stdout.split("\0")))
+
+
+def run_python(code, *args, env=None):
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
+                          env=env)

@@ -1,0 +1,216 @@
+"""condor module: every generated config.d set is read back by HTCondor's own parser (htcondor2.param)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from mod_support import FACTS, compile_site, content, file_resource, refs, write_files
+
+htcondor2 = pytest.importorskip("htcondor2", reason="PyPI htcondor (the `test` extra) is not installed")
+classad2 = pytest.importorskip("classad2", reason="PyPI htcondor (the `test` extra) is not installed")
+
+CONFIG_DIR = "/etc/condor/config.d"
+EXECUTE = {"classes": ["condor"], "condor::roles": ["execute"], "condor::collector_host": "cm.example.org"}
+READ_PARAMS = """
+import htcondor2, json, sys
+values = {name: htcondor2.param.get(name) for name in sys.argv[1:]}
+print(json.dumps({k: None if v is None else str(v) for k, v in values.items()}))
+"""
+
+
+def condor_params(catalog, tmp_path, *names):
+    """Write the catalog's config.d into tmp_path and read the knobs with HTCondor's config parser."""
+    root = tmp_path / "root"
+    config_dir = write_files(catalog, root, CONFIG_DIR)
+    local = root / "condor_config.local"
+    local.write_text("")
+    top = root / "condor_config"
+    top.write_text(f"RELEASE_DIR = /usr\nETC = {root}/etc/condor\nLOCAL_DIR = {root}/var\n"
+                   f"LOCAL_CONFIG_DIR = {config_dir}\nLOCAL_CONFIG_FILE = {local}\n")
+    env = dict(os.environ, CONDOR_CONFIG=str(top))
+    result = subprocess.run([sys.executable, "-c", READ_PARAMS, *names], capture_output=True, text=True,
+                            env=env)
+    assert result.returncode == 0, f"HTCondor rejected the config: {result.stdout}{result.stderr}"
+    return json.loads(result.stdout)
+
+
+def machine(**attrs):
+    return classad2.ClassAd(attrs)
+
+
+def test_execute_node_knobs_read_back_by_htcondor(tmp_path):
+    data = dict(EXECUTE, **{"condor::ccb": True, "condor::private_network_name": "aws-us-east-1",
+                            "condor::startd_attrs": {"Site": 'BNL "ATLAS"', "Cloud": "aws", "Cores": 8,
+                                                     "Preemptible": True}})
+    facts = dict(FACTS, ephemeral_disk={"mount_point": "/scratch", "size_mb": 400000})
+    catalog = compile_site(tmp_path, data, facts)
+    knobs = condor_params(catalog, tmp_path, "DAEMON_LIST", "CONDOR_HOST", "COLLECTOR_HOST", "CCB_ADDRESS",
+                          "PRIVATE_NETWORK_NAME", "SLOT_TYPE_1_PARTITIONABLE", "NUM_CPUS", "MEMORY",
+                          "EXECUTE", "STARTD_ATTRS", "Site", "Preemptible", "START",
+                          "STARTD_CRON_JOBLIST", "STARTD_CRON_CONFRT_EXECUTABLE",
+                          "SEC_DEFAULT_AUTHENTICATION_METHODS")
+    assert knobs["DAEMON_LIST"].replace(",", " ").split() == ["MASTER", "STARTD"]
+    assert knobs["CONDOR_HOST"] == knobs["COLLECTOR_HOST"] == knobs["CCB_ADDRESS"] == "cm.example.org"
+    assert knobs["PRIVATE_NETWORK_NAME"] == "aws-us-east-1"
+    assert knobs["SLOT_TYPE_1_PARTITIONABLE"].lower() == "true"
+    assert (knobs["NUM_CPUS"], knobs["MEMORY"]) == ("8", "16384")
+    assert knobs["EXECUTE"] == "/scratch/condor/execute"
+    assert {"Site", "Cloud", "Cores", "Preemptible"} <= set(knobs["STARTD_ATTRS"].replace(",", " ").split())
+    assert classad2.ExprTree(knobs["Site"]).eval() == 'BNL "ATLAS"'
+    assert classad2.ExprTree(knobs["Preemptible"]).eval() is True
+    assert "CONFRT" in knobs["STARTD_CRON_JOBLIST"].split()
+    assert knobs["STARTD_CRON_CONFRT_EXECUTABLE"] == "/usr/libexec/confrt/condor-last-run"
+    assert "IDTOKENS" in knobs["SEC_DEFAULT_AUTHENTICATION_METHODS"]
+    start = classad2.ExprTree(knobs["START"])
+    assert start.eval(machine(ConfrtLastRunStatus="failed")) is False
+    assert start.eval(machine(ConfrtLastRunStatus="unchanged")) is True
+    assert start.eval(machine()) is True  # before the first cron run
+    execute_dir = catalog.get("directory[/scratch/condor/execute]")
+    assert execute_dir["owner"] == "condor" and execute_dir["mode"] == "0755"
+
+
+def test_slot_layout_restarts_other_files_reconfig(tmp_path):
+    catalog = compile_site(tmp_path, EXECUTE)
+    service = catalog.get("service[condor]")
+    reconfig = catalog.get("exec[condor_reconfig]")
+    slots = f"file[{CONFIG_DIR}/30-confrt-slots.conf]"
+    assert refs(service, "subscribe") == {slots}
+    assert service["ensure"] == "running" and service["enable"] is True
+    assert reconfig["refreshonly"] is True and reconfig["command"] == ["/usr/sbin/condor_reconfig"]
+    assert slots not in refs(reconfig, "subscribe")
+    assert f"file[{CONFIG_DIR}/10-confrt-roles.conf]" in refs(reconfig, "subscribe")
+    assert "package[condor]" in refs(file_resource(catalog, f"{CONFIG_DIR}/10-confrt-roles.conf"), "require")
+    knobs = condor_params(catalog, tmp_path, "EXECUTE", "NUM_CPUS")
+    assert knobs == {"EXECUTE": "/var/lib/condor/execute", "NUM_CPUS": "8"}
+
+
+def test_manager_and_submit_have_no_startd_files(tmp_path):
+    data = {"classes": ["condor"], "condor::roles": ["central_manager", "submit"],
+            "condor::collector_port": 9619, "condor::collector_name": "Cloud pool",
+            "condor::uid_domain": "example.org", "condor::lowport": 9600, "condor::highport": 9700}
+    catalog = compile_site(tmp_path, data)
+    for name in ("30-confrt-slots.conf", "40-confrt-execute.conf", "90-confrt-extra.conf"):
+        assert file_resource(catalog, f"{CONFIG_DIR}/{name}")["ensure"] == "absent"
+    knobs = condor_params(catalog, tmp_path, "DAEMON_LIST", "CONDOR_HOST", "COLLECTOR_HOST", "COLLECTOR_NAME",
+                          "UID_DOMAIN", "LOWPORT", "HIGHPORT", "START", "SLOT_TYPE_1_PARTITIONABLE")
+    assert set(knobs["DAEMON_LIST"].replace(",", " ").split()) == {"MASTER", "COLLECTOR", "NEGOTIATOR", "SCHEDD"}
+    assert knobs["COLLECTOR_HOST"] == knobs["CONDOR_HOST"] + ":9619" and "$(" not in knobs["CONDOR_HOST"]
+    assert (knobs["COLLECTOR_NAME"], knobs["UID_DOMAIN"]) == ("Cloud pool", "example.org")
+    assert (knobs["LOWPORT"], knobs["HIGHPORT"]) == ("9600", "9700")
+    assert knobs["SLOT_TYPE_1_PARTITIONABLE"] is None
+
+
+def test_extra_config_deep_merged_and_knocked_out(tmp_path):
+    data = dict(EXECUTE, **{"condor::extra_config": {"MAX_JOBS_RUNNING": 100, "STARTD_DEBUG": "D_FULLDEBUG",
+                                                     "KEEP": True}})
+    local = {"condor::extra_config": {"STARTD_DEBUG": "--", "NEGOTIATOR_INTERVAL": 60}}
+    catalog = compile_site(tmp_path, data, layers={"local.yaml": local})
+    knobs = condor_params(catalog, tmp_path, "MAX_JOBS_RUNNING", "NEGOTIATOR_INTERVAL", "KEEP", "STARTD_DEBUG")
+    assert knobs["MAX_JOBS_RUNNING"] == "100" and knobs["NEGOTIATOR_INTERVAL"] == "60"
+    assert knobs["KEEP"] == "true"
+    assert knobs["STARTD_DEBUG"] != "D_FULLDEBUG"
+
+
+def test_tokens_and_pool_password_are_root_only_and_never_shown(tmp_path, run_confrt):
+    token = "eyJhbGciOiJIUzI1NiIsImtpZCI6IlBPT0wifQ.eyJzdWIiOiJjb25kb3JAcG9vbCJ9.c2lnbmF0dXJl"
+    data = dict(EXECUTE, **{"condor::tokens": {"pool": token}, "condor::pool_password": "s3cret-Pool-pw"})
+    catalog = compile_site(tmp_path, data)
+    token_file = file_resource(catalog, "/etc/condor/tokens.d/pool")
+    assert (token_file["mode"], token_file["owner"]) == ("0600", "root") and "content" in token_file.sensitive
+    assert catalog.get("directory[/etc/condor/tokens.d]")["mode"] == "0700"
+    password = catalog.get("exec[condor pool password /etc/condor/passwords.d/POOL]")
+    assert "environment" in password.sensitive and "s3cret" not in " ".join(password["command"])
+    knobs = condor_params(catalog, tmp_path, "SEC_PASSWORD_FILE", "SEC_TOKEN_SYSTEM_DIRECTORY",
+                          "SEC_DEFAULT_AUTHENTICATION_METHODS")
+    assert knobs["SEC_PASSWORD_FILE"] == "/etc/condor/passwords.d/POOL"
+    assert knobs["SEC_TOKEN_SYSTEM_DIRECTORY"] == "/etc/condor/tokens.d"
+    assert {"PASSWORD", "IDTOKENS"} <= set(knobs["SEC_DEFAULT_AUTHENTICATION_METHODS"].replace(",", " ").split())
+    env = {"CONFRT_CONFIG": str(tmp_path / "site" / "confrt.yaml")}
+    result = run_confrt("apply", "--noop", env=env)
+    assert "s3cret-Pool-pw" not in result.stdout + result.stderr and token not in result.stdout + result.stderr
+
+
+def test_pool_password_file_is_htcondor_scrambled(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("the pool password file is written owned by root: needs root")
+    tool = os.path.join(os.path.dirname(__file__), "..", "..", "modules", "condor", "files", "pool_password.py")
+    path = tmp_path / "POOL"
+    env = dict(os.environ, CONDOR_POOL_PASSWORD="abcdef")
+    assert subprocess.run([sys.executable, tool, "check", path], env=env).returncode == 1
+    assert subprocess.run([sys.executable, tool, "write", path], env=env).returncode == 0
+    data = path.read_bytes()
+    # HTCondor's simple_scramble: XOR with DE AD BE EF, the same length as the password
+    assert data == bytes(b ^ k for b, k in zip(b"abcdef", [0xDE, 0xAD, 0xBE, 0xEF, 0xDE, 0xAD]))
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert subprocess.run([sys.executable, tool, "check", path], env=env).returncode == 0
+    other = dict(env, CONDOR_POOL_PASSWORD="abcdeg")
+    assert subprocess.run([sys.executable, tool, "check", path], env=other).returncode == 1
+
+
+SUMMARY = """\
+version: {config: "data-2024.06", confrt: 0.1.0}
+resources: {changed: 1, failed: 2, total: 40, skipped: 1}
+time: {total: 1.5, last_run: 1717000000}
+changes: {total: 3}
+events: {failure: 2, success: 3, total: 5}
+"""
+
+
+def last_run_ad(catalog, tmp_path, summary, report=None):
+    script = tmp_path / "condor-last-run"
+    script.write_text(content(catalog, "/usr/libexec/confrt/condor-last-run"))
+    script.chmod(0o755)
+    state = tmp_path / "state"
+    state.mkdir(exist_ok=True)
+    if summary is not None:
+        (state / "last_run_summary.yaml").write_text(summary)
+    if report is not None:
+        (state / "last_run_report.json").write_text(json.dumps(report))
+    result = subprocess.run([str(script), str(state / "last_run_summary.yaml")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return classad2.parseOne(result.stdout)
+
+
+def test_startd_cron_script_publishes_the_last_run_as_classad_attributes(tmp_path):
+    catalog = compile_site(tmp_path, EXECUTE)
+    knobs = condor_params(catalog, tmp_path, "START")
+    start = classad2.ExprTree(knobs["START"])
+    ad = last_run_ad(catalog, tmp_path, SUMMARY)
+    assert ad["ConfrtLastRunStatus"] == "failed" and ad["ConfrtFailures"] == 2
+    assert ad["ConfrtLastRunTime"] == 1717000000 and ad["ConfrtChanges"] == 3
+    assert ad["ConfrtDataVersion"] == "data-2024.06"
+    assert start.eval(ad) is False
+    healthy = SUMMARY.replace("failed: 2", "failed: 0").replace("failure: 2", "failure: 0")
+    ad = last_run_ad(catalog, tmp_path, healthy)
+    assert ad["ConfrtLastRunStatus"] == "changed" and start.eval(ad) is True
+    # a run that failed before applying (compile error) is only in the JSON report's status
+    ad = last_run_ad(catalog, tmp_path, healthy, report={"status": "failed"})
+    assert ad["ConfrtLastRunStatus"] == "failed" and start.eval(ad) is False
+
+
+def test_startd_cron_script_without_a_summary_says_unknown(tmp_path):
+    catalog = compile_site(tmp_path, EXECUTE)
+    ad = last_run_ad(catalog, tmp_path, None)
+    assert ad["ConfrtLastRunStatus"] == "unknown"
+    ad = last_run_ad(catalog, tmp_path, "- not\n- a mapping\n")
+    assert ad["ConfrtLastRunStatus"] == "unknown"
+
+
+@pytest.mark.parametrize("data, problem", [
+    ({"condor::roles": ["workr"]}, "condor::roles: unknown role 'workr'"),
+    ({"condor::roles": ["execute"], "condor::collector_host": None}, "condor::collector_host: required"),
+    ({"condor::extra_config": {"BAD KNOB": 1}}, "condor::extra_config: BAD KNOB: not a configuration knob"),
+    ({"condor::extra_config": {"X": "a\nb"}}, "condor::extra_config: X: a value must be one line"),
+    ({"condor::startd_attrs": {"Site": ["a"]}}, "condor::startd_attrs: Site: expected a string"),
+    ({"condor::security": "weak"}, "condor::security: expected one of"),
+])
+def test_bad_data_is_one_line_naming_file_and_key(tmp_path, run_confrt, data, problem):
+    from engine_support import make_site
+
+    env = make_site(tmp_path, dict(EXECUTE, **data))
+    result = run_confrt("apply", "--noop", env=env)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("confrt: error: ") and problem in lines[0], result.stderr
+    assert str(tmp_path / "data" / "common.yaml") in lines[0] or "condor::collector_host" in lines[0]
