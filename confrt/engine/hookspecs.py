@@ -65,10 +65,13 @@ def confrt_modules(config):
 def confrt_userdata_sources():
     """Register userdata datasources.
 
-    Return ``{name: fetch}``; ``fetch(config, timeout)`` returns the raw
-    userdata bytes and the instance id, or None when this datasource is not
-    present on the machine. ``userdata.sources`` in confrt.yaml lists the
-    names to try, in order.
+    Return ``{name: fetch}``; ``fetch(settings, argument)`` returns a
+    :class:`confrt.userdata.sources.Fetched` (raw userdata bytes, instance id).
+    ``settings`` is the ``userdata`` section of confrt.yaml, ``argument`` the
+    text after ``name:`` in ``userdata.sources`` (or None). Raise
+    ``confrt.userdata.sources.SourceAbsent`` when the datasource is not on this
+    machine and :class:`confrt.errors.UserdataError` when it is there but
+    broken. ``userdata.sources`` lists the names to try, in order.
     """
 
 
@@ -76,10 +79,12 @@ def confrt_userdata_sources():
 def confrt_userdata_formats():
     """Register userdata formats.
 
-    Return a list of format objects, each with ``name``, ``detect(data: bytes)
-    -> bool`` and ``parse(data: bytes) -> dict`` (the data layer it
-    contributes to local.yaml). The first format whose detect() is true parses
-    a part.
+    Return a list of :class:`confrt.userdata.formats.Format` objects:
+    ``Format(name, detect, parse)`` with ``detect(raw: bytes) -> bool`` and
+    ``parse(raw, context, what)`` returning the decoded part (the data it
+    contributes to local.yaml). Plugin formats are tried after the built-in
+    ones and before the catch-all YAML mapping; the first whose detect() is
+    true parses a part.
     """
 
 
