@@ -132,6 +132,22 @@ def test_hepix_context_iso_found_by_label(tmp_path, loop, commands):
     _assert_cleaned_up(commands)
 
 
+def test_context_iso_found_on_the_cernvm_device_list(tmp_path, loop, monkeypatch):
+    """No CONTEXT label: the volume is found by probing the CernVM device list (iso9660/vfat only)."""
+    from confrt.userdata import volumes
+    from confrt.userdata.sources import fetch
+
+    image = make_iso(tmp_path, "UNLABELLED", _context_files("PUBLIC_KEY"))
+    later, earlier = loop(image), loop(image)  # the same volume twice: the list order decides
+    blank_image = tmp_path / "blank.img"
+    blank_image.write_bytes(b"\0" * 65536)  # no file system: skipped by the type probe
+    blank = loop(blank_image)
+    monkeypatch.setattr(volumes, "CERNVM_DEVICES", ["/dev/does-not-exist", blank, earlier, later])
+    fetched = fetch(SETTINGS, ["context"])
+    assert fetched.source == f"context:{earlier}"
+    assert fetched.metadata == {"public_keys": [ROOT_KEY], "instance_id": "42"}
+
+
 def test_context_iso_image_named_directly_with_public_key(tmp_path, commands):
     from confrt.userdata.sources import fetch
 
