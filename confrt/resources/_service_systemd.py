@@ -49,7 +49,9 @@ class SystemdProvider(Provider):
                                        self._unit()])
 
     def refresh(self):
-        if self.resource.get("ensure") == "stopped":
+        from confrt.resources._service_sysv import just_started
+
+        if self.resource.get("ensure") == "stopped" or just_started(self):
             return
         verb = "try-reload-or-restart" if self.resource["reload"] else "try-restart"
         run_checked(self.ctx, ["systemctl", verb, self._unit()])

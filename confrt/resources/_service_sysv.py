@@ -9,6 +9,11 @@ from confrt.resources.base import Provider, ResourceFailed
 INIT_DIR = "/etc/init.d"
 
 
+def just_started(provider):
+    """True when this run started the service already: a refresh need not restart it again."""
+    return any(change.property == "ensure" for change in getattr(provider, "applied_changes", ()))
+
+
 def debian_enabled(name, root=""):
     """True when an S link for the script exists in a multi-user runlevel (2-5)."""
     return bool(glob.glob(f"{root}/etc/rc[2345].d/S[0-9][0-9]{glob.escape(name)}"))
@@ -63,6 +68,6 @@ class SysvProvider(Provider):
                 self._service("start" if change.new == "running" else "stop")
 
     def refresh(self):
-        if self.resource.get("ensure") == "stopped" or not self.running():
+        if self.resource.get("ensure") == "stopped" or just_started(self) or not self.running():
             return
         self._service("reload" if self.resource["reload"] else "restart")

@@ -1,0 +1,53 @@
+"""service in the scratch system: Debian's squid through its SysV init script (own network namespace)."""
+import pytest
+
+from scratch import change_lines
+
+CONF = "/etc/squid/conf.d/confrt.conf"
+
+
+@pytest.fixture
+def squid(offline_scratch):
+    if not offline_scratch.exists("/etc/init.d/squid"):
+        pytest.skip("needs Debian's squid installed on this machine (tests/debian-packages.txt)")
+    return offline_scratch
+
+
+def _data(comment, ensure="running", enable=True):
+    return {
+        "classes": ["resources"],
+        "resources::file": {CONF: {"content": f"# {comment}\nshutdown_lifetime 1 seconds\n",
+                                   "notify": "service[squid]"}},
+        "resources::service": {"squid": {"ensure": ensure, "enable": enable}},
+    }
+
+
+def _pid(system):
+    return system.read_text("/run/squid.pid").strip()
+
+
+def _boot_links(system):
+    return system.run(["sh", "-c", "ls /etc/rc[2345].d/ | grep squid || true"]).stdout.split()
+
+
+def test_squid_started_restarted_on_refresh_and_stopped(squid):
+    assert squid.run(["service", "squid", "status"]).returncode != 0
+    noop, real, touched = squid.noop_then_apply(_data("first"))
+    assert noop.returncode == 2 and touched == [], noop.stderr
+    assert change_lines(noop.stdout) == change_lines(real.stdout)
+    assert real.returncode == 2, real.stdout + real.stderr
+    assert squid.run(["service", "squid", "status"]).returncode == 0
+    first = _pid(squid)
+    assert squid.apply(_data("first")).returncode == 0
+
+    changed = squid.apply(_data("second"))
+    assert changed.returncode == 2, changed.stderr
+    assert f"service[squid]/refresh: triggered refresh from file[{CONF}]" in change_lines(changed.stdout)
+    assert squid.run(["service", "squid", "status"]).returncode == 0
+    assert _pid(squid) != first  # restarted: a new master process
+
+    stopped = squid.apply(_data("second", ensure="stopped", enable=False))
+    assert stopped.returncode == 2, stopped.stderr
+    assert squid.run(["service", "squid", "status"]).returncode == 3
+    assert _boot_links(squid) and all(link.startswith("K") for link in _boot_links(squid))
+    assert squid.apply(_data("second", ensure="stopped", enable=False)).returncode == 0
