@@ -126,7 +126,7 @@ def test_installed_distribution_adds_a_module_and_a_type(tmp_path, run_confrt):
     package = site_packages / "sitecfg"
     (package / "templates").mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    (package / "templates" / "note.j2").write_text("note for {{ params.who }}\n")
+    (package / "templates" / "note.j2").write_text("note for {{ params.who }} in {{ facts.site.rack }}\n")
     (package / "note.py").write_text(
         "from confrt.engine.module import Param\n"
         "DOC = 'a note from a site package'\n"
@@ -150,7 +150,10 @@ def test_installed_distribution_adds_a_module_and_a_type(tmp_path, run_confrt):
         "    providers = [StampProvider]\n"
         "@hookimpl\n"
         "def confrt_resource_types():\n"
-        "    return {'stamp': 'sitecfg.plugin:StampType'}\n")
+        "    return {'stamp': 'sitecfg.plugin:StampType'}\n"
+        "@hookimpl\n"
+        "def confrt_facts(facts):\n"
+        "    facts.register('site', lambda: {'rack': 'r42'})\n")
     dist = site_packages / "sitecfg-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: sitecfg\nVersion: 1.0\n")
@@ -164,5 +167,14 @@ def test_installed_distribution_adds_a_module_and_a_type(tmp_path, run_confrt):
     assert "note" in listed.stdout and "entry point sitecfg.note" in listed.stdout, listed.stderr
     result = run_confrt("apply", env=env)
     assert result.returncode == 0, result.stderr
-    assert target.read_text() == "note for alice\n" and (tmp_path / "note.stamp").exists()
+    assert target.read_text() == "note for alice in r42\n" and (tmp_path / "note.stamp").exists()
     assert "stamp[once]/ensure: ensure changed 'absent' to 'present'" in result.stdout
+
+
+def test_every_hook_is_documented_and_builtin_plugins_match_the_specs():
+    from confrt.engine import hookspecs
+
+    specs = [getattr(hookspecs, name) for name in dir(hookspecs) if name.startswith("confrt_")]
+    assert len(specs) == 6 and all(spec.__doc__ and len(spec.__doc__) > 80 for spec in specs)
+    plugins.reset()
+    plugins.plugin_manager().check_pending()
