@@ -161,8 +161,8 @@ def read_context(root, settings):
         key_path = os.path.normpath(os.path.join(root, variables["ROOT_PUBKEY"].lstrip("/")))
         if not key_path.startswith(os.path.join(os.path.normpath(root), "")):
             raise UserdataError(f"{path}: ROOT_PUBKEY: must name a file on the context volume")
-        keys.extend(_key_list((_read_limited(key_path, settings, required=True) or b"").decode("utf-8",
-                                                                                             "replace")))
+        key_text = _read_limited(key_path, settings, required=True).decode("utf-8", "replace")
+        keys.extend(_key_list(key_text))
     metadata = {"public_keys": keys} if keys else {}
     if variables.get("VMID"):
         metadata["instance_id"] = variables["VMID"]
@@ -178,7 +178,10 @@ def _from_volumes(name, reader, candidates, settings):
     for device in candidates:
         try:
             with opened_volume(device) as root:
-                found = reader(root, settings)
+                try:
+                    found = reader(root, settings)
+                except UserdataError as exc:  # name the device, not the private temp dir
+                    raise UserdataError(str(exc).replace(root, f"{name}:{device}")) from None
         except VolumeUnavailable as exc:
             reasons.append(str(exc))
             continue

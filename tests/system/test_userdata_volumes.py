@@ -166,6 +166,18 @@ def _config_drive_files():
             "openstack/latest/user_data": _sample("glidein-ini-args-proxy.txt")}
 
 
+def test_bad_context_names_the_device_not_the_temp_dir(tmp_path, commands):
+    from confrt.errors import UserdataError
+    from confrt.userdata.sources import fetch
+
+    _need("blkid")
+    image = make_iso(tmp_path, "BADCTX", {"context.sh": "EC2_USER_DATA='@@@not base64@@@'\n"})
+    with pytest.raises(UserdataError) as info:
+        fetch(SETTINGS, [f"context:{image}"])
+    assert str(info.value) == f"context:{image}/context.sh: EC2_USER_DATA: bad base64"
+    _assert_cleaned_up(commands)
+
+
 def test_openstack_config_drive_iso_found_by_label(tmp_path, loop, commands):
     from confrt.userdata.sources import fetch
 
