@@ -103,6 +103,7 @@ class Facts:
         by_spec = {spec: _import_later(spec, self._host) for spec in set(SHORTCUTS.values())}
         self._shortcuts = {name: by_spec[spec] for name, spec in SHORTCUTS.items()}
         self._partial = {}
+        self._leaves = {}
         self._facts_dir = facts_dir
         self._overrides = dict(overrides or {})
         self._layers = None
@@ -130,16 +131,25 @@ class Facts:
         return load_facts_file(path)
 
     def register(self, name, function):
-        """Add (or replace) a top-level fact computed lazily by function()."""
-        self._builtin[name] = function
-        self._cache.pop(name, None)
+        """Add (or replace) a fact computed lazily by function().
+
+        A dotted name ("site.rack") adds a leaf to the top-level fact, computed
+        when that fact is first read.
+        """
+        parts = split_name(name)
+        if len(parts) == 1:
+            self._builtin[name] = function
+        else:
+            leaves = [leaf for leaf in self._leaves.get(parts[0], []) if leaf[0] != parts[1:]]
+            self._leaves[parts[0]] = leaves + [(parts[1:], function)]
+        self._cache.pop(parts[0], None)
         self._shortcuts = {key: value for key, value in self._shortcuts.items()
-                           if split_name(key)[0] != name}
+                           if split_name(key)[0] != parts[0]}
 
     def names(self):
         """Sorted top-level names; nothing is computed."""
         given, patches = self._given()
-        return sorted(set(self._builtin) | set(given) | set(patches))
+        return sorted(set(self._builtin) | set(self._leaves) | set(given) | set(patches))
 
     def get(self, name, default=None):
         """The value of a dotted name ("os.release.major"), or default when unknown."""
@@ -203,10 +213,10 @@ class Facts:
         given, patches = self._given()
         if name in given:
             value = given[name]
-        elif name in self._builtin:
-            value = self._builtin[name]()
         else:
-            value = None
+            value = self._builtin[name]() if name in self._builtin else None
+            if name in self._leaves:
+                value = _apply_patches(value, [(path, compute()) for path, compute in self._leaves[name]])
         if name in patches:
             value = _apply_patches(value, patches[name])
         self._cache[name] = value

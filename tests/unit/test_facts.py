@@ -275,3 +275,28 @@ def test_load_file_json_errors(tmp_path):
     (tmp_path / "latin1.json").write_bytes(b'{"name": "caf\xe9"}')
     with pytest.raises(FactError, match="latin1.json: not UTF-8 text"):
         Facts.load_file(tmp_path / "latin1.json")
+
+
+def test_register_a_dotted_leaf_like_the_confrt_facts_hook_asks():
+    calls = []
+    facts = Facts.static({})
+    facts.register("site.rack", lambda: calls.append("rack") or "r12")
+    facts.register("site.room", lambda: calls.append("room") or 3)
+    facts.register("site.rack", lambda: calls.append("rack2") or "r13")
+    assert calls == []
+    assert "site" in facts.names()
+    assert facts.get("site.rack") == "r13"
+    assert facts["site"] == {"rack": "r13", "room": 3}
+    assert sorted(calls) == ["rack2", "room"]
+
+
+def test_plugin_leaves_extend_a_builtin_and_yield_to_external_facts(tmp_path):
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/os-release").write_text("ID=rocky\nVERSION_ID=9.3\n")
+    facts = Facts(root=str(tmp_path))
+    facts.register("os.support_end", lambda: "2032-05-31")
+    assert facts.get("os.name") == "Rocky"
+    assert facts.get("os.support_end") == "2032-05-31"
+    overridden = Facts(root=str(tmp_path), overrides={"os": {"name": "Given"}})
+    overridden.register("os.support_end", lambda: "2032-05-31")
+    assert overridden["os"] == {"name": "Given"}

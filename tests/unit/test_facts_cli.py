@@ -115,3 +115,40 @@ def test_a_subcommand_imports_only_its_own_command_module(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "['confrt.commands.facts'] False"
+
+
+def install_fact_plugin(tmp_path):
+    """A real distribution on PYTHONPATH whose `confrt` entry point registers site.rack.
+
+    Importing the plugin leaves a marker file, so a test can tell whether it was loaded.
+    """
+    import os
+
+    site = tmp_path / "site-packages"
+    (site / "confrt_site_facts-0.1.dist-info").mkdir(parents=True)
+    (site / "confrt_site_facts-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: confrt-site-facts\nVersion: 0.1\n")
+    (site / "confrt_site_facts-0.1.dist-info" / "entry_points.txt").write_text(
+        "[confrt]\nsite_facts = confrt_site_facts\n")
+    marker = tmp_path / "plugin-loaded"
+    (site / "confrt_site_facts.py").write_text(
+        "from confrt.engine.hookspecs import hookimpl\n"
+        f"open({str(marker)!r}, 'w').close()\n\n"
+        "@hookimpl\n"
+        "def confrt_facts(facts):\n"
+        "    facts.register('site.rack', lambda: 'r12')\n"
+        "    facts.register('site.room', lambda: 3)\n")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return {"PYTHONPATH": f"{repo}{os.pathsep}{site}"}, marker
+
+
+def test_plugin_facts_are_shown_and_loaded_only_when_needed(run_confrt, tmp_path):
+    env, marker = install_fact_plugin(tmp_path)
+    config = config_with_facts_dir(tmp_path, {})
+    result = run_confrt("facts", "kernel", "--config", config, env=env)
+    assert result.stdout == "Linux\n" and not marker.exists()
+    result = run_confrt("facts", "site.rack", "--config", config, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "r12\n" and marker.exists()
+    everything = json.loads(run_confrt("facts", "--json", "--config", config, env=env).stdout)
+    assert everything["site"] == {"rack": "r12", "room": 3}
