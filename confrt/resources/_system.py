@@ -30,6 +30,26 @@ def read_text(path):
         raise ResourceFailed(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
+def read_planned(ctx, path):
+    """The file's text as this run leaves it so far: in noop, what earlier resources would have written.
+
+    Several resources may edit one file (sysctl lines, keys, fstab lines); a noop
+    must show what the real run does, so each sees its predecessors' planned text.
+    """
+    planned = getattr(ctx, "planned_files", None)
+    if ctx.noop and planned and path in planned:
+        return planned[path]
+    return read_text(path)
+
+
+def plan_text(ctx, path, text):
+    """Remember the text a noop resource would write to path (see read_planned)."""
+    if ctx.noop:
+        if getattr(ctx, "planned_files", None) is None:
+            ctx.planned_files = {}
+        ctx.planned_files[path] = text
+
+
 def content_change(path, old, new, sensitive=False):
     """Change('content') of a text file, with a unified diff (none when sensitive)."""
     import difflib

@@ -8,7 +8,7 @@ missing. ensure absent removes the line (and lines matching `match`).
 import re
 
 from confrt.resources._system import (
-    content_change, join_lines, read_text, single_line, split_lines, write_text,
+    content_change, join_lines, plan_text, read_planned, single_line, split_lines, write_text,
 )
 from confrt.resources._posix import absolute_path
 from confrt.resources.base import Param, Provider, ResourceFailed, ResourceType
@@ -49,7 +49,7 @@ class LineProvider(Provider):
 
     def _wanted(self):
         path = self.resource["path"]
-        old = read_text(path)
+        old = read_planned(self.ctx, path)
         if old is None:
             raise ResourceFailed(f"{path} does not exist (line edits files that others create)")
         lines = split_lines(old)
@@ -59,7 +59,10 @@ class LineProvider(Provider):
 
     def changes(self):
         old, new = self._wanted()
-        return [] if new == old else [content_change(self.resource["path"], old, new)]
+        if new == old:
+            return []
+        plan_text(self.ctx, self.resource["path"], new)
+        return [content_change(self.resource["path"], old, new)]
 
     def apply(self, changes):
         old, new = self._wanted()

@@ -10,7 +10,9 @@ are applied with a remount; a changed device with umount + mount.
 import os
 
 from confrt.resources._posix import absolute_path
-from confrt.resources._system import content_change, join_lines, read_text, run_checked, split_lines, write_text
+from confrt.resources._system import (
+    content_change, join_lines, plan_text, read_planned, run_checked, split_lines, write_text,
+)
 from confrt.resources.base import Change, Param, Provider, ResourceFailed, ResourceType, format_ref
 
 MARK = "# managed by confrt: mount[{}]"
@@ -83,9 +85,11 @@ class FstabProvider(Provider):
 
     def plan(self):
         wanted = self.resource
-        old = read_text(wanted["fstab"])
+        old = read_planned(self.ctx, wanted["fstab"])
         new, previous = edit_fstab(old, wanted)
         changes = [] if new == (old or "") else [content_change(wanted["fstab"], old, new)]
+        if changes:
+            plan_text(self.ctx, wanted["fstab"], new)
         current = mounted(wanted["path"])
         if wanted["ensure"] in ("unmounted", "absent"):
             if current:

@@ -13,7 +13,7 @@ import os
 import struct
 
 from confrt.resources._posix import absolute_path
-from confrt.resources._system import content_change, join_lines, read_text, single_line, split_lines
+from confrt.resources._system import content_change, join_lines, plan_text, read_planned, single_line, split_lines
 from confrt.resources.base import Change, Param, Provider, ResourceFailed, ResourceType, format_ref
 
 KEY_TYPES = (
@@ -122,11 +122,13 @@ class AuthorizedKeysProvider(Provider):
         """(changes, new text, (ssh dir, file), (uid, gid))."""
         home, uid, gid = self.account()
         ssh_dir, path = self.paths(home)
-        old = read_text(path)
+        old = read_planned(self.ctx, path)
         if old is None and self.resource["ensure"] == "absent":
             return [], None, (ssh_dir, path), (uid, gid)
         new = edit_keys(old, self.resource, self.keep)
         changes = [] if new == old else [content_change(path, old, new)]
+        if changes:
+            plan_text(self.ctx, path, new)
         if uid is not None:
             if not self.resource.get("target"):
                 changes += _metadata_changes(ssh_dir, 0o700, uid, gid)

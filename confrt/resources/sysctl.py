@@ -9,7 +9,7 @@ import os
 import re
 
 from confrt.resources._system import (
-    content_change, join_lines, read_text, run_checked, split_lines, write_text,
+    content_change, join_lines, plan_text, read_planned, run_checked, split_lines, write_text,
 )
 from confrt.resources.line import edit_lines
 from confrt.resources._posix import absolute_path
@@ -70,7 +70,7 @@ class SysctlProvider(Provider):
         if self.resource["only_raise"]:
             wanted = raised_value(wanted, live)
         path = self.resource["file"]
-        old = read_text(path)
+        old = read_planned(self.ctx, path)
         new = _with_setting(old, key, wanted)
         return live, wanted, old, new
 
@@ -79,6 +79,7 @@ class SysctlProvider(Provider):
         found = []
         if old != new:
             found.append(content_change(self.resource["file"], old, new))
+            plan_text(self.ctx, self.resource["file"], new)
         if live != wanted:
             found.append(Change("value", live, wanted))
         return found

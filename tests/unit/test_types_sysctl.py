@@ -54,3 +54,12 @@ def test_unknown_key_fails_the_resource(tmp_path):
     report = apply_catalog(catalog_of(res("sysctl", "net.core.no_such_key", value=1, file=str(tmp_path / "x"))),
                            tmp_path / "state", noop=True)
     assert "this kernel has no sysctl net.core.no_such_key" in report.statuses["sysctl[net.core.no_such_key]"]["failure"]
+
+
+def test_noop_of_two_keys_in_one_file_shows_what_the_real_run_writes(tmp_path):
+    conf = tmp_path / "60-tcp.conf"
+    catalog = catalog_of(res("sysctl", "kernel.pid_max", value=1, only_raise=True, file=str(conf)),
+                         res("sysctl", "kernel.threads-max", value=1, only_raise=True, file=str(conf)))
+    noop = apply_catalog(catalog, tmp_path / "state", noop=True)
+    messages = [c["message"] for entry in noop.statuses.values() for c in entry["changes"]]
+    assert messages == [f"created {conf}", f"content of {conf} changed"] and not conf.exists()
