@@ -8,6 +8,7 @@ deterministic topological order (declaration order among independent resources).
 import difflib
 import heapq
 
+from confrt.engine.params import redact_problem
 from confrt.errors import CompileError
 from confrt.resources.base import METAPARAMS, RELATIONSHIPS, format_ref, parse_ref
 
@@ -81,6 +82,12 @@ class Catalog:
             if name not in known:
                 raise CompileError(f"{where}: unknown attribute '{name}'"
                                    f"{_did_you_mean(name, list(known) + list(METAPARAMS))}")
+        sensitive = meta.get("sensitive")
+        if sensitive is True:
+            resource.sensitive = set(known)
+        else:
+            resource.sensitive = set(_as_list(sensitive) if sensitive else [])
+        resource.sensitive.update(param.name for param in type_class.params if param.sensitive)
         attrs = {}
         for param in type_class.params:
             value = given.get(param.name)
@@ -93,18 +100,16 @@ class Catalog:
             try:
                 attrs[param.name] = param.convert(value)
             except ValueError as exc:
-                raise CompileError(f"{where}: {param.name}: {exc}") from None
+                problem = redact_problem(str(exc)) if param.name in resource.sensitive else str(exc)
+                raise CompileError(f"{where}: {param.name}: {problem}") from None
         try:
             type_class.validate(attrs)
         except ValueError as exc:
-            raise CompileError(f"{where}: {exc}") from None
+            problem = str(exc)
+            if any(v is not None and str(v) in problem for k, v in attrs.items() if k in resource.sensitive):
+                problem = problem.split(":")[0] + ": invalid value [redacted]"
+            raise CompileError(f"{where}: {problem}") from None
         resource.attrs = attrs
-        sensitive = meta.get("sensitive")
-        if sensitive is True:
-            resource.sensitive = set(known)
-        else:
-            resource.sensitive = set(_as_list(sensitive) if sensitive else [])
-        resource.sensitive.update(param.name for param in type_class.params if param.sensitive)
         resource.tags = {resource.type} | ({resource.module} if resource.module else set())
         resource.tags |= {str(tag).lower() for tag in _as_list(meta.get("tags"))}
         relations = {}

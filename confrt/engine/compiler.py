@@ -8,6 +8,7 @@ import os
 
 from confrt.engine.catalog import Catalog
 from confrt.engine.module import ModuleContext, render_template
+from confrt.engine.params import redact_problem
 from confrt.errors import CompileError, LookupNotFound
 
 CLASSES_KEY = "classes"
@@ -118,9 +119,7 @@ class Compiler:
             try:
                 values[param.name] = param.convert(value)
             except ValueError as exc:
-                problem = str(exc)
-                if sensitive and not param.sensitive:
-                    problem = problem.split(", got ")[0] + ", got [redacted]"
+                problem = redact_problem(str(exc)) if sensitive else str(exc)
                 raise CompileError(f"{self._origin(key)}: {key}: {problem}") from None
             if sensitive:
                 secrets.extend(_strings(values[param.name]))

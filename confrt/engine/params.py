@@ -31,6 +31,11 @@ def is_instance(value, types):
     return isinstance(value, types)
 
 
+def redact_problem(problem):
+    """'expected an integer, got 'pw'' -> 'expected an integer, got [redacted]'."""
+    return problem.split(", got ")[0] + ", got [redacted]"
+
+
 class Param:
     """One setting: name, type, default, one-line doc, sensitivity.
 

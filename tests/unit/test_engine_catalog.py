@@ -80,3 +80,9 @@ def test_references_are_case_insensitive_on_the_type_and_tags_include_module():
                          res("exec", "b", command=["true"], require="Exec[a]"))
     assert catalog.requires["exec[b]"] == ["exec[a]"]
     assert catalog.get("exec[a]").tags == {"exec", "test", "web"}
+
+
+def test_errors_about_sensitive_values_do_not_show_them():
+    with pytest.raises(CompileError) as error:
+        catalog_of(res("exec", "x", command=["true"], environment="TOKEN=abc123", sensitive=["environment"]))
+    assert str(error.value) == "module test: exec[x]: environment: expected a mapping, got [redacted]"
