@@ -138,26 +138,15 @@ def test_failed_refresh_never_touches_local_data(name, edits):
 
 
 @FUZZ
-@given(st.text(max_size=400))
-def test_context_sh_parser(text):
+@given(st.sampled_from(["context.sh", "ini"]), st.text(max_size=400))
+def test_text_parsers(parser, text):
+    from confrt.userdata.ini import parse_ini
     from confrt.userdata.sources import parse_context_sh
 
     try:
-        variables = parse_context_sh(text, "context.sh")
+        result = {"context.sh": parse_context_sh, "ini": parse_ini}[parser](text, parser)
     except UserdataError as exc:
         assert "\n" not in str(exc)
         return
-    assert all(isinstance(k, str) and isinstance(v, str) for k, v in variables.items())
-
-
-@FUZZ
-@given(st.text(max_size=400))
-def test_ini_parser(text):
-    from confrt.userdata.ini import parse_ini
-
-    try:
-        sections = parse_ini(text, "userdata")
-    except UserdataError as exc:
-        assert "\n" not in str(exc)
-        return
-    assert sections and all(name == name.lower() for name in sections)
+    assert isinstance(result, dict)
+    assert all(isinstance(key, str) for key in result)
