@@ -1,0 +1,208 @@
+"""The CernVM-FS client: packages, /etc/cvmfs/default.local, extra repositories, autofs or fstab.
+
+Every value in the files is shell-quoted: the client sources them with /bin/sh,
+and an unquoted `;` in CVMFS_HTTP_PROXY passes `sh -n` but ends the assignment.
+"""
+import os
+import re
+import shlex
+
+from confrt.engine.module import Param, render_template
+from confrt.errors import CompileError
+
+DOC = "CernVM-FS client: default.local, extra repositories, autofs or fstab mounts"
+
+REPOSITORY = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+PROXY = re.compile(r"^(DIRECT|auto|https?://[^\s|;'\"]+)$")
+SETTING = re.compile(r"^CVMFS_[A-Z0-9_]+$")
+DEFAULT_DOMAIN = "cern.ch"
+DEFAULT_QUOTA_MB = 4000
+MOUNTS = ("autofs", "fstab", "none")
+
+PARAMS = [
+    Param("repositories", list, [], "repositories to mount (unique merge over all data levels)"),
+    Param("organisations", list, [], "CernVM organisations: each adds <name lower case>.cern.ch"),
+    Param("http_proxy", (str, list), "DIRECT", "CVMFS_HTTP_PROXY: a string 'p1|p2;DIRECT' or a list of "
+          "groups (failover order), each a proxy or a list of load-balanced proxies"),
+    Param("quota_limit_mb", int, None, "CVMFS_QUOTA_LIMIT; default: 80% of the ephemeral disk minus "
+          "1 GB when the cache is on it, else 4000"),
+    Param("cache_base", str, None, "CVMFS_CACHE_BASE; default: <ephemeral disk>/cvmfs when the "
+          "ephemeral_disk.mount_point fact exists, else /var/lib/cvmfs"),
+    Param("client_profile", str, "single", "CVMFS_CLIENT_PROFILE (empty: not set)"),
+    Param("use_geoapi", bool, None, "CVMFS_USE_GEOAPI (unset: the client's default)"),
+    Param("extra_repositories", dict, {}, "name -> {server, public_key}: config.d/<name>.conf and "
+          "keys/<name>.pub, as amiconfig's extra_repositories"),
+    Param("extra_config", dict, {}, "more CVMFS_* settings for default.local (deep merge)"),
+    Param("mount", str, "autofs", "autofs (/etc/auto.master.d/cvmfs.autofs), fstab or none",
+          choices=MOUNTS),
+    Param("config_dir", str, "/etc/cvmfs", "the client's configuration directory"),
+    Param("packages", list, ["cvmfs", "cvmfs-config-default"], "the client and one cvmfs-config-* package"),
+    Param("manage_package", bool, True, "install the packages and reload the client on change"),
+    Param("manage_autofs", bool, True, "install autofs and keep it running (with mount: autofs)"),
+]
+
+
+def sh(value):
+    """A value as /bin/sh reads it back unchanged (one line only)."""
+    text = str(value)
+    if "\n" in text or "\0" in text:
+        raise ValueError("a value must be one line")
+    return shlex.quote(text)
+
+
+def declare(params, facts, ctx):
+    repositories = _repositories(params, ctx)
+    cache_base, quota = _cache(params, facts)
+    settings = [("CVMFS_REPOSITORIES", ",".join(repositories)),
+                ("CVMFS_HTTP_PROXY", http_proxy(params["http_proxy"], ctx)),
+                ("CVMFS_QUOTA_LIMIT", quota),
+                ("CVMFS_CACHE_BASE", cache_base)]
+    if params["client_profile"]:
+        settings.append(("CVMFS_CLIENT_PROFILE", params["client_profile"]))
+    if params["use_geoapi"] is not None:
+        settings.append(("CVMFS_USE_GEOAPI", "yes" if params["use_geoapi"] else "no"))
+    settings += _extra_settings(params["extra_config"], ctx)
+
+    managed = params["manage_package"]
+    requires = [f"package[{name}]" for name in params["packages"]] if managed else []
+    resources = [ctx.resource("package", name) for name in params["packages"]] if managed else []
+    config_dir = params["config_dir"]
+    resources.append(ctx.resource("directory", config_dir, mode="0755", require=requires))
+    files = [_settings_file(ctx, os.path.join(config_dir, "default.local"), "site settings", settings)]
+    if params["extra_repositories"]:
+        for sub in ("config.d", "keys"):
+            resources.append(ctx.resource("directory", os.path.join(config_dir, sub), mode="0755"))
+        files += _extra_repository_files(params, ctx)
+    resources += files
+    resources += _mounts(params, ctx, repositories)
+    if managed:
+        resources.append(ctx.resource("exec", "cvmfs_config reload", command=["/usr/bin/cvmfs_config", "reload"],
+                                      refreshonly=True, require=requires, subscribe=[f.ref for f in files]))
+    return resources
+
+
+def _settings_file(ctx, path, what, settings):
+    where = f"{ctx.origin('extra_config')}: cvmfs"
+    try:
+        quoted = [(name, sh(value)) for name, value in settings]
+    except ValueError as exc:
+        raise CompileError(f"{where}: {path}: {exc}") from None
+    content = render_template(os.path.join(ctx.path, "templates"), "settings.conf.j2",
+                              {"what": what, "settings": quoted}, label=f"module {ctx.name}")
+    return ctx.resource("file", path, content=content, mode="0644")
+
+
+def _repositories(params, ctx):
+    names = list(params["repositories"])
+    names += [org.lower() for org in params["organisations"] if isinstance(org, str)]
+    names += list(params["extra_repositories"])
+    result = []
+    for name in names:
+        if not isinstance(name, str) or not REPOSITORY.match(name.lower()):
+            raise CompileError(f"{ctx.origin('repositories')}: cvmfs::repositories: {name!r} is not a "
+                               f"repository name")
+        full = name if "." in name else f"{name}.{DEFAULT_DOMAIN}"
+        if full not in result:
+            result.append(full)
+    return result
+
+
+def http_proxy(value, ctx):
+    """CVMFS_HTTP_PROXY from a string or a list of groups: '|' within a group, ';' between."""
+    where = f"{ctx.origin('http_proxy')}: cvmfs::http_proxy"
+    groups = value.split(";") if isinstance(value, str) else value
+    texts = []
+    for group in groups:
+        members = group.split("|") if isinstance(group, str) else group
+        if not isinstance(members, list) or not members:
+            raise CompileError(f"{where}: expected proxies or lists of proxies, got {group!r}")
+        for proxy in members:
+            if not isinstance(proxy, str) or not PROXY.match(proxy.strip()):
+                raise CompileError(f"{where}: {proxy!r} is not a proxy URL (http://host:port), DIRECT or auto")
+        texts.append("|".join(proxy.strip() for proxy in members))
+    if not texts:
+        raise CompileError(f"{where}: no proxy given (use DIRECT for none)")
+    return ";".join(texts)
+
+
+def _cache(params, facts):
+    """(CVMFS_CACHE_BASE, CVMFS_QUOTA_LIMIT): on the ephemeral disk when there is one."""
+    scratch = facts.get("ephemeral_disk.mount_point")
+    cache_base = params["cache_base"] or (os.path.join(scratch, "cvmfs") if scratch else "/var/lib/cvmfs")
+    quota = params["quota_limit_mb"]
+    size = facts.get("ephemeral_disk.size_mb")
+    if quota is None:
+        on_scratch = scratch and size and (cache_base + "/").startswith(scratch.rstrip("/") + "/")
+        # leave 20% of the partition plus 1 GB free, as the CernVM-FS documentation advises
+        quota = max(int(size) * 8 // 10 - 1024, 1000) if on_scratch else DEFAULT_QUOTA_MB
+    return cache_base, quota
+
+
+def _extra_settings(extra, ctx):
+    settings = []
+    for name, value in sorted(extra.items()):
+        if not isinstance(name, str) or not SETTING.match(name):
+            raise CompileError(f"{ctx.origin('extra_config')}: cvmfs::extra_config: {name!r}: expected a "
+                               f"CVMFS_* setting name")
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        if not isinstance(value, (str, int, float)):
+            raise CompileError(f"{ctx.origin('extra_config')}: cvmfs::extra_config: {name}: expected a "
+                               f"string or number, got {value!r}")
+        settings.append((name, value))
+    return settings
+
+
+def public_key_pem(key):
+    """A PEM public key from PEM text or a bare base64 body (what CernVM userdata carries)."""
+    key = key.strip()
+    if key.startswith("-----BEGIN"):
+        return key + "\n"
+    body = "".join(key.split())
+    if not body or not re.match(r"^[A-Za-z0-9+/]+=*$", body):
+        raise ValueError("public_key: expected a PEM public key or its base64 body")
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    return "-----BEGIN PUBLIC KEY-----\n" + "\n".join(lines) + "\n-----END PUBLIC KEY-----\n"
+
+
+def _extra_repository_files(params, ctx):
+    config_dir = params["config_dir"]
+    resources = []
+    for name, spec in sorted(params["extra_repositories"].items()):
+        where = f"{ctx.origin('extra_repositories')}: cvmfs::extra_repositories: {name}"
+        if not isinstance(spec, dict) or not spec.get("server") or not spec.get("public_key"):
+            raise CompileError(f"{where}: expected {{server: URL, public_key: PEM}}")
+        try:
+            pem = public_key_pem(str(spec["public_key"]))
+        except ValueError as exc:
+            raise CompileError(f"{where}: {exc}") from None
+        server = str(spec["server"])
+        if "://" not in server:  # amiconfig gives a host: the usual Stratum 1 URL layout
+            server = f"http://{server}/cvmfs/@fqrn@"
+        key_path = os.path.join(config_dir, "keys", f"{name}.pub")
+        resources.append(ctx.resource("file", key_path, content=pem, mode="0644"))
+        resources.append(_settings_file(ctx, os.path.join(config_dir, "config.d", f"{name}.conf"),
+                                        f"repository {name} (cvmfs::extra_repositories)",
+                                        [("CVMFS_SERVER_URL", server), ("CVMFS_PUBLIC_KEY", key_path)]))
+    return resources
+
+
+def _mounts(params, ctx, repositories):
+    if params["mount"] == "autofs":
+        master = ctx.resource("file", "/etc/auto.master.d/cvmfs.autofs", content="/cvmfs /etc/auto.cvmfs\n",
+                              mode="0644")
+        resources = [ctx.resource("directory", "/etc/auto.master.d", mode="0755"), master]
+        if params["manage_autofs"]:
+            resources.append(ctx.resource("package", "autofs"))
+            resources.append(ctx.resource("service", "autofs", ensure="running", enable=True, reload=True,
+                                          subscribe=master.ref))
+        return resources
+    if params["mount"] == "fstab":
+        ensure = "mounted" if params["manage_package"] else "present"
+        resources = [ctx.resource("directory", "/cvmfs", mode="0755")]
+        for name in repositories:
+            resources.append(ctx.resource("directory", f"/cvmfs/{name}", mode="0755"))
+            resources.append(ctx.resource("mount", f"/cvmfs/{name}", device=name, fstype="cvmfs",
+                                          options="defaults,_netdev,nodev", ensure=ensure))
+        return resources
+    return []
