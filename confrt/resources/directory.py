@@ -4,6 +4,7 @@ import os
 from confrt.engine.params import Param
 from confrt.resources import _posix
 from confrt.resources.base import Change, Provider, ResourceFailed, ResourceType
+from confrt.util.atomic import fsync_dir
 
 
 class PosixDirectoryProvider(Provider):
@@ -36,6 +37,7 @@ class PosixDirectoryProvider(Provider):
             uid, gid = _posix.wanted_ids(resource, self.ctx)
             if (uid, gid) != (-1, -1):
                 os.lchown(path, uid, gid)
+            fsync_dir(os.path.dirname(path))
             return
         _posix.apply_metadata(path, resource, self.ctx, changes)
 

@@ -4,6 +4,7 @@ import os
 from confrt.engine.params import Param
 from confrt.resources import _posix
 from confrt.resources.base import Change, Provider, ResourceFailed, ResourceType
+from confrt.util.atomic import fsync_dir
 
 
 class PosixLinkProvider(Provider):
@@ -39,6 +40,7 @@ class PosixLinkProvider(Provider):
         try:
             os.symlink(resource["target"], temp)
             os.rename(temp, path)
+            fsync_dir(os.path.dirname(path))
         except OSError as exc:
             if os.path.lexists(temp):
                 os.unlink(temp)
