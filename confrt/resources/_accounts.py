@@ -1,16 +1,13 @@
 """What user and group share: account names, the account databases read once per run."""
 import re
 
-from confrt.resources._system import run_checked
+from confrt.resources._system import matching, run_checked
 
 NAME_PATTERN = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}\$?$")
 
 
-def account_name(value):
-    """Param check: a portable user/group name (useradd's own rule)."""
-    if not NAME_PATTERN.match(value):
-        raise ValueError(f"expected a user/group name (lower case, digits, '_', '-', '.'), got {value!r}")
-    return value
+#: Param check: a portable user/group name (useradd's own rule).
+account_name = matching(NAME_PATTERN, "a user/group name (lower case, digits, '_', '-', '.')")
 
 
 def non_negative(value):

@@ -5,7 +5,7 @@ mode kept, and the one Change shape used for a file's new content.
 """
 import os
 
-from confrt.resources.base import Change, ResourceFailed
+from confrt.resources.base import Change, Param, ResourceFailed
 
 
 def run_checked(ctx, argv, input=None):
@@ -104,3 +104,19 @@ def single_line(value):
         raise ValueError("must be a single line")
     return value
 
+
+
+def matching(pattern, expected):
+    """Param check: the value must match the compiled `pattern`; else 'expected <expected>, got ...'."""
+
+    def check(value):
+        if not pattern.match(value):
+            raise ValueError(f"expected {expected}, got {value!r}")
+        return value
+
+    return check
+
+
+def ensure_param():
+    """The `ensure: present|absent` attribute of most types."""
+    return Param("ensure", str, "present", choices=("present", "absent"), doc="present or absent")

@@ -7,7 +7,7 @@ to letters, digits, '-' and '_'. A '%' in a command is a newline to cron: write
 import os
 import re
 
-from confrt.resources._system import content_change, read_text, single_line, write_text
+from confrt.resources._system import content_change, ensure_param, matching, read_text, single_line, write_text
 from confrt.resources.base import Change, Param, Provider, ResourceType
 
 CRON_DIR = "/etc/cron.d"
@@ -17,17 +17,14 @@ SPECIALS = ("@reboot", "@yearly", "@annually", "@monthly", "@weekly", "@daily", 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _name(value):
-    if not NAME_PATTERN.match(value):
-        raise ValueError(f"expected letters, digits, '-' or '_' (cron skips other file names), got {value!r}")
-    return value
+_name = matching(NAME_PATTERN, "letters, digits, '-' or '_' (cron skips other file names)")
+
+
+_time_field = matching(FIELD_PATTERN, "a cron time field like '*/15' or '1,31'")
 
 
 def _field(value):
-    value = str(value)
-    if not FIELD_PATTERN.match(value):
-        raise ValueError(f"expected a cron time field like '*/15' or '1,31', got {value!r}")
-    return value
+    return _time_field(str(value))
 
 
 def _command(value):
@@ -97,7 +94,7 @@ class CronType(ResourceType):
         Param("weekday", (str, int), "*", check=_field, doc="day-of-week field"),
         Param("special", str, choices=SPECIALS, doc="@reboot, @hourly ... instead of the time fields"),
         Param("environment", dict, {}, check=_environment, doc="variables set for the job (MAILTO, PATH)"),
-        Param("ensure", str, "present", choices=("present", "absent"), doc="present or absent"),
+        ensure_param(),
     ]
     providers = [CronProvider]
 

@@ -1,6 +1,6 @@
 """group: a local group with its gid (groupadd, groupmod, groupdel)."""
 from confrt.resources._accounts import account_name, forget_cached_ids, non_negative, read_databases
-from confrt.resources._system import run_checked
+from confrt.resources._system import ensure_param, run_checked
 from confrt.resources.base import Change, Param, Provider, ResourceType
 
 
@@ -42,7 +42,7 @@ class GroupType(ResourceType):
     name = "group"
     params = [
         Param("name", str, check=account_name, doc="the group name (the title)"),
-        Param("ensure", str, "present", choices=("present", "absent"), doc="present or absent"),
+        ensure_param(),
         Param("gid", int, None, check=non_negative, doc="numeric group id (chosen by groupadd if unset)"),
         Param("system", bool, False, doc="a system group (gid from the system range) when created"),
     ]

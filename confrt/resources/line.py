@@ -8,7 +8,7 @@ missing. ensure absent removes the line (and lines matching `match`).
 import re
 
 from confrt.resources._system import (
-    content_change, join_lines, plan_text, read_planned, single_line, split_lines, write_text,
+    content_change, ensure_param, join_lines, plan_text, read_planned, single_line, split_lines, write_text,
 )
 from confrt.resources._posix import absolute_path
 from confrt.resources.base import Param, Provider, ResourceFailed, ResourceType
@@ -79,7 +79,7 @@ class LineType(ResourceType):
         Param("line", str, required=True, check=single_line, doc="the whole line wanted in the file"),
         Param("match", str, check=_regex,
               doc="regular expression: the first matching line is replaced, other matches removed"),
-        Param("ensure", str, "present", choices=("present", "absent"), doc="present or absent"),
+        ensure_param(),
     ]
     providers = [LineProvider]
 

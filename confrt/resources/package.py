@@ -9,6 +9,7 @@ import re
 from confrt.resources._package import ABSENT
 from confrt.resources._package_apt import AptProvider
 from confrt.resources._package_dnf import DnfProvider
+from confrt.resources._system import matching
 from confrt.resources.base import Param, ResourceType
 
 KEYWORDS = ("present", "installed", "latest") + ABSENT
@@ -16,10 +17,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._@-]*$")
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9.+~:_-]+$")
 
 
-def _name(value):
-    if not NAME_PATTERN.match(value):
-        raise ValueError(f"expected a package name, got {value!r}")
-    return value
+_name = matching(NAME_PATTERN, "a package name")
 
 
 def _ensure(value):

@@ -9,15 +9,13 @@ import re
 
 from confrt.resources._service_systemd import SystemdProvider
 from confrt.resources._service_sysv import SysvProvider
+from confrt.resources._system import matching
 from confrt.resources.base import Change, Param, ResourceType
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9@._:-]*$")
 
 
-def _name(value):
-    if not NAME_PATTERN.match(value):
-        raise ValueError(f"expected a service name, got {value!r}")
-    return value
+_name = matching(NAME_PATTERN, "a service name")
 
 
 def service_changes(resource, running, enabled):

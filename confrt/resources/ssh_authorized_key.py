@@ -13,7 +13,9 @@ import os
 import struct
 
 from confrt.resources._posix import absolute_path
-from confrt.resources._system import content_change, join_lines, plan_text, read_planned, single_line, split_lines
+from confrt.resources._system import (
+    content_change, ensure_param, join_lines, plan_text, read_planned, single_line, split_lines,
+)
 from confrt.resources.base import Change, Param, Provider, ResourceFailed, ResourceType, format_ref
 
 KEY_TYPES = (
@@ -187,7 +189,7 @@ class SshAuthorizedKeyType(ResourceType):
         Param("type", str, "ssh-ed25519", choices=KEY_TYPES, doc="key type"),
         Param("key", str, None, doc="the base64 public key (without type and comment)"),
         Param("options", list, [], check=_options, doc="options like no-pty, from=\"10.0.0.0/8\""),
-        Param("ensure", str, "present", choices=("present", "absent"), doc="present or absent"),
+        ensure_param(),
         Param("target", str, None, check=absolute_path, doc="another file (default ~user/.ssh/authorized_keys)"),
         Param("exclusive", bool, False,
               doc="the file holds only keys the catalog declares: hand-added lines are removed"),

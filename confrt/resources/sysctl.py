@@ -9,7 +9,7 @@ import os
 import re
 
 from confrt.resources._system import (
-    content_change, join_lines, plan_text, read_planned, run_checked, split_lines, write_text,
+    content_change, join_lines, matching, plan_text, read_planned, run_checked, split_lines, write_text,
 )
 from confrt.resources.line import edit_lines
 from confrt.resources._posix import absolute_path
@@ -19,10 +19,7 @@ DEFAULT_FILE = "/etc/sysctl.d/90-confrt.conf"
 KEY_PATTERN = re.compile(r"^[a-z0-9_]+(\.[A-Za-z0-9_\-]+)+$")
 
 
-def _key(value):
-    if not KEY_PATTERN.match(value):
-        raise ValueError(f"expected a sysctl key like net.core.rmem_max, got {value!r}")
-    return value
+_key = matching(KEY_PATTERN, "a sysctl key like net.core.rmem_max")
 
 
 def normalise_value(value):

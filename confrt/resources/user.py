@@ -10,7 +10,7 @@ from confrt.resources._accounts import (
     account_name, forget_cached_ids, group_members, non_negative, read_databases,
 )
 from confrt.resources._posix import absolute_path
-from confrt.resources._system import run_checked, single_line
+from confrt.resources._system import ensure_param, run_checked, single_line
 from confrt.resources.base import Change, Param, Provider, ResourceFailed, ResourceType, format_ref
 
 PASSWD_FIELDS = {"uid": 2, "gid": 3, "comment": 4, "home": 5, "shell": 6}
@@ -130,7 +130,7 @@ class UserType(ResourceType):
     name = "user"
     params = [
         Param("name", str, check=account_name, doc="the login name (the title)"),
-        Param("ensure", str, "present", choices=("present", "absent"), doc="present or absent"),
+        ensure_param(),
         Param("uid", int, None, check=non_negative, doc="numeric user id (chosen by useradd if unset)"),
         Param("gid", (str, int), None, doc="primary group, name or number (useradd's default if unset)"),
         Param("groups", list, None, check=_groups, doc="supplementary groups"),
