@@ -264,3 +264,30 @@ def test_usage_capacity():
     assert usage(1000, 1000)["capacity"] == "0%"
     sizes = usage(100, 20, used=60, total_name="size")
     assert (sizes["size_bytes"], sizes["capacity"]) == (100, "75.00%")
+
+
+# --- property: what a boot loader writes, the cmdline fact reads back ----------
+
+def test_cmdline_round_trip_property():
+    hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is in the test extra")
+    strategies = hypothesis.strategies
+    names = strategies.text("abcdefghijklmnopqrstuvwxyz_.-0123456789", min_size=1, max_size=12).filter(
+        lambda name: name != "--")
+    values = strategies.one_of(strategies.just(True), strategies.text(
+        strategies.characters(blacklist_characters='"', blacklist_categories=("Cs", "Cc", "Zl", "Zp")),
+        max_size=20))
+
+    @hypothesis.settings(max_examples=300, deadline=None)
+    @hypothesis.given(strategies.dictionaries(names, values, max_size=8))
+    def check(params):
+        words = []
+        for name, value in params.items():
+            if value is True:
+                words.append(name)
+            elif value == "" or any(char.isspace() for char in value):
+                words.append(f'{name}="{value}"')
+            else:
+                words.append(f"{name}={value}")
+        assert parse_cmdline(" ".join(words) + "\n") == params
+
+    check()
