@@ -152,3 +152,14 @@ def test_plugin_facts_are_shown_and_loaded_only_when_needed(run_confrt, tmp_path
     assert result.stdout == "r12\n" and marker.exists()
     everything = json.loads(run_confrt("facts", "--json", "--config", config, env=env).stdout)
     assert everything["site"] == {"rack": "r12", "room": 3}
+
+
+def test_help_still_lists_every_command(run_confrt):
+    from confrt.cli import COMMANDS
+
+    result = run_confrt("--help")
+    assert result.returncode == 0
+    for name in COMMANDS:
+        assert f"    {name} " in result.stdout or f"    {name}\n" in result.stdout, name
+    wrong = run_confrt("nosuch")
+    assert wrong.returncode == 2 and "invalid choice: 'nosuch'" in wrong.stderr
