@@ -32,6 +32,13 @@ def declare(params, facts, ctx):
 '''
 
 
+def apply_error(run_confrt, env):
+    """The one error line of an apply that must fail (exit 1)."""
+    result = run_confrt("apply", env=env)
+    assert result.returncode == 1, result.stdout
+    return result.stderr.strip()
+
+
 def site(tmp_path, data, layers=None):
     return make_site(tmp_path, data, modules={"motd": MOTD, "extra": EXTRA}, layers=layers)
 
@@ -77,9 +84,7 @@ def test_failure_exit_codes(tmp_path, run_confrt):
 def test_unknown_class_names_the_data_file(tmp_path, run_confrt):
     env = site(tmp_path, {"classes": ["motd"], "motd::path": str(tmp_path / "m")},
                layers={"local.yaml": {"classes": ["mtod"]}})
-    result = run_confrt("apply", env=env)
-    assert result.returncode == 1
-    assert result.stderr.strip() == (f"confrt: error: {tmp_path}/data/local.yaml: classes: unknown class 'mtod' "
+    assert apply_error(run_confrt, env) == (f"confrt: error: {tmp_path}/data/local.yaml: classes: unknown class 'mtod' "
                                      f"(no module of that name; did you mean 'motd'?)")
     assert not (tmp_path / "m").exists()
 
@@ -96,9 +101,7 @@ def test_type_error_names_key_value_type_and_changes_nothing(tmp_path, run_confr
     env = site(tmp_path, {"classes": ["motd", "resources"], "motd::path": str(tmp_path / "m"),
                           "motd::copies": "two",
                           "resources::file": {str(tmp_path / "other"): {"content": "x"}}})
-    result = run_confrt("apply", env=env)
-    assert result.returncode == 1
-    assert result.stderr.strip() == (f"confrt: error: {tmp_path}/data/common.yaml: motd::copies: "
+    assert apply_error(run_confrt, env) == (f"confrt: error: {tmp_path}/data/common.yaml: motd::copies: "
                                      f"expected an integer, got 'two'")
     assert not (tmp_path / "other").exists()
 
@@ -158,12 +161,10 @@ def test_resources_module_from_data_with_relationships(tmp_path, run_confrt):
 
 def test_resources_module_bad_entry_names_the_file(tmp_path, run_confrt):
     env = site(tmp_path, {"classes": ["resources"], "resources::file": {"/tmp/x": "oops"}})
-    result = run_confrt("apply", env=env)
-    assert result.stderr.strip() == (f"confrt: error: {tmp_path}/data/common.yaml: resources::file: /tmp/x: "
+    assert apply_error(run_confrt, env) == (f"confrt: error: {tmp_path}/data/common.yaml: resources::file: /tmp/x: "
                                      f"expected a mapping of attributes, got 'oops'")
     env = site(tmp_path, {"classes": ["resources"], "resources::file": {"/tmp/x": {"mode": 644}}})
-    result = run_confrt("apply", env=env)
-    assert result.stderr.strip() == (f"confrt: error: {tmp_path}/data/common.yaml: resources::file: file[/tmp/x]: "
+    assert apply_error(run_confrt, env) == (f"confrt: error: {tmp_path}/data/common.yaml: resources::file: file[/tmp/x]: "
                                      f"mode: expected an octal mode string like '0644', got 644")
 
 
@@ -181,8 +182,7 @@ def test_module_bugs_are_one_line_compile_errors(tmp_path, run_confrt):
     crashy = "PARAMS = []\n\ndef declare(params, facts, ctx):\n    return [{}['missing']]\n"
     sloppy = "def declare(params, facts, ctx):\n    return [('file', '/tmp/x')]\n"
     env = make_site(tmp_path, {"classes": ["crashy"]}, modules={"crashy": crashy, "sloppy": sloppy})
-    result = run_confrt("apply", env=env)
-    assert result.stderr.strip() == (f"confrt: error: {tmp_path}/modules/crashy/module.py: module crashy failed: "
+    assert apply_error(run_confrt, env) == (f"confrt: error: {tmp_path}/modules/crashy/module.py: module crashy failed: "
                                      f"line 4: KeyError: 'missing'")
     env = make_site(tmp_path, {"classes": ["sloppy"]}, modules={"crashy": crashy, "sloppy": sloppy})
     result = run_confrt("apply", env=env)

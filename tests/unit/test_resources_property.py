@@ -4,6 +4,7 @@ Idempotence: a second apply reports no change and touches nothing (mtimes, inode
 Noop is exact: a noop run leaves the tree identical, and lists exactly the changes
 the real run then makes.
 """
+import contextlib
 import os
 import tempfile
 
@@ -91,16 +92,23 @@ def snapshot(root, with_times=False):
     return tree
 
 
+@contextlib.contextmanager
+def scratch_tree(pre):
+    """(root, statedir) in a fresh temp dir, root holding the pre-state."""
+    with tempfile.TemporaryDirectory() as scratch:
+        root = os.path.join(scratch, "root")
+        os.mkdir(root)
+        prepare(root, pre)
+        yield root, os.path.join(scratch, "state")
+
+
 common = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @common
 @given(spec=catalogs, pre=pre_states)
 def test_second_apply_changes_and_writes_nothing(spec, pre):
-    with tempfile.TemporaryDirectory() as scratch:
-        root, state = os.path.join(scratch, "root"), os.path.join(scratch, "state")
-        os.mkdir(root)
-        prepare(root, pre)
+    with scratch_tree(pre) as (root, state):
         first = apply_catalog(build(root, spec), state)
         assert first.summary()["resources"]["failed"] == 0, first.err.getvalue()
         before = snapshot(root, with_times=True)
@@ -113,10 +121,7 @@ def test_second_apply_changes_and_writes_nothing(spec, pre):
 @common
 @given(spec=catalogs, pre=pre_states)
 def test_noop_changes_nothing_and_lists_exactly_the_real_changes(spec, pre):
-    with tempfile.TemporaryDirectory() as scratch:
-        root, state = os.path.join(scratch, "root"), os.path.join(scratch, "state")
-        os.mkdir(root)
-        prepare(root, pre)
+    with scratch_tree(pre) as (root, state):
         before = snapshot(root, with_times=True)
         noop = apply_catalog(build(root, spec), state, noop=True)
         assert snapshot(root, with_times=True) == before
