@@ -1,0 +1,111 @@
+"""squid as a CVMFS/Frontier cache: squid.conf checked by `squid -k parse`, cache dirs, service.
+
+The new squid.conf replaces the old one only when `squid -k parse` accepts it
+(the file's validate_cmd): a bad acl fails that resource, the running squid
+keeps its configuration and is not reloaded. squid -k parse does not check
+units, so the sizes are checked here.
+"""
+import ipaddress
+import os
+import re
+
+from confrt.engine.module import Param, render_template
+from confrt.errors import CompileError
+
+DOC = "squid cache for CVMFS and Frontier: squid.conf validated by squid -k parse, cache dirs, service"
+
+SIZE = re.compile(r"^\d+ ?(bytes|KB|MB|GB)$")
+DURATION = re.compile(r"^\d+( ?(seconds|second|minutes|minute|hours|hour|days|day))?$")
+HOST = re.compile(r"^\.?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
+RFC1918 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "fe80::/10"]
+DEFAULT_CACHE_MB = 50000
+
+PARAMS = [
+    Param("http_port", int, 3128, "the port clients use"),
+    Param("localnet", list, RFC1918, "client networks allowed to use the cache (acl localnet src; "
+          "unique merge)"),
+    Param("backends", list, [], "if given, only these origins (host names, IPs or networks) may be "
+          "fetched (amiconfig [squid] backends; unique merge)"),
+    Param("cache_dir", str, None, "the ufs cache directory; default: <ephemeral disk>/squid when the "
+          "ephemeral_disk.mount_point fact exists, else /var/spool/squid"),
+    Param("cache_dir_size", int, None, "cache size in MB; default: 80% of the ephemeral disk when the "
+          "cache is on it, else 50000"),
+    Param("cache_mem", str, "128 MB", "memory cache size"),
+    Param("maximum_object_size_in_memory", str, "128 KB", "largest object kept in memory"),
+    Param("maximum_object_size", str, "1024 MB", "largest object cached"),
+    Param("collapsed_forwarding", bool, True, "one origin request for concurrent misses of a URL"),
+    Param("minimum_expiry_time", str, "0", "minimum_expiry_time (0: cache even short-lived objects)"),
+    Param("extra_config", list, [], "more squid.conf lines, appended (checked by squid -k parse)"),
+    Param("config_file", str, "/etc/squid/squid.conf", "the configuration file"),
+    Param("user", str, "squid", "the user squid runs as (owns the cache): squid on EL, proxy on Debian"),
+    Param("binary", str, "/usr/sbin/squid", "the squid program"),
+    Param("package", str, "squid", "the package name"),
+    Param("manage_package", bool, True, "install the package"),
+    Param("service", str, "squid", "the service name, kept enabled and running, reloaded on change"),
+]
+
+
+def declare(params, facts, ctx):
+    values = dict(params)
+    values.update(_checked(params, ctx))
+    values["cache_dir"], values["cache_dir_size"] = _cache(params, facts)
+    values["backends"] = sorted(_backend(b, ctx) for b in params["backends"])
+    config = render_template(os.path.join(ctx.path, "templates"), "squid.conf.j2", values,
+                             label=f"module {ctx.name}")
+    package = f"package[{params['package']}]" if params["manage_package"] else None
+    squid, path, cache_dir = params["binary"], params["config_file"], values["cache_dir"]
+    resources = [ctx.resource("package", params["package"])] if package else []
+    resources += [
+        ctx.resource("directory", os.path.dirname(path), mode="0755", require=package),
+        ctx.resource("file", path, content=config, mode="0644", require=package,
+                     validate_cmd=[squid, "-k", "parse", "-f", "%s"]),
+        ctx.resource("directory", cache_dir, mode="0750", owner=params["user"], group=params["user"],
+                     require=package),
+        ctx.resource("exec", f"squid -z {cache_dir}", command=[squid, "-z", "-N", "-f", path],
+                     creates=os.path.join(cache_dir, "00"),
+                     require=[f"file[{path}]", f"directory[{cache_dir}]"]),
+        ctx.resource("service", params["service"], ensure="running", enable=True, reload=True,
+                     require=f"exec[squid -z {cache_dir}]", subscribe=f"file[{path}]"),
+    ]
+    return resources
+
+
+def _checked(params, ctx):
+    """The sizes and times squid -k parse would accept with the wrong meaning."""
+    for name in ("cache_mem", "maximum_object_size_in_memory", "maximum_object_size"):
+        if not SIZE.match(params[name].strip()):
+            raise CompileError(f"{ctx.origin(name)}: squid::{name}: expected a size like '128 MB' "
+                               f"(bytes, KB, MB or GB), got {params[name]!r}")
+    if not DURATION.match(params["minimum_expiry_time"].strip()):
+        raise CompileError(f"{ctx.origin('minimum_expiry_time')}: squid::minimum_expiry_time: expected a "
+                           f"time like '60 seconds', got {params['minimum_expiry_time']!r}")
+    for name in ("localnet", "extra_config"):
+        for item in params[name]:
+            if not isinstance(item, str) or "\n" in item or not item.strip():
+                raise CompileError(f"{ctx.origin(name)}: squid::{name}: expected one-line strings, got {item!r}")
+    return {name: params[name].strip() for name in ("cache_mem", "maximum_object_size_in_memory",
+                                                    "maximum_object_size", "minimum_expiry_time")}
+
+
+def _backend(backend, ctx):
+    """(acl, type, value): networks by dst (acl backend_net), names by dstdomain (acl backend: no
+    DNS lookup when squid parses); squid refuses one acl name with two types."""
+    try:
+        return "backend_net", "dst", str(ipaddress.ip_network(str(backend), strict=False))
+    except ValueError:
+        pass
+    if not isinstance(backend, str) or not HOST.match(backend):
+        raise CompileError(f"{ctx.origin('backends')}: squid::backends: {backend!r} is not a host name, "
+                           f"address or network")
+    return "backend", "dstdomain", backend
+
+
+def _cache(params, facts):
+    scratch = facts.get("ephemeral_disk.mount_point")
+    cache_dir = params["cache_dir"] or (os.path.join(scratch, "squid") if scratch else "/var/spool/squid")
+    size = params["cache_dir_size"]
+    disk = facts.get("ephemeral_disk.size_mb")
+    if size is None:
+        on_scratch = scratch and disk and (cache_dir + "/").startswith(scratch.rstrip("/") + "/")
+        size = max(int(disk) * 8 // 10, 100) if on_scratch else DEFAULT_CACHE_MB
+    return cache_dir, size

@@ -1,0 +1,81 @@
+"""squid module: the generated squid.conf is read by `squid -k parse`, as the file's validate_cmd does."""
+import subprocess
+
+import pytest
+from engine_support import make_site
+from mod_support import FACTS, compile_site, content, need_tool, refs
+
+SQUID = "/usr/sbin/squid"
+CONF = "/etc/squid/squid.conf"
+BASE = {"classes": ["squid"], "squid::user": "proxy"}
+
+
+def squid_parse(text, tmp_path):
+    """(exit code, the 'Processing: ...' directives squid read) of `squid -k parse -f FILE`."""
+    need_tool(SQUID, "squid")
+    path = tmp_path / "squid.conf"
+    path.write_text(text)
+    result = subprocess.run([SQUID, "-k", "parse", "-f", str(path)], capture_output=True, text=True)
+    output = result.stdout + result.stderr
+    processed = [line.split("Processing: ", 1)[1].strip() for line in output.splitlines() if "Processing: " in line]
+    return result.returncode, processed, output
+
+
+def test_config_parsed_by_squid(tmp_path):
+    data = dict(BASE, **{"squid::backends": ["cvmfs-s1.example.org", "188.184.0.0/16"],
+                         "squid::localnet": ["10.1.0.0/16"], "squid::cache_dir_size": 20000,
+                         "squid::extra_config": ["max_filedescriptors 16384"]})
+    catalog = compile_site(tmp_path, data, layers={"local.yaml": {"squid::localnet": ["192.168.7.0/24"]}})
+    code, processed, output = squid_parse(content(catalog, CONF), tmp_path)
+    assert code == 0, output
+    for directive in ("http_port 3128", "acl localnet src 192.168.7.0/24", "acl localnet src 10.1.0.0/16",
+                      "acl backend dstdomain cvmfs-s1.example.org", "acl backend_net dst 188.184.0.0/16", "http_access allow localnet backend_net",
+                      "http_access allow localnet backend", "cache_mem 128 MB", "maximum_object_size 1024 MB",
+                      "maximum_object_size_in_memory 128 KB", "cache_dir ufs /var/spool/squid 20000 16 256",
+                      "collapsed_forwarding on", "minimum_expiry_time 0", "max_filedescriptors 16384"):
+        assert directive in processed, (directive, processed)
+    assert processed.index("http_access allow localnet backend") < processed.index("http_access deny all")
+
+
+def test_resources_validate_initialise_and_reload(tmp_path):
+    catalog = compile_site(tmp_path, BASE)
+    conf = catalog.get(f"file[{CONF}]")
+    assert conf["validate_cmd"] == [SQUID, "-k", "parse", "-f", "%s"]
+    init = catalog.get("exec[squid -z /var/spool/squid]")
+    assert init["command"] == [SQUID, "-z", "-N", "-f", CONF] and init["creates"] == "/var/spool/squid/00"
+    cache = catalog.get("directory[/var/spool/squid]")
+    assert (cache["owner"], cache["mode"]) == ("proxy", "0750")
+    service = catalog.get("service[squid]")
+    assert service["reload"] is True and service["ensure"] == "running" and service["enable"] is True
+    assert refs(service, "subscribe") == {f"file[{CONF}]"} and refs(service, "require") == {init.ref}
+
+
+def test_cache_on_the_ephemeral_disk(tmp_path):
+    facts = dict(FACTS, ephemeral_disk={"mount_point": "/scratch", "size_mb": 200000})
+    catalog = compile_site(tmp_path, BASE, facts)
+    code, processed, output = squid_parse(content(catalog, CONF), tmp_path)
+    assert code == 0, output
+    assert "cache_dir ufs /scratch/squid 160000 16 256" in processed
+    assert catalog.get("exec[squid -z /scratch/squid]")["creates"] == "/scratch/squid/00"
+
+
+def test_an_invalid_acl_is_refused_by_squid(tmp_path):
+    catalog = compile_site(tmp_path, dict(BASE, **{"squid::localnet": ["10.0.0.0/33"]}))
+    code, _, output = squid_parse(content(catalog, CONF), tmp_path)
+    assert code != 0 and "10.0.0.0/33" in output
+
+
+@pytest.mark.parametrize("data, problem", [
+    ({"squid::cache_mem": "128 MiB"}, "squid::cache_mem: expected a size like '128 MB'"),
+    ({"squid::maximum_object_size": "lots"}, "squid::maximum_object_size: expected a size"),
+    ({"squid::minimum_expiry_time": "soon"}, "squid::minimum_expiry_time: expected a time"),
+    ({"squid::backends": ["bad host!"]}, "squid::backends: 'bad host!' is not a host name"),
+    ({"squid::extra_config": ["a\nb"]}, "squid::extra_config: expected one-line strings"),
+    ({"squid::http_port": "3128"}, "squid::http_port: expected an integer"),
+])
+def test_bad_data_is_one_line_naming_file_and_key(tmp_path, run_confrt, data, problem):
+    env = make_site(tmp_path, dict(BASE, **data))
+    result = run_confrt("apply", "--noop", env=env)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1, result.stderr
+    assert problem in lines[0] and str(tmp_path / "data" / "common.yaml") in lines[0], lines[0]
