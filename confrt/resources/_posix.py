@@ -14,6 +14,14 @@ def absolute_path(value):
     return "/" if normal == "//" else normal
 
 
+def path_params(kind):
+    """path (the namevar) and ensure: the first params of file, directory and link."""
+    return [
+        Param("path", str, required=True, doc=f"absolute path of the {kind}", check=absolute_path),
+        Param("ensure", str, "present", f"present (a {kind}) or absent", choices=("present", "absent")),
+    ]
+
+
 def ownership_params():
     """mode, owner, group: the metadata params of file and directory."""
     return [

@@ -58,8 +58,7 @@ class DirectoryType(ResourceType):
     name = "directory"
     namevar = "path"
     params = [
-        Param("path", str, required=True, doc="absolute path of the directory", check=_posix.absolute_path),
-        Param("ensure", str, "present", "present or absent", choices=("present", "absent")),
+        *_posix.path_params("directory"),
         *_posix.ownership_params(),
         Param("force", bool, False, "with ensure absent: remove it even when it is not empty"),
     ]

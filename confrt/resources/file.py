@@ -157,8 +157,7 @@ class FileType(ResourceType):
     name = "file"
     namevar = "path"
     params = [
-        Param("path", str, required=True, doc="absolute path of the file", check=_posix.absolute_path),
-        Param("ensure", str, "present", "present (a regular file) or absent", choices=("present", "absent")),
+        *_posix.path_params("file"),
         Param("content", str, None, "the whole content, as text"),
         Param("source", str, None, "copy content from a file: absolute path or '<module>/<name>'"),
         Param("template", str, None, "Jinja2 template: absolute path or '<module>/<name>'"),

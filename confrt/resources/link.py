@@ -51,8 +51,7 @@ class LinkType(ResourceType):
     name = "link"
     namevar = "path"
     params = [
-        Param("path", str, required=True, doc="absolute path of the link", check=_posix.absolute_path),
-        Param("ensure", str, "present", "present or absent", choices=("present", "absent")),
+        *_posix.path_params("link"),
         Param("target", str, None, "what the link points to (required unless absent)"),
         Param("force", bool, False, "replace a regular file standing at path"),
     ]
