@@ -224,7 +224,9 @@ class Applier:
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
-            self.report.log_error(f"warning: ignoring unreadable {self.pending_path}: {exc}")
+            data = exc
+        if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+            self.report.log_error(f"warning: ignoring {self.pending_path}: not a mapping of refs to lists")
             return {}
         return {ref: list(sources) for ref, sources in data.items() if self.catalog.has(ref)}
 

@@ -176,3 +176,12 @@ def test_an_exec_that_just_ran_is_not_run_again_by_its_refresh(tmp_path):
                          res("exec", "setup", command=appender(marker), creates=str(tmp_path / "nothing")))
     apply_catalog(catalog, tmp_path / "state")
     assert read(marker) == "x"
+
+
+def test_a_corrupt_pending_refresh_file_is_ignored_with_a_warning(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "pending_refresh.json").write_text("[1, 2")
+    report = apply_catalog(catalog_of(res("file", str(tmp_path / "a"), content="a")), state)
+    assert "warning: ignoring" in report.err.getvalue() and (tmp_path / "a").exists()
+    assert not (state / "pending_refresh.json").exists()
