@@ -163,10 +163,6 @@ class Resource:
         value = self.attrs.get(name)
         return default if value is None else value
 
-    def shown(self, name):
-        """An attribute as logs may show it."""
-        return REDACTED if name in self.sensitive else self.attrs.get(name)
-
     def __repr__(self):
         return f"<Resource {self.ref}>"
 
