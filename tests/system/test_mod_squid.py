@@ -1,0 +1,95 @@
+"""squid module in a scratch system: Debian's squid configured by confrt caches a local origin.
+
+Everything runs in a private network namespace (only lo): the origin is a small
+HTTP server on 127.0.0.1 that allows caching, and the second fetch through the
+proxy must be a HIT. A bad acl then fails `squid -k parse` (validate_cmd): the
+file and the running squid keep the old configuration.
+"""
+import time
+
+import pytest
+
+ORIGIN = '''
+import http.server
+
+class Origin(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("payload of " + self.path + "\\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "public, max-age=3600")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+http.server.HTTPServer(("127.0.0.1", 8081), Origin).serve_forever()
+'''
+
+FETCH = '''
+import sys, urllib.request
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": "http://127.0.0.1:3128"}))
+with opener.open(sys.argv[1], timeout=20) as response:
+    print(response.headers.get("X-Cache", "no X-Cache header"))
+    print(response.read().decode().strip())
+'''
+
+DATA = {"classes": ["squid"], "squid::user": "proxy", "squid::cache_dir_size": 200,
+        "squid::localnet": ["10.0.0.0/8"]}
+
+
+def wait_for_port(system, port, limit=60.0):
+    """Wait until something listens on 127.0.0.1:port inside (a daemon's start-up, not a timing check)."""
+    probe = ("import socket, sys; s = socket.socket(); s.settimeout(1); "
+             f"sys.exit(s.connect_ex(('127.0.0.1', {port})))")
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if system.run(["python3", "-c", probe]).returncode == 0:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"nothing listens on 127.0.0.1:{port} inside the scratch system after {limit}s")
+
+
+def fetch(system, url):
+    result = system.run(["python3", "-c", FETCH, url])
+    assert result.returncode == 0, result.stderr
+    x_cache, body = result.stdout.splitlines()
+    return x_cache, body
+
+
+def test_squid_caches_and_a_bad_acl_keeps_the_running_config(offline_scratch):
+    system = offline_scratch
+    if not system.exists("/usr/sbin/squid"):
+        pytest.skip("Debian's squid is not installed (tests/debian-packages.txt)")
+    system.write_file("/root/origin.py", ORIGIN)
+    system.sh("python3 /root/origin.py >/dev/null 2>&1 &")
+    wait_for_port(system, 8081)
+
+    noop, first, touched = system.noop_then_apply(DATA)
+    assert noop.returncode == 2 and touched == [], (noop.stdout, noop.stderr, touched)
+    assert first.returncode == 2, first.stdout + first.stderr
+    assert "exec[squid -z /var/spool/squid]" in first.stdout and "service[squid]/ensure" in first.stdout
+    config = system.read_text("/etc/squid/squid.conf")
+    assert "cache_dir ufs /var/spool/squid 200 16 256" in config
+    assert system.exists("/var/spool/squid/00")
+    wait_for_port(system, 3128)
+
+    url = "http://127.0.0.1:8081/cvmfs/atlas.cern.ch/.cvmfspublished"
+    x_cache, body = fetch(system, url)
+    assert x_cache.startswith("MISS") and body == "payload of /cvmfs/atlas.cern.ch/.cvmfspublished"
+    x_cache, body = fetch(system, url)
+    assert x_cache.startswith("HIT"), x_cache
+    assert body == "payload of /cvmfs/atlas.cern.ch/.cvmfspublished"
+
+    again = system.apply()
+    assert again.returncode == 0 and "0 changed" in again.stdout, again.stdout + again.stderr
+
+    bad = system.apply(dict(DATA, **{"squid::localnet": ["10.0.0.0/33"]}))
+    assert bad.returncode == 4, bad.stdout + bad.stderr
+    assert "validate_cmd rejected the new content" in bad.stderr
+    assert "10.0.0.0/33" not in system.read_text("/etc/squid/squid.conf")
+    assert system.read_text("/etc/squid/squid.conf") == config
+    x_cache, _ = fetch(system, url)
+    assert x_cache.startswith("HIT"), "the running squid lost its cache or configuration"
