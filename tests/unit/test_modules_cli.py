@@ -153,7 +153,10 @@ def test_installed_distribution_adds_a_module_and_a_type(tmp_path, run_confrt):
         "    return {'stamp': 'sitecfg.plugin:StampType'}\n"
         "@hookimpl\n"
         "def confrt_facts(facts):\n"
-        "    facts.register('site', lambda: {'rack': 'r42'})\n")
+        "    facts.register('site', lambda: {'rack': 'r42'})\n"
+        "@hookimpl\n"
+        "def confrt_report(report):\n"
+        f"    open({str(tmp_path / 'reported')!r}, 'w').write(str(report.summary()['resources']['changed']))\n")
     dist = site_packages / "sitecfg-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: sitecfg\nVersion: 1.0\n")
@@ -169,6 +172,7 @@ def test_installed_distribution_adds_a_module_and_a_type(tmp_path, run_confrt):
     assert result.returncode == 0, result.stderr
     assert target.read_text() == "note for alice in r42\n" and (tmp_path / "note.stamp").exists()
     assert "stamp[once]/ensure: ensure changed 'absent' to 'present'" in result.stdout
+    assert (tmp_path / "reported").read_text() == "2"
 
 
 def test_every_hook_is_documented_and_builtin_plugins_match_the_specs():
