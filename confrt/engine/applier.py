@@ -66,6 +66,7 @@ class Applier:
         self.providers = {}       # type name -> provider class (None: no suitable one)
         self.prefetched = {}      # provider class -> its prefetch() result
         self.pending = {}         # target ref -> [source refs] of refreshes to deliver
+        self.noop_changed = set() # refs with changes a noop run did not make
         self.pending_path = os.path.join(ctx.statedir, PENDING_FILE)
 
     def selected(self, resource):
@@ -135,8 +136,17 @@ class Applier:
             provider = self.make_provider(resource)
             return provider, provider.changes(), start
         except Exception as exc:
-            self.report.failed(resource, _reason(exc), time.perf_counter() - start)
-            self.done[resource.ref] = "failed"
+            waiting = self.noop and next(
+                (ref for ref in self.catalog.requires[resource.ref] if ref in self.noop_changed), None)
+            if waiting:
+                # e.g. a service whose package is not installed yet: readable only after a real run
+                self.report.skipped(resource, f"cannot be read before the changes of {waiting} are made "
+                                              f"({_reason(exc)})")
+                self.done[resource.ref] = "skipped"
+                self.noop_changed.add(resource.ref)
+            else:
+                self.report.failed(resource, _reason(exc), time.perf_counter() - start)
+                self.done[resource.ref] = "failed"
             return None
 
     def process(self, resource, order):
@@ -211,6 +221,8 @@ class Applier:
                 if ref not in sources:
                     sources.append(ref)
             self.report.changed(resource, changes, seconds)
+            if self.noop:
+                self.noop_changed.add(ref)
         else:
             self.report.in_sync_resource(resource, seconds)
         self.done[ref] = "ok"

@@ -185,3 +185,19 @@ def test_a_corrupt_pending_refresh_file_is_ignored_with_a_warning(tmp_path):
     report = apply_catalog(catalog_of(res("file", str(tmp_path / "a"), content="a")), state)
     assert "warning: ignoring" in report.err.getvalue() and (tmp_path / "a").exists()
     assert not (state / "pending_refresh.json").exists()
+
+
+def test_noop_skips_what_cannot_be_read_before_pending_changes(tmp_path):
+    """A read failure after a prerequisite with noop changes is a skip naming it (the real run may differ)."""
+    blocker = tmp_path / "blocker"
+    catalog = catalog_of(res("file", str(blocker), ensure="absent"),
+                         res("directory", str(tmp_path / "tree"), require=f"file[{blocker}]"),
+                         res("file", str(tmp_path / "tree" / "f"), content="x"))
+    (tmp_path / "tree").write_text("a file where a directory should be")
+    report = apply_catalog(catalog, tmp_path / "state", noop=True)
+    assert report.summary()["resources"]["failed"] == 1  # directory[tree]: nothing pending before it
+    blocker.write_text("")
+    report = apply_catalog(catalog, tmp_path / "state", noop=True)
+    err = report.err.getvalue()
+    assert f"directory[{tmp_path}/tree]: skipped: cannot be read before the changes of file[{blocker}] are made" in err
+    assert report.exit_code(detailed=True) == 2
