@@ -1,7 +1,9 @@
 """Apply a catalog: topological order, read -> compare -> change, refreshes, failure isolation.
 
 In noop every provider's changes() runs (it only reads) and nothing else: no
-apply, no refresh, no backup, no pending-refresh bookkeeping. A failed resource
+apply, no refresh, no backup, no pending-refresh bookkeeping. A resource that
+cannot be read in noop because a prerequisite has pending changes (a service
+whose package is not installed yet) is reported skipped, naming that prerequisite. A failed resource
 marks its dependents skipped; unrelated resources still converge. A refresh
 that could not be delivered (the target failed, was skipped or was not
 selected by --tags) is kept in statedir/pending_refresh.json and delivered by
