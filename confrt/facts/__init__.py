@@ -119,9 +119,14 @@ class Facts:
 
     @classmethod
     def for_config(cls, config, facts_file=None):
-        """The facts of a command: config.facts_dir plus the --facts FILE overrides."""
+        """The facts of a command: config.facts_dir plus the --facts FILE overrides.
+
+        `role` falls back to the top-level `role` of config.local_data (userdata).
+        """
         overrides = cls.load_file(facts_file) if facts_file else None
-        return cls(overrides=overrides, facts_dir=config.facts_dir)
+        facts = cls(overrides=overrides, facts_dir=config.facts_dir)
+        facts.register("role", lambda: _role_from_local_data(config.local_data))
+        return facts
 
     @staticmethod
     def load_file(path):
@@ -221,6 +226,12 @@ class Facts:
             value = _apply_patches(value, patches[name])
         self._cache[name] = value
         return value
+
+
+def _role_from_local_data(path):
+    from confrt.facts.role import role_from_local_data
+
+    return role_from_local_data(path)
 
 
 def _import_later(spec, host):
