@@ -1,0 +1,126 @@
+"""An OSG worker node: client tools, CA certificates, VOMS configuration, environment, namespaces.
+
+CA certificates come from a package (kept fresh by fetch-crl) or straight from
+CVMFS (X509_CERT_DIR points there; CVMFS keeps the CRLs current). /etc/vomses
+and the vomsdir .lsc files come from `osg_wn::vos`.
+"""
+import os
+import re
+import shlex
+
+from confrt.engine.module import Param, render_template
+from confrt.errors import CompileError
+
+DOC = "OSG worker node: wn-client, CA certificates, fetch-crl, vomses/vomsdir, osg.sh, user namespaces"
+
+CVMFS_GRID_SECURITY = "/cvmfs/grid.cern.ch/etc/grid-security"
+VO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
+VOMS_DIR = "/etc/grid-security/vomsdir"
+
+PARAMS = [
+    Param("packages", list, ["osg-wn-client"], "client tools: osg-wn-client (EL), fetch-crl and "
+          "voms-clients (Debian)"),
+    Param("manage_package", bool, True, "install packages (false: only the configuration)"),
+    Param("ca_source", str, "package", "CA certificates from a package, from CVMFS (grid.cern.ch), "
+          "or none", choices=("package", "cvmfs", "none")),
+    Param("ca_package", str, "osg-ca-certs", "the CA certificates package (ca_source: package)"),
+    Param("fetch_crl", str, "cron", "keep CRLs fresh (ca_source: package): cron (a confrt cron job), "
+          "timer (fetch-crl.timer) or none", choices=("cron", "timer", "none")),
+    Param("vos", dict, {}, "VO name -> list of {host, port, dn, ca_dn}: /etc/vomses/<vo> and "
+          "vomsdir/<vo>/<host>.lsc (deep merge)"),
+    Param("osg_grid", str, "/etc/osg/wn-client", "OSG_GRID: where the worker node client lives"),
+    Param("wn_tmp", str, None, "OSG_WN_TMP; default: <ephemeral disk>/osg_wn_tmp when the "
+          "ephemeral_disk.mount_point fact exists, else /tmp"),
+    Param("squid_location", str, None, "OSG_SQUID_LOCATION host:port (unset: UNAVAILABLE)"),
+    Param("user_namespaces", int, 15000, "user.max_user_namespaces for unprivileged apptainer "
+          "(raised only; 0: leave alone)"),
+    Param("profile_script", str, "/etc/profile.d/osg.sh", "the environment script"),
+]
+
+
+def declare(params, facts, ctx):
+    resources = []
+    managed = params["manage_package"]
+    packages = list(params["packages"])
+    if params["ca_source"] == "package":
+        packages.append(params["ca_package"])
+    if managed:
+        resources += [ctx.resource("package", name) for name in packages]
+    resources += _fetch_crl(params, ctx, managed)
+    resources += _vo_files(params, ctx)
+    wn_tmp = params["wn_tmp"]
+    scratch = facts.get("ephemeral_disk.mount_point")
+    if not wn_tmp:
+        wn_tmp = os.path.join(scratch, "osg_wn_tmp") if scratch else "/tmp"
+        if scratch:
+            resources.append(ctx.resource("directory", wn_tmp, mode="1777"))
+    cert_dir = (os.path.join(CVMFS_GRID_SECURITY, "certificates") if params["ca_source"] == "cvmfs"
+                else "/etc/grid-security/certificates")
+    variables = [("OSG_GRID", params["osg_grid"]), ("OSG_WN_TMP", wn_tmp),
+                 ("OSG_SQUID_LOCATION", params["squid_location"] or "UNAVAILABLE"),
+                 ("X509_CERT_DIR", cert_dir), ("X509_VOMS_DIR", VOMS_DIR)]
+    script = render_template(os.path.join(ctx.path, "templates"), "osg.sh.j2",
+                             {"variables": [(name, shlex.quote(value)) for name, value in variables]},
+                             label=f"module {ctx.name}")
+    resources.append(ctx.resource("file", params["profile_script"], content=script, mode="0644"))
+    if params["user_namespaces"]:
+        resources.append(ctx.resource("sysctl", "user.max_user_namespaces", value=params["user_namespaces"],
+                                      only_raise=True, file="/etc/sysctl.d/90-confrt-apptainer.conf"))
+    return resources
+
+
+def _fetch_crl(params, ctx, managed):
+    if params["ca_source"] != "package" or params["fetch_crl"] == "none":
+        return []
+    requires = f"package[{params['ca_package']}]" if managed else None
+    if params["fetch_crl"] == "timer":
+        return [ctx.resource("service", "fetch-crl.timer", ensure="running", enable=True, require=requires)]
+    # as the package's own cron file: every 6 hours, quiet, with a random delay of up to 6 minutes
+    return [ctx.resource("cron", "confrt-fetch-crl", command="/usr/sbin/fetch-crl -q -r 360", minute=42,
+                         hour="*/6", require=requires)]
+
+
+def _vo_files(params, ctx):
+    vos = params["vos"]
+    if not vos:
+        return []
+    where = f"{ctx.origin('vos')}: osg_wn::vos"
+    resources = [ctx.resource("directory", "/etc/vomses", mode="0755"),
+                 ctx.resource("directory", "/etc/grid-security", mode="0755"),
+                 ctx.resource("directory", VOMS_DIR, mode="0755")]
+    templates = os.path.join(ctx.path, "templates")
+    for vo, servers in sorted(vos.items()):
+        if not isinstance(vo, str) or not VO_NAME.match(vo):
+            raise CompileError(f"{where}: {vo!r} is not a VO name")
+        servers = [_server(vo, server, where) for server in (servers or [])]
+        if not servers:
+            continue
+        text = render_template(templates, "vomses.j2", {"vo": vo, "servers": servers}, label=f"module {ctx.name}")
+        resources.append(ctx.resource("file", f"/etc/vomses/{vo}", content=text, mode="0644"))
+        resources.append(ctx.resource("directory", f"{VOMS_DIR}/{vo}", mode="0755"))
+        for server in servers:
+            lsc = render_template(templates, "lsc.j2", {"server": server}, label=f"module {ctx.name}")
+            resources.append(ctx.resource("file", f"{VOMS_DIR}/{vo}/{server['host']}.lsc", content=lsc,
+                                          mode="0644"))
+    return resources
+
+
+def _server(vo, server, where):
+    """One VOMS server, checked: {host, port, dn, ca_dn}."""
+    if not isinstance(server, dict):
+        raise CompileError(f"{where}: {vo}: expected a list of {{host, port, dn, ca_dn}}, got {server!r}")
+    missing = [key for key in ("host", "port", "dn", "ca_dn") if server.get(key) in (None, "")]
+    if missing:
+        raise CompileError(f"{where}: {vo}: a server lacks {', '.join(missing)}")
+    host, port = str(server["host"]), server["port"]
+    if not HOST.match(host):
+        raise CompileError(f"{where}: {vo}: {host!r} is not a host name")
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise CompileError(f"{where}: {vo}: {host}: port: expected a port number, got {port!r}")
+    for key in ("dn", "ca_dn"):
+        value = str(server[key])
+        if not value.startswith("/") or '"' in value or "\n" in value:
+            raise CompileError(f"{where}: {vo}: {host}: {key}: expected a DN like /DC=ch/DC=cern/CN=..., "
+                               f"got {value!r}")
+    return {"host": host, "port": port, "dn": str(server["dn"]), "ca_dn": str(server["ca_dn"])}

@@ -1,0 +1,82 @@
+"""osg_wn module: osg.sh run by dash in a clean environment, vomses/lsc files read back field by field."""
+import shlex
+import shutil
+
+import pytest
+from engine_support import make_site
+from mod_support import FACTS, compile_site, content, sh_values, write_files
+
+DASH = shutil.which("dash")
+NAMES = ["OSG_GRID", "OSG_WN_TMP", "OSG_SQUID_LOCATION", "X509_CERT_DIR", "X509_VOMS_DIR"]
+ATLAS_VOMS = {"host": "voms-atlas-auth.cern.ch", "port": 443,
+              "dn": "/DC=ch/DC=cern/OU=computers/CN=atlas-auth.cern.ch",
+              "ca_dn": "/DC=ch/DC=cern/CN=CERN Grid Certification Authority"}
+BASE = {"classes": ["osg_wn"]}
+
+
+def environment(catalog, tmp_path):
+    if DASH is None:
+        pytest.skip("dash is not installed (the profile scripts must work in POSIX sh)")
+    write_files(catalog, tmp_path / "root", "/etc/profile.d")
+    return sh_values(tmp_path / "root" / "etc" / "profile.d" / "osg.sh", NAMES, DASH)
+
+
+def test_osg_environment_from_packages_on_el(tmp_path):
+    data = dict(BASE, **{"osg_wn::squid_location": "squid.example.org:3128"})
+    catalog = compile_site(tmp_path, data)
+    assert environment(catalog, tmp_path) == {
+        "OSG_GRID": "/etc/osg/wn-client", "OSG_WN_TMP": "/tmp", "OSG_SQUID_LOCATION": "squid.example.org:3128",
+        "X509_CERT_DIR": "/etc/grid-security/certificates", "X509_VOMS_DIR": "/etc/grid-security/vomsdir"}
+    assert {"package[osg-wn-client]", "package[osg-ca-certs]"} <= set(catalog.resources)
+    cron = catalog.get("cron[confrt-fetch-crl]")
+    assert cron["command"] == "/usr/sbin/fetch-crl -q -r 360" and cron["hour"] == "*/6"
+    assert cron.relations["require"] == ["package[osg-ca-certs]"]
+    userns = catalog.get("sysctl[user.max_user_namespaces]")
+    assert userns["value"] == "15000" and userns["only_raise"] is True
+
+
+def test_certificates_from_cvmfs_and_scratch_tmp(tmp_path):
+    data = dict(BASE, **{"osg_wn::ca_source": "cvmfs", "osg_wn::packages": ["fetch-crl", "voms-clients"]})
+    facts = dict(FACTS, ephemeral_disk={"mount_point": "/scratch", "size_mb": 1000})
+    catalog = compile_site(tmp_path, data, facts)
+    values = environment(catalog, tmp_path)
+    assert values["X509_CERT_DIR"] == "/cvmfs/grid.cern.ch/etc/grid-security/certificates"
+    assert values["OSG_WN_TMP"] == "/scratch/osg_wn_tmp" and values["OSG_SQUID_LOCATION"] == "UNAVAILABLE"
+    assert catalog.get("directory[/scratch/osg_wn_tmp]")["mode"] == "1777"
+    assert "package[osg-ca-certs]" not in catalog.resources and "cron[confrt-fetch-crl]" not in catalog.resources
+    assert {"package[fetch-crl]", "package[voms-clients]"} <= set(catalog.resources)
+
+
+def test_fetch_crl_timer(tmp_path):
+    catalog = compile_site(tmp_path, dict(BASE, **{"osg_wn::fetch_crl": "timer"}))
+    timer = catalog.get("service[fetch-crl.timer]")
+    assert timer["ensure"] == "running" and timer["enable"] is True
+
+
+def test_vomses_and_lsc_files(tmp_path):
+    backup = dict(ATLAS_VOMS, host="lcg-voms2.cern.ch", dn="/DC=ch/DC=cern/OU=computers/CN=lcg-voms2.cern.ch")
+    data = dict(BASE, **{"osg_wn::vos": {"atlas": [ATLAS_VOMS, backup]}})
+    local = {"osg_wn::vos": {"cms": [dict(ATLAS_VOMS, host="voms-cms-auth.cern.ch", port=8443)]}}
+    catalog = compile_site(tmp_path, data, layers={"local.yaml": local})
+    lines = content(catalog, "/etc/vomses/atlas").splitlines()
+    assert [shlex.split(line) for line in lines] == [
+        ["atlas", "voms-atlas-auth.cern.ch", "443", ATLAS_VOMS["dn"], "atlas"],
+        ["atlas", "lcg-voms2.cern.ch", "443", backup["dn"], "atlas"]]
+    assert shlex.split(content(catalog, "/etc/vomses/cms"))[1:3] == ["voms-cms-auth.cern.ch", "8443"]
+    lsc = content(catalog, "/etc/grid-security/vomsdir/atlas/voms-atlas-auth.cern.ch.lsc")
+    assert lsc.splitlines() == [ATLAS_VOMS["dn"], ATLAS_VOMS["ca_dn"]]
+    assert catalog.get("directory[/etc/grid-security/vomsdir/cms]") is not None
+
+
+@pytest.mark.parametrize("data, problem", [
+    ({"osg_wn::vos": {"atlas": [{"host": "voms.example.org", "port": 443}]}}, "atlas: a server lacks dn, ca_dn"),
+    ({"osg_wn::vos": {"atlas": [dict(ATLAS_VOMS, port="443")]}}, "port: expected a port number"),
+    ({"osg_wn::vos": {"atlas": [dict(ATLAS_VOMS, dn='CN="x"')]}}, "dn: expected a DN"),
+    ({"osg_wn::ca_source": "web"}, "osg_wn::ca_source: expected one of"),
+])
+def test_bad_data_is_one_line_naming_file_and_key(tmp_path, run_confrt, data, problem):
+    env = make_site(tmp_path, dict(BASE, **data))
+    result = run_confrt("apply", "--noop", env=env)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1, result.stderr
+    assert problem in lines[0] and str(tmp_path / "data" / "common.yaml") in lines[0], lines[0]
