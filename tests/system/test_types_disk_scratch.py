@@ -1,4 +1,5 @@
 """filesystem + mount in the scratch system: loop devices, mkfs once, fstab line, mounted state."""
+import os
 import shutil
 
 import pytest
@@ -65,6 +66,9 @@ def test_filesystem_mount_and_fstab_line_once(scratch, loop):
     assert remount.returncode == 2 and change_lines(remount.stdout) == ["mount[/srv/data]/ensure: ensure changed "
                                                                         "'unmounted' to 'mounted'"]
     assert scratch.read_text("/srv/data/precious") == "keep me\n"
+    with open("/etc/fstab") as handle:
+        assert "confrt" not in handle.read()
+    assert not os.path.exists("/srv/data/precious")
 
 
 def test_a_device_with_a_file_system_is_never_formatted(scratch, loop):

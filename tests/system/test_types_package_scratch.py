@@ -32,6 +32,8 @@ def _installed(system, name):
 
 
 def test_install_then_remove_in_one_transaction_each(debian):
+    with open("/var/lib/dpkg/status", "rb") as handle:
+        host_status = handle.read()
     packages = {"classes": ["resources"], "resources::package": {"hello": {}, "sl": {"ensure": "latest"}}}
     noop, real, touched = debian.noop_then_apply(packages)
     assert noop.returncode == 2, noop.stderr
@@ -54,3 +56,5 @@ def test_install_then_remove_in_one_transaction_each(debian):
     assert removed.returncode == 2, removed.stderr
     assert not _installed(debian, "hello") and debian.run(["dpkg-query", "-W", "sl"]).returncode != 0
     assert debian.apply(absent).returncode == 0
+    with open("/var/lib/dpkg/status", "rb") as handle:
+        assert handle.read() == host_status

@@ -1,4 +1,6 @@
 """service in the scratch system: Debian's squid through its SysV init script (own network namespace)."""
+import os
+
 import pytest
 
 from scratch import change_lines
@@ -51,3 +53,4 @@ def test_squid_started_restarted_on_refresh_and_stopped(squid):
     assert squid.run(["service", "squid", "status"]).returncode == 3
     assert _boot_links(squid) and all(link.startswith("K") for link in _boot_links(squid))
     assert squid.apply(_data("second", ensure="stopped", enable=False)).returncode == 0
+    assert not os.path.exists(CONF)  # the host's squid configuration is untouched
