@@ -51,7 +51,7 @@ PARAMS = [
     Param("memory_mb", int, None, "MEMORY in MB; default: the machine's memory minus reserved_memory_mb"),
     Param("reserved_memory_mb", int, 0, "MB of memory kept from jobs when memory_mb is derived"),
     Param("execute_dir", str, None, "EXECUTE; default: <ephemeral disk>/condor/execute when the "
-          "ephemeral_disk.mount_point fact exists, else /var/lib/condor/execute"),
+          "ephemeral_disk fact (module ephemeral_disk) exists, else /var/lib/condor/execute"),
     Param("startd_attrs", dict, {}, "custom machine attributes: name -> value (site, cloud...)"),
     Param("health_check", bool, True, "execute: publish confrt's last run; START false while failed"),
     Param("health_period", str, "5m", "how often the startd cron job reads the last run"),
@@ -200,7 +200,7 @@ def _slot_values(params, facts):
 def execute_dir(params, facts):
     if params["execute_dir"]:
         return params["execute_dir"]
-    scratch = facts.get("ephemeral_disk.mount_point")
+    scratch = facts.get("ephemeral_disk.mountpoint")
     return os.path.join(scratch, "condor", "execute") if scratch else "/var/lib/condor/execute"
 
 

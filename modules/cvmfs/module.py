@@ -18,6 +18,7 @@ SETTING = re.compile(r"^CVMFS_[A-Z0-9_]+$")
 DEFAULT_DOMAIN = "cern.ch"
 DEFAULT_QUOTA_MB = 4000
 MOUNTS = ("autofs", "fstab", "none")
+MIB = 1024 * 1024
 
 PARAMS = [
     Param("repositories", list, [], "repositories to mount (unique merge over all data levels)"),
@@ -27,7 +28,7 @@ PARAMS = [
     Param("quota_limit_mb", int, None, "CVMFS_QUOTA_LIMIT; default: 80% of the ephemeral disk minus "
           "1 GB when the cache is on it, else 4000"),
     Param("cache_base", str, None, "CVMFS_CACHE_BASE; default: <ephemeral disk>/cvmfs when the "
-          "ephemeral_disk.mount_point fact exists, else /var/lib/cvmfs"),
+          "ephemeral_disk fact (module ephemeral_disk) exists, else /var/lib/cvmfs"),
     Param("client_profile", str, "single", "CVMFS_CLIENT_PROFILE (empty: not set)"),
     Param("use_geoapi", bool, None, "CVMFS_USE_GEOAPI (unset: the client's default)"),
     Param("extra_repositories", dict, {}, "name -> {server, public_key}: config.d/<name>.conf and "
@@ -127,14 +128,14 @@ def http_proxy(value, ctx):
 
 def _cache(params, facts):
     """(CVMFS_CACHE_BASE, CVMFS_QUOTA_LIMIT): on the ephemeral disk when there is one."""
-    scratch = facts.get("ephemeral_disk.mount_point")
+    scratch = facts.get("ephemeral_disk.mountpoint")
     cache_base = params["cache_base"] or (os.path.join(scratch, "cvmfs") if scratch else "/var/lib/cvmfs")
     quota = params["quota_limit_mb"]
-    size = facts.get("ephemeral_disk.size_mb")
+    size = int(facts.get("ephemeral_disk.size_bytes", 0)) // MIB
     if quota is None:
         on_scratch = scratch and size and (cache_base + "/").startswith(scratch.rstrip("/") + "/")
         # leave 20% of the partition plus 1 GB free, as the CernVM-FS documentation advises
-        quota = max(int(size) * 8 // 10 - 1024, 1000) if on_scratch else DEFAULT_QUOTA_MB
+        quota = max(size * 8 // 10 - 1024, 1000) if on_scratch else DEFAULT_QUOTA_MB
     return cache_base, quota
 
 

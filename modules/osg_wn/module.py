@@ -31,7 +31,7 @@ PARAMS = [
           "vomsdir/<vo>/<host>.lsc (deep merge)"),
     Param("osg_grid", str, "/etc/osg/wn-client", "OSG_GRID: where the worker node client lives"),
     Param("wn_tmp", str, None, "OSG_WN_TMP; default: <ephemeral disk>/osg_wn_tmp when the "
-          "ephemeral_disk.mount_point fact exists, else /tmp"),
+          "ephemeral_disk fact (module ephemeral_disk) exists, else /tmp"),
     Param("squid_location", str, None, "OSG_SQUID_LOCATION host:port (unset: UNAVAILABLE)"),
     Param("user_namespaces", int, 15000, "user.max_user_namespaces for unprivileged apptainer "
           "(raised only; 0: leave alone)"),
@@ -50,7 +50,7 @@ def declare(params, facts, ctx):
     resources += _fetch_crl(params, ctx, managed)
     resources += _vo_files(params, ctx)
     wn_tmp = params["wn_tmp"]
-    scratch = facts.get("ephemeral_disk.mount_point")
+    scratch = facts.get("ephemeral_disk.mountpoint")
     if not wn_tmp:
         wn_tmp = os.path.join(scratch, "osg_wn_tmp") if scratch else "/tmp"
         if scratch:

@@ -19,6 +19,7 @@ DURATION = re.compile(r"^\d+( ?(seconds|second|minutes|minute|hours|hour|days|da
 HOST = re.compile(r"^\.?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 RFC1918 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "fe80::/10"]
 DEFAULT_CACHE_MB = 50000
+MIB = 1024 * 1024
 
 PARAMS = [
     Param("http_port", int, 3128, "the port clients use"),
@@ -27,7 +28,7 @@ PARAMS = [
     Param("backends", list, [], "if given, only these origins (host names, IPs or networks) may be "
           "fetched (amiconfig [squid] backends; unique merge)"),
     Param("cache_dir", str, None, "the ufs cache directory; default: <ephemeral disk>/squid when the "
-          "ephemeral_disk.mount_point fact exists, else /var/spool/squid"),
+          "ephemeral_disk fact (module ephemeral_disk) exists, else /var/spool/squid"),
     Param("cache_dir_size", int, None, "cache size in MB; default: 80% of the ephemeral disk when the "
           "cache is on it, else 50000"),
     Param("cache_mem", str, "128 MB", "memory cache size"),
@@ -101,11 +102,11 @@ def _backend(backend, ctx):
 
 
 def _cache(params, facts):
-    scratch = facts.get("ephemeral_disk.mount_point")
+    scratch = facts.get("ephemeral_disk.mountpoint")
     cache_dir = params["cache_dir"] or (os.path.join(scratch, "squid") if scratch else "/var/spool/squid")
     size = params["cache_dir_size"]
-    disk = facts.get("ephemeral_disk.size_mb")
+    disk = int(facts.get("ephemeral_disk.size_bytes", 0)) // MIB
     if size is None:
         on_scratch = scratch and disk and (cache_dir + "/").startswith(scratch.rstrip("/") + "/")
-        size = max(int(disk) * 8 // 10, 100) if on_scratch else DEFAULT_CACHE_MB
+        size = max(disk * 8 // 10, 100) if on_scratch else DEFAULT_CACHE_MB
     return cache_dir, size

@@ -79,3 +79,8 @@ def sh_values(script_path, names, shell="/bin/sh"):
 def run_python(code, *args, env=None):
     return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
                           env=env)
+
+
+def scratch_disk(size_mb, mountpoint="/scratch"):
+    """The `ephemeral_disk` fact as the ephemeral_disk module publishes it when it found a disk."""
+    return {"mountpoint": mountpoint, "devices": ["/dev/vdb"], "size_bytes": size_mb * 1024 * 1024}

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from mod_support import FACTS, compile_site, content, file_resource, refs, write_files
+from mod_support import FACTS, scratch_disk, compile_site, content, file_resource, refs, write_files
 
 htcondor2 = pytest.importorskip("htcondor2", reason="PyPI htcondor (the `test` extra) is not installed")
 classad2 = pytest.importorskip("classad2", reason="PyPI htcondor (the `test` extra) is not installed")
@@ -43,7 +43,7 @@ def test_execute_node_knobs_read_back_by_htcondor(tmp_path):
     data = dict(EXECUTE, **{"condor::ccb": True, "condor::private_network_name": "aws-us-east-1",
                             "condor::startd_attrs": {"Site": 'BNL "ATLAS"', "Cloud": "aws", "Cores": 8,
                                                      "Preemptible": True}})
-    facts = dict(FACTS, ephemeral_disk={"mount_point": "/scratch", "size_mb": 400000})
+    facts = dict(FACTS, ephemeral_disk=scratch_disk(400000))
     catalog = compile_site(tmp_path, data, facts)
     knobs = condor_params(catalog, tmp_path, "DAEMON_LIST", "CONDOR_HOST", "COLLECTOR_HOST", "CCB_ADDRESS",
                           "PRIVATE_NETWORK_NAME", "SLOT_TYPE_1_PARTITIONABLE", "NUM_CPUS", "MEMORY",

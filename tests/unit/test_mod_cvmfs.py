@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 from engine_support import make_site
-from mod_support import FACTS, compile_site, content, file_resource, refs, sh_values, write_files
+from mod_support import FACTS, scratch_disk, compile_site, content, file_resource, refs, sh_values, write_files
 
 SHELLS = ["/bin/sh"] + ([shutil.which("dash")] if shutil.which("dash") else [])
 NAMES = ["CVMFS_REPOSITORIES", "CVMFS_HTTP_PROXY", "CVMFS_QUOTA_LIMIT", "CVMFS_CACHE_BASE",
@@ -56,7 +56,7 @@ def test_proxy_groups_as_lists_and_organisations(tmp_path):
 
 
 def test_cache_and_quota_on_the_ephemeral_disk(tmp_path):
-    facts = dict(FACTS, ephemeral_disk={"mount_point": "/scratch", "size_mb": 100000})
+    facts = dict(FACTS, ephemeral_disk=scratch_disk(100000))
     values = sourced(compile_site(tmp_path, BASE, facts), tmp_path, "/etc/cvmfs/default.local")
     assert values["CVMFS_CACHE_BASE"] == "/scratch/cvmfs"
     assert values["CVMFS_QUOTA_LIMIT"] == str(100000 * 8 // 10 - 1024)

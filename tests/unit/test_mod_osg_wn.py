@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 from engine_support import make_site
-from mod_support import FACTS, compile_site, content, sh_values, write_files
+from mod_support import FACTS, scratch_disk, compile_site, content, sh_values, write_files
 
 DASH = shutil.which("dash")
 NAMES = ["OSG_GRID", "OSG_WN_TMP", "OSG_SQUID_LOCATION", "X509_CERT_DIR", "X509_VOMS_DIR"]
@@ -37,7 +37,7 @@ def test_osg_environment_from_packages_on_el(tmp_path):
 
 def test_certificates_from_cvmfs_and_scratch_tmp(tmp_path):
     data = dict(BASE, **{"osg_wn::ca_source": "cvmfs", "osg_wn::packages": ["fetch-crl", "voms-clients"]})
-    facts = dict(FACTS, ephemeral_disk={"mount_point": "/scratch", "size_mb": 1000})
+    facts = dict(FACTS, ephemeral_disk=scratch_disk(1000))
     catalog = compile_site(tmp_path, data, facts)
     values = environment(catalog, tmp_path)
     assert values["X509_CERT_DIR"] == "/cvmfs/grid.cern.ch/etc/grid-security/certificates"

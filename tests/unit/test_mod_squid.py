@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 from engine_support import make_site
-from mod_support import FACTS, compile_site, content, need_tool, refs
+from mod_support import FACTS, scratch_disk, compile_site, content, need_tool, refs
 
 SQUID = "/usr/sbin/squid"
 CONF = "/etc/squid/squid.conf"
@@ -51,7 +51,7 @@ def test_resources_validate_initialise_and_reload(tmp_path):
 
 
 def test_cache_on_the_ephemeral_disk(tmp_path):
-    facts = dict(FACTS, ephemeral_disk={"mount_point": "/scratch", "size_mb": 200000})
+    facts = dict(FACTS, ephemeral_disk=scratch_disk(200000))
     catalog = compile_site(tmp_path, BASE, facts)
     code, processed, output = squid_parse(content(catalog, CONF), tmp_path)
     assert code == 0, output
