@@ -84,3 +84,15 @@ def run_python(code, *args, env=None):
 def scratch_disk(size_mb, mountpoint="/scratch"):
     """The `ephemeral_disk` fact as the ephemeral_disk module publishes it when it found a disk."""
     return {"mountpoint": mountpoint, "devices": ["/dev/vdb"], "size_bytes": size_mb * 1024 * 1024}
+
+
+def assert_compile_error(run_confrt, tmp_path, data, problem, names_file=True):
+    """`confrt apply --noop` on `data` fails before any change with one line holding `problem`
+    (and the data file's path)."""
+    env = make_site(tmp_path, data)
+    result = run_confrt("apply", "--noop", env=env)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("confrt: error: ") and problem in lines[0], lines[0]
+    if names_file:
+        assert str(tmp_path / "data" / "common.yaml") in lines[0], lines[0]

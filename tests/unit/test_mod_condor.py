@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from mod_support import FACTS, scratch_disk, compile_site, content, file_resource, refs, write_files
+from mod_support import assert_compile_error, FACTS, scratch_disk, compile_site, content, file_resource, refs, write_files
 
 htcondor2 = pytest.importorskip("htcondor2", reason="PyPI htcondor (the `test` extra) is not installed")
 classad2 = pytest.importorskip("classad2", reason="PyPI htcondor (the `test` extra) is not installed")
@@ -206,11 +206,5 @@ def test_startd_cron_script_without_a_summary_says_unknown(tmp_path):
     ({"condor::security": "weak"}, "condor::security: expected one of"),
 ])
 def test_bad_data_is_one_line_naming_file_and_key(tmp_path, run_confrt, data, problem):
-    from engine_support import make_site
-
-    env = make_site(tmp_path, dict(EXECUTE, **data))
-    result = run_confrt("apply", "--noop", env=env)
-    assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("confrt: error: ") and problem in lines[0], result.stderr
-    assert str(tmp_path / "data" / "common.yaml") in lines[0] or "condor::collector_host" in lines[0]
+    assert_compile_error(run_confrt, tmp_path, dict(EXECUTE, **data), problem,
+                         names_file="collector_host" not in problem)

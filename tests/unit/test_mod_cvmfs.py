@@ -3,8 +3,7 @@ import shutil
 import subprocess
 
 import pytest
-from engine_support import make_site
-from mod_support import FACTS, scratch_disk, compile_site, content, file_resource, refs, sh_values, write_files
+from mod_support import assert_compile_error, FACTS, scratch_disk, compile_site, content, file_resource, refs, sh_values, write_files
 
 SHELLS = ["/bin/sh"] + ([shutil.which("dash")] if shutil.which("dash") else [])
 NAMES = ["CVMFS_REPOSITORIES", "CVMFS_HTTP_PROXY", "CVMFS_QUOTA_LIMIT", "CVMFS_CACHE_BASE",
@@ -123,8 +122,4 @@ def test_without_packages_only_the_config(tmp_path):
     ({"cvmfs::mount": "nfs"}, "cvmfs::mount: expected one of"),
 ])
 def test_bad_data_is_one_line_naming_file_and_key(tmp_path, run_confrt, data, problem):
-    env = make_site(tmp_path, dict(BASE, **data))
-    result = run_confrt("apply", "--noop", env=env)
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 1 and len(lines) == 1, result.stderr
-    assert problem in lines[0] and str(tmp_path / "data" / "common.yaml") in lines[0], lines[0]
+    assert_compile_error(run_confrt, tmp_path, dict(BASE, **data), problem)
