@@ -12,7 +12,7 @@ import sys
 
 from confrt import __version__
 
-COMMANDS = ["facts", "lookup", "userdata", "submit", "apply", "modules"]
+COMMANDS = ["facts", "lookup", "userdata", "submit", "apply", "run", "modules"]
 
 
 def _common_options():

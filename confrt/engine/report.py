@@ -47,6 +47,7 @@ class Report:
         self.total = 0
         self.fatal = None
         self.finished = None
+        self.steps = {}            # name -> {"status": ok|failed|skipped, ...}: run steps besides the catalog
 
     @contextlib.contextmanager
     def phase(self, name):
@@ -119,6 +120,13 @@ class Report:
     def log_error(self, line):
         self.err.write(f"confrt: {line}\n")
 
+    def step(self, name, status, **details):
+        """Record a step of `confrt run` outside the catalog (userdata, first-boot scripts).
+
+        A failed step sets the failure bit of the exit code; details must hold no secrets.
+        """
+        self.steps[name] = dict(details, status=status)
+
     # -- totals -----------------------------------------------------------
 
     def count(self, status):
@@ -139,7 +147,8 @@ class Report:
 
     @property
     def has_failures(self):
-        return self.fatal is not None or any(e["status"] == "failed" for e in self.statuses.values())
+        return (self.fatal is not None or any(e["status"] == "failed" for e in self.statuses.values())
+                or any(step["status"] == "failed" for step in self.steps.values()))
 
     def exit_code(self, detailed):
         """--detailed-exitcodes: 2 changes (also pending ones in noop), 4 failures, 6 both.
@@ -175,7 +184,7 @@ class Report:
         times.update({name: round(value, 6) for name, value in sorted(self.type_times.items())})
         times["total"] = round(self.times["total"], 6)
         times["last_run"] = int(self.finished)
-        return {
+        summary = {
             "version": {"config": None, "confrt": __version__},
             "resources": {
                 "changed": changed, "corrective_change": 0, "failed": failed,
@@ -194,6 +203,9 @@ class Report:
             "noop": self.noop,
             "noop_pending": self.noop and self.has_changes,
         }
+        if self.steps:
+            summary["steps"] = {name: dict(step) for name, step in self.steps.items()}
+        return summary
 
     def to_dict(self):
         """The JSON report: the summary plus every resource with its status."""

@@ -2,6 +2,7 @@
 
 Shared by `confrt apply` and `confrt modules show` (which stops after the data).
 """
+import contextlib
 import os
 import sys
 
@@ -74,33 +75,62 @@ def compile_catalog(config, facts, extra_data=None):
 def apply(config, noop=False, tags=None, wait_lock=0, facts_file=None, extra_data=None,
           detailed_exitcodes=False):
     """A whole `confrt apply`; returns the exit code. A fatal error is reported, then raised."""
-    from confrt.engine.applier import ApplyContext, Applier
-    from confrt.engine.lock import RunLock
     from confrt.engine.report import Report
-    from confrt.errors import ConfrtError
 
     report = Report(noop=noop)
+    with take_run_lock(config, report, wait_lock):
+        with fatal_reported(config, report):
+            facts, catalog = compile_phases(config, report, facts_file, extra_data)
+            apply_phase(config, report, facts, catalog, tags)
+        publish(config, report)
+    return report.exit_code(detailed_exitcodes)
+
+
+def take_run_lock(config, report, wait_seconds=0):
+    """The run lock (a context manager), its wait timed as the 'lock' phase."""
+    from confrt.engine.lock import RunLock
+
     with report.phase("lock"):
-        lock = RunLock(config.statedir).acquire(wait_lock)
+        return RunLock(config.statedir).acquire(wait_seconds)
+
+
+@contextlib.contextmanager
+def fatal_reported(config, report):
+    """A ConfrtError raised inside becomes the report's fatal error, written to the report files, re-raised."""
+    from confrt.errors import ConfrtError
+
     try:
-        with report.phase("facts"):
-            facts = load_facts(config, facts_file)
-        with report.phase("compile"):
-            catalog, _ = compile_catalog(config, facts, extra_data)
-        with report.phase("apply"):
-            Applier(catalog, ApplyContext(facts, config.statedir, noop=noop), report, tags).run()
+        yield
     except ConfrtError as exc:
         report.fatal = str(exc)
         report.finish()
         report.write(config.statedir)
         raise
-    finally:
-        lock.release()
+
+
+def compile_phases(config, report, facts_file=None, extra_data=None):
+    """(facts, catalog): the facts and compile phases; raises before any change."""
+    with report.phase("facts"):
+        facts = load_facts(config, facts_file)
+    with report.phase("compile"):
+        catalog, _ = compile_catalog(config, facts, extra_data)
+    return facts, catalog
+
+
+def apply_phase(config, report, facts, catalog, tags=None):
+    """Converge to the catalog (or, when the report is noop, only find what would change)."""
+    from confrt.engine.applier import ApplyContext, Applier
+
+    with report.phase("apply"):
+        Applier(catalog, ApplyContext(facts, config.statedir, noop=report.noop), report, tags).run()
+
+
+def publish(config, report):
+    """Finish the report: write its files, hand it to plugins, print the headline."""
     report.finish()
     report.write(config.statedir)
     deliver_report(report)
-    print(report.headline())
-    return report.exit_code(detailed_exitcodes)
+    report.out.write(report.headline() + "\n")
 
 
 def deliver_report(report):

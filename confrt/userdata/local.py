@@ -102,6 +102,11 @@ def _read_state(config):
         return {}
 
 
+def current_instance_id(config):
+    """The instance-id of the last userdata written (None before the first fetch or without one)."""
+    return _read_state(config).get("instance_id")
+
+
 def plan_writes(config, fetched, decoded):
     """Every file write the userdata implies, in order, unchanged ones left out."""
     userdata_hash = hashlib.sha256(fetched.raw or b"").hexdigest()

@@ -1,0 +1,42 @@
+"""`confrt run`: the boot and hourly run (userdata, apply, first-boot scripts, report)."""
+
+HELP = "the boot/hourly run: refresh userdata, converge, first-boot scripts, report"
+DESCRIPTION = """\
+What cron (@reboot and hourly) and the systemd units run. Under the run lock:
+refresh the userdata into local_data (always with --boot; hourly runs only
+when run.refresh_userdata is true), compile and apply the catalog, run this
+instance's first-boot scripts once (never in noop), write the report to
+<statedir>/last_run_report.json and last_run_summary.yaml.
+
+Hourly runs first wait a splay: a stable per-host offset derived from the
+instance-id (else the hostname), below run.splaylimit seconds, so a fleet does
+not hit its services at once. --boot and --no-splay do not wait.
+
+A dead metadata service or bad userdata does not stop the run: it applies
+with the last good local_data and reports the failure (exit bit 4); the next
+run tries again. Lines go to stdout/stderr, <run.log_dir>/run.log and syslog
+(when the output is not already collected by the journal or a pipe).
+
+exit codes: 0 nothing to do, 2 changes, 4 failures (a resource, the userdata
+refresh or a first-boot script), 6 both, 1 fatal (lock held, compile error).
+
+examples:
+  confrt run --boot
+  confrt run --noop --no-splay
+  confrt run --wait-lock 600"""
+
+
+def add_arguments(parser):
+    parser.add_argument("--boot", action="store_true",
+                        help="the boot run: always refresh userdata, no splay")
+    parser.add_argument("--no-splay", action="store_true", help="do not wait the per-host splay")
+    parser.add_argument("--noop", action="store_true",
+                        help="change nothing (local_data included); show what would change")
+    parser.add_argument("--wait-lock", metavar="SECONDS", type=float, default=0,
+                        help="wait this long for another run's lock (default 0: exit 1 at once)")
+
+
+def run(args, config):
+    from confrt.runner import run as confrt_run
+
+    return confrt_run(config, boot=args.boot, noop=args.noop, splay=not args.no_splay, wait_lock=args.wait_lock)

@@ -1,0 +1,202 @@
+"""`confrt run`: the run cron and systemd start at boot and every hour.
+
+Under the run lock, in this order:
+  1. refresh userdata (always at boot; hourly only with run.refresh_userdata), so
+     a role or classes from userdata count in this same run: one boot run
+     converges a fresh VM, no "run it twice";
+  2. facts -> compile -> apply;
+  3. the first-boot scripts of this instance, once (never in noop);
+  4. the report, and the detailed exit code (0, 2, 4, 6; 1 fatal).
+A dead metadata service, bad userdata or a failed resource never blocks the
+rest: local_data stays the last good one, the run applies with it, and the
+failure is a failed step in the report (exit code bit 4); the next run tries
+again. Userdata that decodes but whose data does not compile counts as bad
+userdata too: the previous local_data is put back and the run compiles again.
+
+Hourly runs first wait a splay: a stable per-host offset within run.splaylimit,
+so a fleet cloned from one image does not hit its services at minute 0 at once.
+"""
+import os
+import sys
+import time
+
+USERDATA_STEP = "userdata"
+SCRIPTS_STEP = "first_boot_scripts"
+
+
+def splay_seconds(host_id, limit):
+    """A stable offset in [0, limit) seconds for this host: sha256(host_id) mod limit."""
+    import hashlib
+
+    if limit <= 0:
+        return 0
+    digest = hashlib.sha256(host_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % limit
+
+
+def host_id(config):
+    """What the splay is derived from: the instance-id of the last userdata, else the hostname."""
+    import socket
+
+    from confrt.userdata.local import current_instance_id
+
+    return current_instance_id(config) or socket.gethostname()
+
+
+def run(config, boot=False, noop=False, splay=True, wait_lock=0, sleep=time.sleep, out=None, err=None):
+    """One `confrt run`; returns the detailed exit code. `sleep` is injectable for tests."""
+    import logging
+
+    from confrt.errors import ConfrtError
+    from confrt.util.log import LoggedStream, close_run_log, open_run_log
+
+    out, err = out or sys.stdout, err or sys.stderr
+    log = open_run_log(config.run["log_dir"], stream=out)
+    out, err = LoggedStream(out, log, logging.INFO), LoggedStream(err, log, logging.ERROR)
+    kind = "boot" if boot else "hourly"
+    try:
+        out.write(f"confrt: {kind} run started{' (noop)' if noop else ''}\n")
+        if splay and not boot:
+            wait_splay(config, sleep, out)
+        return _locked_run(config, boot, noop, wait_lock, out, err)
+    except ConfrtError as exc:
+        log.error(str(exc))  # the CLI prints it; the run log keeps it too
+        raise
+    finally:
+        close_run_log(log)
+
+
+def wait_splay(config, sleep, out):
+    seconds = splay_seconds(host_id(config), config.run["splaylimit"])
+    if seconds:
+        out.write(f"confrt: waiting the {seconds}s splay of this host (run.splaylimit "
+                  f"{config.run['splaylimit']}; --no-splay skips it)\n")
+        out.flush()
+        sleep(seconds)
+
+
+def _locked_run(config, boot, noop, wait_lock, out, err):
+    from confrt.engine.report import Report
+    from confrt.engine.run import apply_phase, compile_phases, fatal_reported, publish, take_run_lock
+
+    report = Report(noop=noop, out=out, err=err)
+    with take_run_lock(config, report, wait_lock):
+        refresh = boot or config.run["refresh_userdata"]
+        previous = _read_local_data(config) if refresh else None
+        run_config = refresh_userdata(config, report) if refresh else config
+        try:
+            with fatal_reported(config, report):
+                if refresh:
+                    facts, catalog = compile_with_good_local_data(config, run_config, report, previous)
+                else:
+                    facts, catalog = compile_phases(config, report)
+                apply_phase(config, report, facts, catalog)
+        finally:
+            if run_config is not config:
+                os.unlink(run_config.local_data)
+        run_first_boot_scripts(config, report)
+        publish(config, report)
+    return report.exit_code(detailed=True)
+
+
+def refresh_userdata(config, report):
+    """Fetch and write local_data; a failure keeps the old one and is a failed step.
+
+    Returns the config to compile with: in noop, a copy whose local_data is a
+    private temporary file holding what the refresh would write.
+    """
+    from confrt.errors import ConfrtError
+    from confrt.userdata.refresh import refresh_local_data
+
+    if not config.userdata["sources"]:
+        report.step(USERDATA_STEP, "skipped", reason="userdata.sources is empty")
+        return config
+    try:
+        with report.phase("userdata"):
+            fetched, decoded, writes = refresh_local_data(config, noop=report.noop)
+    except ConfrtError as exc:
+        return _keep_local_data(config, report, str(exc))
+    except Exception as exc:  # a bug in a parser must not stop the fleet from converging
+        return _keep_local_data(config, report, f"internal error ({type(exc).__name__}); "
+                                                "`confrt userdata show --debug` shows it")
+    for warning in decoded.warnings:
+        report.err.write(f"confrt: warning: userdata: {warning}\n")
+    verb = "would write" if report.noop else "wrote"
+    for write in writes:
+        report.out.write(f"confrt: userdata from {fetched.source}: {verb} {write.describe()}\n")
+    report.step(USERDATA_STEP, "ok", source=fetched.source, written=[write.path for write in writes])
+    planned = [write for write in writes if write.path == config.local_data]
+    if report.noop and planned:
+        return _config_with_local_data(config, planned[0].content)
+    return config
+
+
+def _keep_local_data(config, report, error):
+    kept = config.local_data if os.path.exists(config.local_data) else None
+    report.step(USERDATA_STEP, "failed", error=error, kept_local_data=kept)
+    report.log_error(f"userdata: {error}; " + (f"keeping the last good {kept}" if kept else
+                                               "no local_data yet: the build-time data only"))
+    return config
+
+
+def _config_with_local_data(config, content):
+    import copy
+    import tempfile
+
+    handle, path = tempfile.mkstemp(prefix="confrt-local-data-", suffix=".yaml")  # 0600: may hold secrets
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(content)
+    preview = copy.copy(config)
+    preview.local_data = path
+    return preview
+
+
+def _read_local_data(config):
+    from confrt.util.atomic import read_bytes
+
+    return read_bytes(config.local_data)
+
+
+def compile_with_good_local_data(config, run_config, report, previous):
+    """(facts, catalog) after a refresh. When the refreshed local_data does not compile, put
+    `previous` back (in noop: just use it), record the userdata failure and compile again."""
+    from confrt.engine.run import compile_phases
+    from confrt.errors import ConfrtError
+
+    try:
+        return compile_phases(run_config, report)
+    except ConfrtError as exc:
+        if _read_local_data(run_config) == previous:
+            raise
+        if not report.noop:
+            _restore_local_data(config, previous)
+        _keep_local_data(config, report, f"the new local_data does not compile: {exc}")
+    return compile_phases(config, report)
+
+
+def _restore_local_data(config, previous):
+    from confrt.util.atomic import atomic_write
+
+    if previous is None:
+        os.unlink(config.local_data)
+    else:
+        atomic_write(config.local_data, previous, 0o600)
+
+
+def run_first_boot_scripts(config, report):
+    """This instance's first-boot scripts, once, after the apply; in noop only named."""
+    from confrt.userdata import local
+
+    pending = local.first_boot_scripts_pending(config)
+    if not pending:
+        return
+    names = [os.path.basename(path) for path in pending]
+    if report.noop:
+        report.step(SCRIPTS_STEP, "skipped", reason="noop", scripts=names)
+        report.out.write(f"confrt: would run the first-boot scripts {', '.join(names)} (noop)\n")
+        return
+    with report.phase("first_boot_scripts"):
+        results = local.run_first_boot_scripts(
+            config, lambda line: report.out.write(f"confrt: first-boot script {line}\n"))
+    failed = [os.path.basename(result.argv[0]) for result in results if not result.ok]
+    report.step(SCRIPTS_STEP, "failed" if failed else "ok", scripts=names, failed=failed)
