@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from engine_support import make_site
 
 #: A plain EL worker: 8 CPUs, 16 GiB.
@@ -20,7 +21,9 @@ FACTS = {
 
 
 def compile_site(tmp_path, data, facts=None, layers=None, hiera_config=None):
-    """The finalized catalog the packaged modules make from `data` (+ layers) and `facts`."""
+    """The finalized catalog the packaged modules make from `data` (+ layers) and `facts`.
+
+    With hiera_config (e.g. the packaged one) `data` is the local_data layer instead."""
     from confrt.config import load_config
     from confrt.engine.run import compile_catalog
     from confrt.facts import Facts
@@ -29,7 +32,10 @@ def compile_site(tmp_path, data, facts=None, layers=None, hiera_config=None):
     config = load_config(env["CONFRT_CONFIG"])
     if hiera_config:
         config.hiera_config = hiera_config
-    catalog, _ = compile_catalog(config, Facts.static(FACTS if facts is None else facts))
+        with open(config.local_data, "w") as handle:
+            yaml.safe_dump(data, handle)
+    catalog, compiler = compile_catalog(config, Facts.static(FACTS if facts is None else facts))
+    catalog.classes = compiler.classes  # for the tests: the modules the data selected, in order
     return catalog
 
 

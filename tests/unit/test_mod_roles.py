@@ -1,0 +1,70 @@
+"""The packaged role profiles (hiera/roles) and OS defaults (hiera/os) compiled through the packaged hierarchy."""
+import pytest
+from mod_support import FACTS, compile_site, content, sh_values, write_files
+
+from confrt.paths import packaged_hiera_config
+
+DEBIAN = {"family": "Debian", "name": "Debian", "release": {"major": "12", "full": "12.11"}}
+LOCAL = {"condor::collector_host": "cm.example.org", "cvmfs::repositories": ["cms.cern.ch"]}
+EL_ONLY = ["package[condor]", "service[condor]", "exec[condor_reconfig]", "package[cvmfs]",
+           "package[cvmfs-config-default]", "package[autofs]", "package[HEP_OSlibs]", "package[osg-wn-client]",
+           "package[osg-ca-certs]"]
+
+
+def role_catalog(tmp_path, role, os_fact=None, local=None):
+    facts = dict(FACTS, role=role)
+    if os_fact:
+        facts["os"] = os_fact
+    return compile_site(tmp_path, dict(LOCAL, **(local or {})), facts, hiera_config=packaged_hiera_config())
+
+
+@pytest.mark.parametrize("role, classes", [
+    ("worker", ["ephemeral_disk", "sshkeys", "cvmfs", "condor", "osg_wn", "atlas_wn"]),
+    ("manager", ["sshkeys", "condor"]),
+    ("submit", ["sshkeys", "condor"]),
+    ("squid", ["ephemeral_disk", "sshkeys", "squid"]),
+])
+def test_each_role_selects_its_modules(tmp_path, role, classes):
+    assert role_catalog(tmp_path, role).classes == classes
+
+
+def test_worker_on_el_installs_everything(tmp_path):
+    catalog = role_catalog(tmp_path, "worker")
+    missing = [ref for ref in EL_ONLY + ["service[fetch-crl.timer]", "sysctl[user.max_user_namespaces]"]
+               if ref not in catalog.resources]
+    assert not missing
+    assert "use ROLE : Execute" in content(catalog, "/etc/condor/config.d/10-confrt-roles.conf")
+    assert 'ConfrtRole = "worker"' in content(catalog, "/etc/condor/config.d/40-confrt-execute.conf")
+    write_files(catalog, tmp_path / "root", "/etc/cvmfs")
+    repos = sh_values(tmp_path / "root" / "etc" / "cvmfs" / "default.local", ["CVMFS_REPOSITORIES"])
+    assert repos["CVMFS_REPOSITORIES"].split(",") == ["cms.cern.ch", "atlas.cern.ch", "atlas-condb.cern.ch",
+                                                      "atlas-nightlies.cern.ch", "grid.cern.ch", "sft.cern.ch",
+                                                      "unpacked.cern.ch"]
+    assert content(catalog, "/etc/vomses/atlas").startswith('"atlas" "voms-atlas-auth.cern.ch" "443"')
+
+
+def test_worker_on_debian_skips_what_debian_lacks_but_writes_the_config(tmp_path):
+    catalog = role_catalog(tmp_path, "worker", DEBIAN)
+    assert [ref for ref in EL_ONLY if ref in catalog.resources] == []
+    assert {"package[fetch-crl]", "package[voms-clients]"} <= set(catalog.resources)
+    for path in ("/etc/condor/config.d/10-confrt-roles.conf", "/etc/condor/config.d/30-confrt-slots.conf",
+                 "/etc/cvmfs/default.local", "/etc/auto.master.d/cvmfs.autofs", "/etc/profile.d/osg.sh",
+                 "/etc/profile.d/atlas.sh", "/etc/profile.d/atlas.csh"):
+        assert content(catalog, path)
+    assert "X509_CERT_DIR=/cvmfs/grid.cern.ch/etc/grid-security/certificates" in content(catalog,
+                                                                                          "/etc/profile.d/osg.sh")
+    assert "cron[confrt-fetch-crl]" not in catalog.resources  # the CAs and CRLs come from CVMFS
+
+
+def test_squid_role_on_debian_runs_as_proxy(tmp_path):
+    catalog = role_catalog(tmp_path, "squid", DEBIAN)
+    assert catalog.get("directory[/var/spool/squid]")["owner"] == "proxy"
+    assert catalog.get("service[squid]")["ensure"] == "running"
+
+
+def test_userdata_overrides_the_role(tmp_path):
+    """Local data (userdata) is above the role: an amiconfig [condor] without condor_master makes a manager."""
+    catalog = role_catalog(tmp_path, "worker", local={"condor::roles": ["central_manager"], "classes": ["--atlas_wn"]})
+    assert "use ROLE : CentralManager" in content(catalog, "/etc/condor/config.d/10-confrt-roles.conf")
+    assert "atlas_wn" not in catalog.classes
+    assert catalog.get("file[/etc/condor/config.d/30-confrt-slots.conf]")["ensure"] == "absent"
