@@ -96,7 +96,8 @@ class Catalog:
             if value is None:
                 if param.required:
                     raise CompileError(f"{where}: missing required attribute '{param.name}'")
-                value = _fresh(param.default)
+                attrs[param.name] = _fresh(param.default)  # defaults are the type's own: trusted
+                continue
             try:
                 attrs[param.name] = param.convert(value)
             except ValueError as exc:
