@@ -68,7 +68,7 @@ class Applier:
         self.providers = {}       # type name -> provider class (None: no suitable one)
         self.prefetched = {}      # provider class -> its prefetch() result
         self.pending = {}         # target ref -> [source refs] of refreshes to deliver
-        self.noop_changed = set() # refs with changes a noop run did not make
+        self.noop_changed = set()  # refs with changes a noop run did not make
         self.pending_path = os.path.join(ctx.statedir, PENDING_FILE)
 
     def selected(self, resource):
