@@ -192,14 +192,14 @@ def parse_key_file(text, where):
 
 
 def read_local(path):
+    """The file's text, or None when it does not exist."""
+    from confrt.resources._system import read_text
+    from confrt.resources.base import ResourceFailed
+
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CompileError(f"{path}: cannot read the owner key: {getattr(exc, 'strerror', None) or exc}") \
-            from None
+        return read_text(path)
+    except ResourceFailed as exc:
+        raise CompileError(f"owner key: {exc}") from None
 
 
 def check_repository_url(url, params, ctx):
