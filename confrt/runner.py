@@ -20,6 +20,8 @@ import os
 import sys
 import time
 
+from confrt.util.log import SYSLOG_SOCKET
+
 USERDATA_STEP = "userdata"
 SCRIPTS_STEP = "first_boot_scripts"
 
@@ -43,15 +45,17 @@ def host_id(config):
     return current_instance_id(config) or socket.gethostname()
 
 
-def run(config, boot=False, noop=False, splay=True, wait_lock=0, sleep=time.sleep, out=None, err=None):
-    """One `confrt run`; returns the detailed exit code. `sleep` is injectable for tests."""
+def run(config, boot=False, noop=False, splay=True, wait_lock=0, sleep=time.sleep, out=None, err=None,
+        syslog_socket=SYSLOG_SOCKET):
+    """One `confrt run`; returns the detailed exit code. sleep, out, err and syslog_socket
+    (None: no syslog) are there for tests."""
     import logging
 
     from confrt.errors import ConfrtError
     from confrt.util.log import LoggedStream, close_run_log, open_run_log
 
     out, err = out or sys.stdout, err or sys.stderr
-    log = open_run_log(config.run["log_dir"], stream=out)
+    log = open_run_log(config.run["log_dir"], syslog_socket, stream=out)
     out, err = LoggedStream(out, log, logging.INFO), LoggedStream(err, log, logging.ERROR)
     kind = "boot" if boot else "hourly"
     try:
@@ -83,7 +87,7 @@ def _locked_run(config, boot, noop, wait_lock, out, err):
     with take_run_lock(config, report, wait_lock):
         refresh = boot or config.run["refresh_userdata"]
         previous = _read_local_data(config) if refresh else None
-        run_config = refresh_userdata(config, report) if refresh else config
+        run_config, new_scripts = refresh_userdata(config, report) if refresh else (config, [])
         try:
             with fatal_reported(config, report):
                 if refresh:
@@ -94,7 +98,7 @@ def _locked_run(config, boot, noop, wait_lock, out, err):
         finally:
             if run_config is not config:
                 os.unlink(run_config.local_data)
-        run_first_boot_scripts(config, report)
+        run_first_boot_scripts(config, report, new_scripts)
         publish(config, report)
     return report.exit_code(detailed=True)
 
@@ -102,33 +106,36 @@ def _locked_run(config, boot, noop, wait_lock, out, err):
 def refresh_userdata(config, report):
     """Fetch and write local_data; a failure keeps the old one and is a failed step.
 
-    Returns the config to compile with: in noop, a copy whose local_data is a
+    Returns (config to compile with, paths of first-boot scripts the refresh stored
+    or, in noop, would store). In noop the config is a copy whose local_data is a
     private temporary file holding what the refresh would write.
     """
     from confrt.errors import ConfrtError
+    from confrt.userdata import local
     from confrt.userdata.refresh import refresh_local_data
 
     if not config.userdata["sources"]:
         report.step(USERDATA_STEP, "skipped", reason="userdata.sources is empty")
-        return config
+        return config, []
     try:
         with report.phase("userdata"):
             fetched, decoded, writes = refresh_local_data(config, noop=report.noop)
     except ConfrtError as exc:
-        return _keep_local_data(config, report, str(exc))
+        return _keep_local_data(config, report, str(exc)), []
     except Exception as exc:  # a bug in a parser must not stop the fleet from converging
         return _keep_local_data(config, report, f"internal error ({type(exc).__name__}); "
-                                                "`confrt userdata show --debug` shows it")
+                                                "`confrt userdata show --debug` shows it"), []
     for warning in decoded.warnings:
         report.err.write(f"confrt: warning: userdata: {warning}\n")
     verb = "would write" if report.noop else "wrote"
     for write in writes:
         report.out.write(f"confrt: userdata from {fetched.source}: {verb} {write.describe()}\n")
     report.step(USERDATA_STEP, "ok", source=fetched.source, written=[write.path for write in writes])
+    scripts = [write.path for write in writes if write.path.startswith(local.scripts_dir(config))]
     planned = [write for write in writes if write.path == config.local_data]
     if report.noop and planned:
-        return _config_with_local_data(config, planned[0].content)
-    return config
+        return _config_with_local_data(config, planned[0].content), scripts
+    return config, scripts
 
 
 def _keep_local_data(config, report, error):
@@ -183,11 +190,12 @@ def _restore_local_data(config, previous):
         atomic_write(config.local_data, previous, 0o600)
 
 
-def run_first_boot_scripts(config, report):
-    """This instance's first-boot scripts, once, after the apply; in noop only named."""
+def run_first_boot_scripts(config, report, new_scripts):
+    """This instance's first-boot scripts, once, after the apply; in noop only named
+    (`new_scripts`: what the noop refresh would have stored)."""
     from confrt.userdata import local
 
-    pending = local.first_boot_scripts_pending(config)
+    pending = new_scripts if report.noop and new_scripts else local.first_boot_scripts_pending(config)
     if not pending:
         return
     names = [os.path.basename(path) for path in pending]

@@ -49,6 +49,11 @@ def state_dir(config):
     return os.path.join(config.statedir, "userdata")
 
 
+def scripts_dir(config):
+    """Where the first-boot scripts are stored, one folder per instance key."""
+    return os.path.join(state_dir(config), "scripts")
+
+
 def instance_key(instance_id, userdata_hash):
     return f"{_UNSAFE.sub('_', instance_id or 'no-instance-id')}-{userdata_hash[:16]}"
 
@@ -126,7 +131,7 @@ def plan_writes(config, fetched, decoded):
     for number, script in enumerate(decoded.scripts, 1):
         name = f"{number:02d}-{_UNSAFE.sub('_', script.name)}"
         scripts.append(name)
-        writes.append(PlannedWrite(os.path.join(state_dir(config), "scripts", key, name),
+        writes.append(PlannedWrite(os.path.join(scripts_dir(config), key, name),
                                    script.content, 0o700, uid, gid))
     state = {"instance_id": fetched.metadata.get("instance_id"), "hash": userdata_hash,
              "source": fetched.source, "key": key, "scripts": scripts}
@@ -153,7 +158,7 @@ def first_boot_scripts_pending(config):
     state = _read_state(config)
     if not state.get("scripts") or os.path.exists(os.path.join(state_dir(config), "done", state["key"])):
         return []
-    return [os.path.join(state_dir(config), "scripts", state["key"], name) for name in state["scripts"]]
+    return [os.path.join(scripts_dir(config), state["key"], name) for name in state["scripts"]]
 
 
 def mark_scripts_done(config):

@@ -34,3 +34,25 @@ def make_run_site(root, common=None, roles=None, sources=None, run=None):
               "run": dict({"log_dir": paths["log"]}, **(run or {}))}
     write_yaml(paths["confrt.yaml"], config)
     return {"CONFRT_CONFIG": paths["confrt.yaml"]}, paths
+
+
+def multipart_userdata(data, script=None):
+    """MIME userdata: an optional `#!` first-boot script part, then `data` as a YAML part."""
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    message = MIMEMultipart()
+    if script:
+        message.attach(MIMEText(script, "x-shellscript"))
+    message.attach(MIMEText(yaml.safe_dump(data), "x-yaml"))
+    return message.as_bytes()
+
+
+def summary(paths):
+    with open(os.path.join(paths["state"], "last_run_summary.yaml")) as handle:
+        return yaml.safe_load(handle)
+
+
+def read(path):
+    with open(str(path)) as handle:
+        return handle.read()
