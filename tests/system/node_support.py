@@ -1,0 +1,60 @@
+"""Helpers for the node modules' system tests (tests/system/test_mod_*.py)."""
+import os
+import subprocess
+
+import pytest
+
+
+def converge(scratch, data, *args):
+    """noop (changes nothing), apply (changes), apply again (nothing to do); returns the real run."""
+    noop, first, touched = scratch.noop_then_apply(data)
+    assert noop.returncode == 2, noop.stdout + noop.stderr
+    assert touched == [], f"--noop changed {touched}"
+    assert first.returncode == 2, first.stdout + first.stderr
+    second = scratch.apply(None, *args)
+    assert second.returncode == 0, second.stdout + second.stderr
+    return first
+
+
+def public_key(tmp_path, comment):
+    """(type, base64) of a fresh key from ssh-keygen."""
+    if subprocess.run(["which", "ssh-keygen"], capture_output=True).returncode != 0:
+        pytest.skip("ssh-keygen (Debian openssh-client) is not installed")
+    path = os.path.join(str(tmp_path), comment.replace("@", "-"))
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path], check=True)
+    with open(path + ".pub") as handle:
+        fields = handle.read().split()
+    return fields[0], fields[1]
+
+
+def host_uptime():
+    with open("/proc/uptime") as handle:
+        return float(handle.read().split()[0])
+
+
+def apply_just_booted(scratch, *args, env=None):
+    """`confrt apply` inside a time namespace whose boot was about a second ago (CLOCK_BOOTTIME),
+    so deadlines counted from boot start now; daemons it starts inherit the namespace."""
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    offset = str(1 - int(host_uptime()))
+    probe = scratch.run(["unshare", "--time", "--boottime", offset, "true"])
+    if probe.returncode != 0:
+        pytest.skip(f"no time namespaces here (unshare --time, Linux 5.6+): {probe.stderr.strip()}")
+    return scratch.run(["unshare", "--time", "--boottime", offset, sys.executable, "-m", "confrt", "apply",
+                        "--detailed-exitcodes", *args], env=dict({"PYTHONPATH": repo}, **(env or {})))
+
+
+def wait_inside(scratch, path, text="", limit=120):
+    """The text of a file inside once it holds `text` (polled; fails after `limit` seconds)."""
+    import time
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if scratch.exists(path):
+            content = scratch.read_text(path)
+            if text in content:
+                return content
+        time.sleep(0.2)
+    raise AssertionError(f"scratch:{path} never held {text!r}")
