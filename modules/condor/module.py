@@ -93,7 +93,7 @@ def declare(params, facts, ctx):
     resources += reconfigured + [slots]
     resources += _secrets(params, ctx, package_ref)
     if execute:
-        resources += _execute_resources(params, ctx, config, package_ref)
+        resources += _execute_resources(params, ctx, facts, package_ref)
     if params["manage_service"]:
         service_ref = f"service[{params['service']}]"
         resources.append(ctx.resource("service", params["service"], ensure="running", enable=True,
@@ -231,11 +231,21 @@ def _secrets(params, ctx, package_ref):
     return resources
 
 
-def _execute_resources(params, ctx, config, package_ref):
-    resources = []
+def _execute_directories(params, ctx, facts, package_ref):
+    """EXECUTE (owned by condor when the package made that user) and, on the ephemeral disk, its
+    parent. The default /var/lib/condor/execute is left to the package where it is not installed."""
     owner = "condor" if params["manage_package"] else None
-    resources.append(ctx.resource("directory", config["slots"]["execute_dir"], mode="0755", owner=owner,
-                                  group=owner, require=package_ref))
+    path = execute_dir(params, facts)
+    scratch = facts.get("ephemeral_disk.mountpoint")
+    if not params["execute_dir"] and not scratch and not params["manage_package"]:
+        return []
+    parents = [os.path.dirname(path)] if not params["execute_dir"] and scratch else []
+    return [ctx.resource("directory", parent, mode="0755") for parent in parents] + [
+        ctx.resource("directory", path, mode="0755", owner=owner, group=owner, require=package_ref)]
+
+
+def _execute_resources(params, ctx, facts, package_ref):
+    resources = _execute_directories(params, ctx, facts, package_ref)
     if params["health_check"]:
         script = params["health_script"]
         resources.append(ctx.resource("directory", os.path.dirname(script), mode="0755"))

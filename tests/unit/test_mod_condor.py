@@ -68,6 +68,7 @@ def test_execute_node_knobs_read_back_by_htcondor(tmp_path):
     assert start.eval(machine()) is True  # before the first cron run
     execute_dir = catalog.get("directory[/scratch/condor/execute]")
     assert execute_dir["owner"] == "condor" and execute_dir["mode"] == "0755"
+    assert catalog.get("directory[/scratch/condor]") is not None  # its parent on the fresh disk
 
 
 def test_slot_layout_restarts_other_files_reconfig(tmp_path):
@@ -83,6 +84,16 @@ def test_slot_layout_restarts_other_files_reconfig(tmp_path):
     assert "package[condor]" in refs(file_resource(catalog, f"{CONFIG_DIR}/10-confrt-roles.conf"), "require")
     knobs = condor_params(catalog, tmp_path, "EXECUTE", "NUM_CPUS")
     assert knobs == {"EXECUTE": "/var/lib/condor/execute", "NUM_CPUS": "8"}
+    assert catalog.get("directory[/var/lib/condor/execute]")["owner"] == "condor"
+
+
+def test_without_the_package_only_config_files(tmp_path):
+    """Where HTCondor cannot be installed (Debian) the config is written, nothing that needs the package."""
+    data = dict(EXECUTE, **{"condor::manage_package": False, "condor::manage_service": False})
+    catalog = compile_site(tmp_path, data)
+    assert not [ref for ref in catalog.resources if ref.startswith(("package[", "service[", "exec["))]
+    assert catalog.get("directory[/var/lib/condor/execute]") is None  # /var/lib/condor is the package's
+    assert condor_params(catalog, tmp_path, "EXECUTE")["EXECUTE"] == "/var/lib/condor/execute"
 
 
 def test_manager_and_submit_have_no_startd_files(tmp_path):

@@ -1,0 +1,69 @@
+"""The packaged roles in a scratch Debian system: one image, the role chosen by the runtime data.
+
+For each role, with only `role: <name>` (and the pool's central manager) in
+local_data (what userdata writes) and the packaged hierarchy:
+`confrt apply --noop` lists the full plan and changes nothing, `confrt apply`
+converges with 0 failures, and a second apply changes nothing.
+"""
+import pytest
+import yaml
+from scratch import CONFRT_STATE, change_lines, diff_changes
+
+#: Debian packages each role's modules manage here (the rest is skipped by os/Debian.yaml).
+NEEDS = {"worker": ["fetch-crl", "voms-clients"], "manager": [], "submit": [], "squid": ["squid"]}
+
+#: Resources the plan of each role must hold (a sample of each module's work).
+PLAN = {
+    "worker": ["file[/etc/condor/config.d/10-confrt-roles.conf]", "file[/etc/condor/config.d/30-confrt-slots.conf]",
+               "file[/usr/libexec/confrt/condor-last-run]", "file[/etc/cvmfs/default.local]",
+               "file[/etc/auto.master.d/cvmfs.autofs]", "file[/etc/vomses/atlas]", "file[/etc/profile.d/osg.sh]",
+               "file[/etc/profile.d/atlas.sh]", "file[/etc/profile.d/atlas.csh]",
+               "sysctl[user.max_user_namespaces]"],
+    "manager": ["file[/etc/condor/config.d/10-confrt-roles.conf]", "file[/etc/condor/config.d/20-confrt-security.conf]"],
+    "submit": ["file[/etc/condor/config.d/10-confrt-roles.conf]"],
+    "squid": ["file[/etc/squid/squid.conf]", "service[squid]"],
+}
+ROLE_LINE = {"worker": "use ROLE : Execute", "manager": "use ROLE : CentralManager", "submit": "use ROLE : Submit"}
+
+
+def installed(system, package):
+    result = system.run(["dpkg-query", "-W", "-f", "${Status}", package])
+    return result.returncode == 0 and result.stdout.endswith("installed")
+
+
+def changed_resources(output):
+    """'file[/etc/x]' of every 'file[/etc/x]/content: ...' change line."""
+    return {line.split("]/", 1)[0] + "]" for line in change_lines(output)}
+
+
+@pytest.mark.parametrize("role", sorted(PLAN))
+def test_role_plans_converges_and_stays_converged(offline_scratch, role):
+    system = offline_scratch
+    if not system.exists("/etc/debian_version"):
+        pytest.skip("the packaged roles are proven on Debian here (os/Debian.yaml)")
+    missing = [p for p in NEEDS[role] if not installed(system, p)]
+    if missing:
+        pytest.skip(f"Debian packages {missing} are not installed (tests/debian-packages.txt); the scratch "
+                    f"system has no network to install them")
+    system.run(["rm", "-rf", "/etc/confrt"], check=True)  # only the packaged hierarchy
+    local = {"role": role, "condor::collector_host": "cm.example.org"}
+    system.write_file("/etc/confrt/data/local.yaml", yaml.safe_dump(local))
+
+    before = system.changes()
+    noop = system.confrt("apply", "--noop", "--detailed-exitcodes")
+    assert noop.returncode == 2, noop.stdout + noop.stderr
+    assert diff_changes(before, system.changes(), ignore=CONFRT_STATE) == []
+    planned = changed_resources(noop.stdout)
+    assert set(PLAN[role]) <= planned, (sorted(planned), noop.stdout)
+
+    first = system.confrt("apply", "--detailed-exitcodes")
+    assert first.returncode == 2, first.stdout + first.stderr
+    assert " 0 failed" in first.stdout.splitlines()[-1]
+    done = changed_resources(first.stdout)
+    assert planned == done, (sorted(planned ^ done), first.stdout)
+    if role in ROLE_LINE:
+        assert ROLE_LINE[role] in system.read_text("/etc/condor/config.d/10-confrt-roles.conf")
+
+    again = system.confrt("apply", "--detailed-exitcodes")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert " 0 changed, 0 failed" in again.stdout.splitlines()[-1]
