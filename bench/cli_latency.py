@@ -69,12 +69,17 @@ def write_hierarchy(directory):
     return config
 
 
-def cases(python, config):
-    """(label, argv, runs divisor) of what to time with this interpreter."""
-    confrt = [python, "-m", "confrt"]
-    suffix = "" if python == sys.executable else f" [{python}]"
+def cases(python, config, no_site=False):
+    """(label, argv, runs divisor) of what to time with this interpreter.
+
+    no_site runs it with -S: site-packages then come from PYTHONPATH, and the .pth
+    hooks an environment may install (they can cost tens of ms) are not run.
+    """
+    python = [python, "-S"] if no_site else [python]
+    confrt = python + ["-m", "confrt"]
+    suffix = " [python -S]" if no_site else "" if python[0] == sys.executable else f" [{python[0]}]"
     return [
-        (f"python -c pass (interpreter start){suffix}", [python, "-c", "pass"], 1),
+        (f"python -c pass (interpreter start){suffix}", python + ["-c", "pass"], 1),
         (f"confrt facts{suffix}", confrt + ["facts", "--config", config], 1),
         (f"confrt facts os.family{suffix}", confrt + ["facts", "os.family", "--config", config], 1),
         (f"confrt lookup {LOOKUP_KEY}{suffix}", confrt + ["lookup", LOOKUP_KEY, "--config", config], 1),
@@ -143,7 +148,11 @@ def main():
     parser.add_argument("--no-reference", action="store_true", help="skip facter and puppet")
     args = parser.parse_args()
 
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    import sysconfig
+
+    site_packages = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [REPO, *sorted(site_packages), os.environ.get("PYTHONPATH", "")]))
     env.pop("CONFRT_CONFIG", None)
     rows = []
     with tempfile.TemporaryDirectory(prefix="confrt-bench-") as directory:
@@ -151,6 +160,7 @@ def main():
         todo = []
         for python in interpreters(args.python):
             todo.extend(cases(python, config))
+        todo.extend(cases(sys.executable, config, no_site=True))
         if not args.no_reference:
             todo.extend(reference_cases(directory))
         for name, argv, factor in todo:
