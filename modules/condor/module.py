@@ -134,30 +134,23 @@ def _config_values(params, facts, ctx, roles):
         condor_host=host or "$(FULL_HOSTNAME)",
         collector=collector,
         ccb=params["ccb"] and not manager and "Execute" in roles,
-        extra=_knobs(params["extra_config"], ctx),
-        attrs=_classad_attrs(params["startd_attrs"], ctx),
+        extra=_named_values(ctx, "extra_config", KNOB_NAME, "a configuration knob name", knob_value),
+        attrs=_named_values(ctx, "startd_attrs", ATTR_NAME, "a ClassAd attribute name", classad_literal),
         slots=_slot_values(params, facts),
     )
     return values
 
 
-def _knobs(knobs, ctx):
-    """condor::extra_config as sorted (name, text) pairs; values on one line."""
-    pairs = []
-    for name, value in sorted(knobs.items()):
-        where = f"{ctx.origin('extra_config')}: condor::extra_config: {name}"
-        if not isinstance(name, str) or not KNOB_NAME.match(name):
-            raise CompileError(f"{where}: not a configuration knob name")
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, (int, float, str)):
-            text = str(value)
-        else:
-            raise CompileError(f"{where}: expected a string or number, got {value!r}")
-        if "\n" in text or text.rstrip().endswith("\\"):
-            raise CompileError(f"{where}: a value must be one line without a trailing backslash")
-        pairs.append((name, text))
-    return pairs
+def knob_value(value):
+    """A configuration value: one line, no trailing backslash (it would continue the line)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if not isinstance(value, (int, float, str)):
+        raise ValueError(f"expected a string or number, got {value!r}")
+    text = str(value)
+    if "\n" in text or text.rstrip().endswith("\\"):
+        raise ValueError("a value must be one line without a trailing backslash")
+    return text
 
 
 def classad_literal(value):
@@ -166,22 +159,22 @@ def classad_literal(value):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
-    text = str(value)
-    if "\n" in text:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, number or boolean, got {value!r}")
+    if "\n" in value:
         raise ValueError("a value must be one line")
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _classad_attrs(attrs, ctx):
+def _named_values(ctx, param, name_pattern, what, convert):
+    """condor::<param> (a mapping) as sorted (name, text) pairs, each name and value checked."""
     pairs = []
-    for name, value in sorted(attrs.items()):
-        where = f"{ctx.origin('startd_attrs')}: condor::startd_attrs: {name}"
-        if not isinstance(name, str) or not ATTR_NAME.match(name):
-            raise CompileError(f"{where}: not a ClassAd attribute name")
-        if value is None or isinstance(value, (list, dict)):
-            raise CompileError(f"{where}: expected a string, number or boolean, got {value!r}")
+    for name, value in sorted(ctx.params[param].items()):
+        where = f"{ctx.origin(param)}: condor::{param}: {name}"
+        if not isinstance(name, str) or not name_pattern.match(name):
+            raise CompileError(f"{where}: not {what}")
         try:
-            pairs.append((name, classad_literal(value)))
+            pairs.append((name, convert(value)))
         except ValueError as exc:
             raise CompileError(f"{where}: {exc}") from None
     return pairs
