@@ -67,7 +67,7 @@ def declare(params, facts, ctx):
         ctx.resource("filesystem", device, fstype=params["fstype"], label=params["label"],
                      mkfs_options=params["mkfs_options"],
                      require="exec[ephemeral RAID0]" if len(devices) > 1 else None),
-        ctx.resource("directory", mountpoint),
+        ctx.resource("directory", mountpoint, require=fs_ref),  # nothing changes for a disk left alone
         ctx.resource("mount", mountpoint, device=f"LABEL={params['label']}", fstype=params["fstype"],
                      options=params["options"], require=fs_ref),
     ]
