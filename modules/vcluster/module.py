@@ -77,6 +77,8 @@ def interface_files(ctx, cluster, facts):
             resources.append(ctx.resource("file", f"/etc/sysconfig/network-scripts/ifcfg-{device}", mode="0644",
                                           content=ctx.template("ifcfg.j2", **variables)))
         elif family == "Debian":
+            resources += [ctx.resource("directory", path, mode="0755")
+                          for path in ("/etc/network", "/etc/network/interfaces.d")]
             resources.append(ctx.resource("file", f"/etc/network/interfaces.d/{device}", mode="0644",
                                           content=ctx.template("interfaces.j2", **variables)))
         else:
