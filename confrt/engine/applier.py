@@ -69,6 +69,7 @@ class Applier:
         self.prefetched = {}      # provider class -> its prefetch() result
         self.pending = {}         # target ref -> [source refs] of refreshes to deliver
         self.noop_changed = set()  # refs with changes a noop run did not make
+        self.saved = {}           # the pending refreshes as statedir/pending_refresh.json has them
         self.pending_path = os.path.join(ctx.statedir, PENDING_FILE)
 
     def selected(self, resource):
@@ -77,8 +78,8 @@ class Applier:
     def run(self):
         order = [r for r in self.catalog.order if self.selected(r)]
         self.ctx.catalog = self.catalog
-        loaded = self.load_pending()
-        self.pending = {ref: list(sources) for ref, sources in loaded.items()}
+        self.saved = self.load_pending()
+        self.pending = {ref: list(sources) for ref, sources in self.saved.items()}
         self.prefetch(order)
         for resource in order:
             if resource.ref in self.done:
@@ -89,8 +90,7 @@ class Applier:
                 self.done[resource.ref] = "skipped"
                 continue
             self.process(resource, order)
-        if not self.noop:
-            self.save_pending(loaded)
+        self.save_pending()
         return self.report
 
     # -- providers --------------------------------------------------------
@@ -209,6 +209,7 @@ class Applier:
                         failure = _reason(exc)
             if failure is None and not self.noop:
                 del self.pending[ref]
+                self.save_pending()
         seconds = time.perf_counter() - start
         if failure is not None:
             if changes:
@@ -218,10 +219,13 @@ class Applier:
             self.done[ref] = "failed"
             return
         if changes:
-            for target in self.catalog.notifies.get(ref, ()):
+            targets = self.catalog.notifies.get(ref, ())
+            for target in targets:
                 sources = self.pending.setdefault(target, [])
                 if ref not in sources:
                     sources.append(ref)
+            if targets:
+                self.save_pending()  # at once: a run killed before the refresh still delivers it next time
             self.report.changed(resource, changes, seconds)
             if self.noop:
                 self.noop_changed.add(ref)
@@ -244,11 +248,14 @@ class Applier:
             return {}
         return {ref: list(sources) for ref, sources in data.items() if self.catalog.has(ref)}
 
-    def save_pending(self, loaded):
-        """Write the undelivered refreshes, only when they differ from what was read."""
-        pending = {ref: sources for ref, sources in self.pending.items() if self.catalog.has(ref)}
-        if pending == loaded and (pending or not os.path.exists(self.pending_path)):
+    def save_pending(self):
+        """Write the undelivered refreshes (real runs only), when they differ from the file."""
+        if self.noop:
             return
+        pending = {ref: list(sources) for ref, sources in self.pending.items() if self.catalog.has(ref)}
+        if pending == self.saved and (pending or not os.path.exists(self.pending_path)):
+            return
+        self.saved = pending
         if not pending:
             os.unlink(self.pending_path)
             return

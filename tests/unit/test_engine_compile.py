@@ -210,3 +210,20 @@ def test_module_data_gives_defaults_below_the_hierarchy(tmp_path, run_confrt):
     result = run_confrt("apply", env=env)
     assert result.returncode == 0, result.stderr
     assert target.read_text() == "from module data\n"
+
+
+def test_a_refresh_survives_a_run_killed_before_delivering_it(tmp_path, run_confrt):
+    conf, killed, reloaded = tmp_path / "conf", tmp_path / "killed", tmp_path / "reloaded"
+    env = site(tmp_path, {"classes": ["resources"],
+                          "resources::file": {str(conf): {"content": "a\n", "notify": "exec[reload]"}},
+                          "resources::exec": {
+                              "kill-the-run": {"command": ["/bin/sh", "-c", f"touch {killed}; kill -9 $PPID"],
+                                               "creates": str(killed), "require": f"file[{conf}]"},
+                              "reload": {"command": ["touch", str(reloaded)], "refreshonly": True,
+                                         "require": "exec[kill-the-run]"}}})
+    first = run_confrt("apply", env=env)
+    assert first.returncode == -9 and conf.exists() and not reloaded.exists()
+    second = run_confrt("apply", env=env)
+    assert second.returncode == 0, second.stderr
+    assert f"exec[reload]/refresh: triggered refresh from file[{conf}]" in second.stdout
+    assert reloaded.exists() and not (tmp_path / "state" / "pending_refresh.json").exists()
