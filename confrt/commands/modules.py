@@ -59,7 +59,7 @@ def show(config, found, args):
               f"{', required' if param.required else ''}): {param.doc}")
         print(f"    default: {_shown(param.default, param.sensitive)}")
         if value is MISSING:
-            print("    value:   (default)")
+            print("    value:   (none: required)" if param.required else "    value:   (default)")
         else:
             print(f"    value:   {_shown(value, secret)}  [{store.origins(key)[0][0]}]"
                   if store.origins(key) else f"    value:   {_shown(value, secret)}")
