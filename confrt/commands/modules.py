@@ -59,10 +59,11 @@ def show(config, found, args):
               f"{', required' if param.required else ''}): {param.doc}")
         print(f"    default: {_shown(param.default, param.sensitive)}")
         if value is MISSING:
-            print("    value:   (none: required)" if param.required else "    value:   (default)")
+            shown = "(none: required)" if param.required else "(default)"
         else:
-            print(f"    value:   {_shown(value, secret)}  [{store.origins(key)[0][0]}]"
-                  if store.origins(key) else f"    value:   {_shown(value, secret)}")
+            origins = store.origins(key)
+            shown = _shown(value, secret) + (f"  [{origins[0][0]}]" if origins else "")
+        print(f"    value:   {shown}")
     return 0
 
 
