@@ -1,6 +1,5 @@
 """sshkeys module: keys per user with options, root's metadata key, the VM owner's key (local or https)."""
 import http.server
-import os
 import shutil
 import ssl
 import subprocess
@@ -225,12 +224,3 @@ def test_plain_http_refused_unless_allowed(tmp_path, keys):
 def test_no_owner_no_lookup(tmp_path):
     catalog, warnings = compile_data(tmp_path, {"classes": ["sshkeys"]}, facts={"cmdline": {"quiet": True}})
     assert len(catalog) == 0 and warnings == []
-
-
-def test_module_readme_lists_every_parameter():
-    from confrt.engine.loader import modulepath_modules
-    from confrt.paths import packaged_modules
-
-    module = {m.name: m for m in modulepath_modules([packaged_modules()])}["sshkeys"]
-    readme = open(os.path.join(module.path, "README.md")).read()
-    assert [p.name for p in module.params if f"`{p.name}`" not in readme] == []
