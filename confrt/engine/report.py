@@ -178,8 +178,9 @@ class Report:
         changed = self.count("changed")
         noop = self.count("noop")
         failed = self.count("failed")
-        out_of_sync = changed + noop + sum(1 for e in self.statuses.values()
-                                           if e["status"] == "failed" and e["changes"])
+        attempted = sum(1 for e in self.statuses.values() if e["status"] == "failed" and e["changes"])
+        refreshed = [e["status"] for e in self.statuses.values()
+                     if any(c["property"] == "refresh" for c in e["changes"])]
         times = {name: round(value, 6) for name, value in self.times.items() if name != "total"}
         times.update({name: round(value, 6) for name, value in sorted(self.type_times.items())})
         times["total"] = round(self.times["total"], 6)
@@ -188,13 +189,9 @@ class Report:
             "version": {"config": None, "confrt": __version__},
             "resources": {
                 "changed": changed, "corrective_change": 0, "failed": failed,
-                "failed_to_restart": sum(1 for e in self.statuses.values()
-                                         if e["status"] == "failed" and any(
-                                             c["property"] == "refresh" for c in e["changes"])),
-                "out_of_sync": out_of_sync,
-                "restarted": sum(1 for e in self.statuses.values() if e["status"] == "changed" and any(
-                    c["property"] == "refresh" for c in e["changes"])),
-                "scheduled": 0, "skipped": self.count("skipped"), "total": self.total,
+                "failed_to_restart": refreshed.count("failed"), "out_of_sync": changed + noop + attempted,
+                "restarted": refreshed.count("changed"), "scheduled": 0, "skipped": self.count("skipped"),
+                "total": self.total,
             },
             "time": times,
             "changes": {"total": 0 if self.noop else sum(
