@@ -66,6 +66,15 @@ def test_installed_units_verify_with_the_installed_binary(installed):
     assert [line for line in result.stderr.splitlines() if "confrt" in line] == []
 
 
+def test_image_builder_preview_uses_the_shipped_modules(installed):
+    # packaging/README.md: drop build-time defaults in /etc/confrt/data/, run `confrt apply --noop`
+    installed.write_file("/etc/confrt/data/common.yaml", "classes: [tcpbuffers]\n")
+    result = installed_python(installed, "/usr/bin/confrt", "apply", "--noop")
+    assert result.returncode == 0, result.stderr
+    assert "/etc/sysctl.d/60-confrt-tcpbuffers.conf" in result.stdout
+    assert not installed.exists("/etc/sysctl.d/60-confrt-tcpbuffers.conf")
+
+
 def test_changed_config_survives_reinstall_and_removal_keeps_it(installed):
     # last in this module: it removes the package
     installed.write_file("/etc/confrt/confrt.yaml", "statedir: /var/lib/confrt-site\n")
