@@ -73,7 +73,12 @@ class TypeRegistry:
         if name not in self._resolved:
             if name not in self._specs:
                 return None
-            self._resolved[name] = resolve(self._specs[name])
+            from confrt.resources.base import ResourceType
+
+            found = resolve(self._specs[name])
+            if not (isinstance(found, type) and issubclass(found, ResourceType)):
+                raise CompileError(f"resource type {name}: {self._specs[name]!r} is not a ResourceType subclass")
+            self._resolved[name] = found
         return self._resolved[name]
 
 

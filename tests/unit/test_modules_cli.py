@@ -182,3 +182,11 @@ def test_every_hook_is_documented_and_builtin_plugins_match_the_specs():
     assert len(specs) == 6 and all(spec.__doc__ and len(spec.__doc__) > 80 for spec in specs)
     plugins.reset()
     plugins.plugin_manager().check_pending()
+
+
+def test_a_registered_type_that_is_not_a_type_is_a_compile_error():
+    registry = plugins.TypeRegistry({"odd": "confrt.resources.base:Change", "gone": "confrt.resources.nope:TYPE"})
+    with pytest.raises(CompileError, match="resource type odd: 'confrt.resources.base:Change' is not a ResourceType"):
+        registry.get("odd")
+    with pytest.raises(CompileError, match="resource type confrt.resources.nope:TYPE: cannot load: No module named"):
+        registry.get("gone")
