@@ -173,7 +173,8 @@ class Provider:
     Override:
       suitable(facts)    classmethod; True when this provider works here. The
                          first suitable provider in ResourceType.providers wins.
-                         facts.get('os.family') ('Debian', 'RedHat'), facts.get('systemd')...
+                         e.g. facts.get('os.family') in ('Debian', 'RedHat'), or
+                         os.path.isdir('/run/systemd/system') (systemd is PID 1).
       prefetch(resources, ctx)  classmethod; called ONCE per run with all the
                          resources this provider manages; read all current state in
                          one query (one `dpkg-query -W` for all packages) and return it.
