@@ -38,7 +38,9 @@ class Report:
         self.noop = noop
         self.out = out or sys.stdout
         self.err = err or sys.stderr
-        self.color = self.out.isatty() if color is None else color
+        if color is None:  # colour on a terminal, unless NO_COLOR is set (no-color.org)
+            color = self.out.isatty() and not os.environ.get("NO_COLOR")
+        self.color = color
         self.started = started if started is not None else process_started()
         self.times = {"startup": max(0.0, time.time() - self.started)}
         self.type_times = {}
