@@ -66,6 +66,9 @@ def run(config, boot=False, noop=False, splay=True, wait_lock=0, sleep=time.slee
     except ConfrtError as exc:
         log.error(str(exc))  # the CLI prints it; the run log keeps it too
         raise
+    except Exception as exc:  # a bug: its message might quote data, so only its type is logged
+        log.error(f"internal error: {type(exc).__name__} (run with --debug for a traceback)")
+        raise
     finally:
         close_run_log(log)
 
