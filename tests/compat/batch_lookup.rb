@@ -1,8 +1,12 @@
-# `puppet lookup` for several keys at once: stock `puppet lookup a b c` returns
-# only the first key found, and each call costs ~2 s of Ruby start-up. This
-# wraps Puppet::Pops::Lookup.lookup so that a list of keys yields
-# {key => value} for every key, a miss or error as {"__error__" => message},
-# then runs the unchanged `puppet lookup` application with ARGV.
+# `puppet lookup` for many keys and merge options in one process: stock
+# `puppet lookup a b c` returns only the first key found, and each call costs
+# ~2 s of Ruby start-up. This wraps Puppet::Pops::Lookup.lookup so that, when
+# the environment variable CONFRT_LOOKUP_RUNS holds a JSON list of
+# {"merge": null | {"strategy": ..., options...}, "keys": [...]}, the lookup of
+# the command-line key returns one {key => value} hash per run instead, with a
+# miss or an error given as {"__error__" => message}. Everything else is the
+# unchanged `puppet lookup` application run with ARGV.
+require 'json'
 require 'puppet/util/command_line'
 require 'puppet'
 require 'puppet/pops'
@@ -12,13 +16,17 @@ module Puppet::Pops::Lookup
     alias_method :single_lookup, :lookup
 
     def lookup(name, value_type, default_value, has_default, merge, lookup_invocation)
-      return single_lookup(name, value_type, default_value, has_default, merge, lookup_invocation) unless name.is_a?(Array)
+      runs = ENV['CONFRT_LOOKUP_RUNS']
+      # Interpolation (%{lookup('k')}) comes back here with a single key: leave it alone.
+      return single_lookup(name, value_type, default_value, has_default, merge, lookup_invocation) if runs.nil? || !name.is_a?(Array)
 
-      name.each_with_object({}) do |key, result|
-        begin
-          result[key] = single_lookup(key, value_type, default_value, has_default, merge, lookup_invocation)
-        rescue StandardError => e
-          result[key] = { '__error__' => e.message }
+      JSON.parse(runs).map do |run|
+        run['keys'].each_with_object({}) do |key, result|
+          begin
+            result[key] = single_lookup(key, value_type, default_value, has_default, run['merge'], lookup_invocation)
+          rescue StandardError => e
+            result[key] = { '__error__' => e.message }
+          end
         end
       end
     end

@@ -36,30 +36,40 @@ def puppet_ruby():
     return first[2:].strip().split()[0] if first.startswith("#!") else shutil.which("ruby")
 
 
-def flags(run, knockout_flag):
-    args = []
-    if run.get("merge"):
-        args += ["--merge", run["merge"]]
+def confrt_flags(run):
+    """The merge of a run as `confrt lookup` options."""
+    args = ["--merge", run["merge"]] if run.get("merge") else []
     if run.get("knockout_prefix"):
-        args += [knockout_flag, run["knockout_prefix"]]
+        args.append("--knockout-prefix=" + run["knockout_prefix"])
     for option in ("sort_merged_arrays", "merge_hash_arrays"):
         if run.get(option):
             args.append("--" + option.replace("_", "-"))
     return args
 
 
-def puppet_lookup(tmp_path, fixture, run):
+def puppet_merge(run):
+    """The merge of a run as Puppet's lookup takes it: None or {"strategy": ..., options}."""
+    if not run.get("merge"):
+        return None
+    options = {name: run[name] for name in ("knockout_prefix", "sort_merged_arrays", "merge_hash_arrays")
+               if run.get(name)}
+    return dict(options, strategy=run["merge"])
+
+
+def puppet_lookup(tmp_path, fixture, runs):
+    """[{key: value}] per run, from one `puppet lookup` process (see batch_lookup.rb)."""
     state = tmp_path / "puppet"
     argv = [puppet_ruby(), os.path.join(HERE, "batch_lookup.rb"),
             "--codedir", str(state / "code"), "--confdir", str(state / "conf"), "--vardir", str(state / "var"),
             "--logdir", str(state / "log"), "--rundir", str(state / "run"),
             "--hiera_config", os.path.join(fixture, "hiera.yaml"), "--facts", os.path.join(fixture, "facts.json"),
-            "--render-as", "json", *flags(run, "--knock-out-prefix"), *run["keys"]]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+            "--render-as", "json", "any_key"]
+    env = dict(os.environ, CONFRT_LOOKUP_RUNS=json.dumps(
+        [{"merge": puppet_merge(run), "keys": run["keys"]} for run in runs]))
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("[")]
     assert result.returncode == 0 and lines, f"puppet lookup failed: {result.stdout}{result.stderr}"
-    values = json.loads(lines[-1])
-    return {key: normalise_puppet(value) for key, value in values.items()}
+    return [{key: normalise_puppet(value) for key, value in values.items()} for values in json.loads(lines[-1])]
 
 
 def normalise_puppet(value):
@@ -72,10 +82,7 @@ def normalise_puppet(value):
 def confrt_lookup(run_confrt, tmp_path, fixture, run, key):
     argv = ["lookup", "--config", str(tmp_path / "confrt.yaml"),
             "--hiera-config", os.path.join(fixture, "hiera.yaml"), "--facts", os.path.join(fixture, "facts.json"),
-            "--render-as", "json", *flags(run, "--knockout-prefix"), key]
-    argv = [arg if arg != "--knockout-prefix" else "--knockout-prefix=" + run["knockout_prefix"] for arg in argv]
-    if run.get("knockout_prefix"):
-        argv.remove(run["knockout_prefix"])
+            "--render-as", "json", *confrt_flags(run), key]
     result = run_confrt(*argv, timeout=60)
     if result.returncode == 0:
         return json.loads(result.stdout)
@@ -100,13 +107,12 @@ def test_confrt_agrees_with_puppet_lookup(run_confrt, tmp_path, name):
     (tmp_path / "confrt.yaml").write_text(yaml.safe_dump({"facts_dir": str(tmp_path / "facts.d"), "modulepath": []}))
     differences = {(d["run"], d["key"]): d for d in cases.get("differences", [])}
     with ThreadPoolExecutor(max_workers=4) as pool:
-        puppet_runs = [pool.submit(puppet_lookup, tmp_path / str(i), fixture, run)
-                       for i, run in enumerate(cases["runs"])]
+        puppet_runs = pool.submit(puppet_lookup, tmp_path, fixture, cases["runs"])
         confrt_runs = [{key: pool.submit(confrt_lookup, run_confrt, tmp_path, fixture, run, key) for key in run["keys"]}
                        for run in cases["runs"]]
         problems = []
         for index, run in enumerate(cases["runs"]):
-            puppet = puppet_runs[index].result()
+            puppet = puppet_runs.result()[index]
             for key, future in confrt_runs[index].items():
                 confrt = future.result()
                 documented = differences.pop((index, key), None)
@@ -115,7 +121,7 @@ def test_confrt_agrees_with_puppet_lookup(run_confrt, tmp_path, name):
                 else:
                     ok = matches(documented["puppet"], puppet[key]) and matches(documented["confrt"], confrt)
                 if not ok:
-                    problems.append(f"run {index} {flags(run, '--knockout-prefix')} {key}: "
+                    problems.append(f"run {index} {confrt_flags(run)} {key}: "
                                     f"confrt={confrt!r} puppet={puppet[key]!r}"
                                     + (" (documented difference)" if documented else ""))
     assert not differences, f"documented differences never looked up: {sorted(differences)}"
