@@ -27,9 +27,19 @@ def run(args, config):
     if args.action == "list":
         width = max((len(name) for name in found), default=0)
         for name in sorted(found):
-            print(f"{name:<{width}}  {found[name].doc}  [{found[name].origin}]")
+            print(f"{name:<{width}}  {_doc(found[name])}  [{found[name].origin}]")
         return 0
     return show(config, found, args)
+
+
+def _doc(module):
+    """The module's one-line doc; a module that cannot load says why instead of ending the list."""
+    from confrt.errors import CompileError
+
+    try:
+        return module.doc
+    except CompileError as exc:
+        return f"(cannot load: {exc})"
 
 
 def show(config, found, args):

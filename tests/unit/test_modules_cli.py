@@ -43,6 +43,14 @@ def test_list_and_show(tmp_path, run_confrt):
     assert "password (str, sensitive)" in out and "pw-s3cret" not in out and "[redacted]" in out
 
 
+def test_list_survives_a_broken_module(tmp_path, run_confrt):
+    env = make_site(tmp_path, {}, modules={"squid": SQUID, "broken": "import no_such_thing\n"})
+    result = run_confrt("modules", "list", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "(cannot load: " in result.stdout and "No module named 'no_such_thing'" in result.stdout
+    assert "squid proxy for CVMFS." in result.stdout
+
+
 def test_show_unknown_module(tmp_path, run_confrt):
     env = make_site(tmp_path, {}, modules={"squid": SQUID})
     result = run_confrt("modules", "show", "sqiud", env=env)
