@@ -4,12 +4,27 @@ usage: python3 vendor.py DEST NAME...   (prints "NAME VERSION" for each)
 
 Takes the files a distribution installed (its RECORD), minus tests, bytecode and
 installer bookkeeping (the dist-info keeps METADATA and the license, so the copy is
-still a valid distribution), so the RPM carries exactly the code the build machine runs. Fails on a distribution that is not installed or has compiled code.
+still a valid distribution), so the RPM carries exactly the code the build machine
+runs. Fails on a distribution that is not installed, has compiled code, or says
+(Requires-Python >=) that it no longer runs on TARGET_PYTHON, EL9's python3.
 """
 import os
 import shutil
 import sys
 from importlib import metadata
+
+TARGET_PYTHON = (3, 9)
+
+
+def _runs_on_target(requires_python):
+    """False when a `>=X.Y` clause of Requires-Python excludes TARGET_PYTHON."""
+    for clause in (requires_python or "").split(","):
+        clause = clause.strip()
+        if clause.startswith(">=") and clause[2:].replace(".", "").isdigit():
+            wanted = tuple(int(part) for part in clause[2:].split(".")[:2])
+            if wanted > TARGET_PYTHON:
+                return False
+    return True
 
 
 def _wanted(relpath):
@@ -26,6 +41,11 @@ def vendor(dest, name):
         dist = metadata.distribution(name)
     except metadata.PackageNotFoundError:
         sys.exit(f"vendor.py: {name} is not installed for {sys.executable}: pip install {name}")
+    requires_python = dist.metadata["Requires-Python"]
+    if not _runs_on_target(requires_python):
+        target = ".".join(map(str, TARGET_PYTHON))
+        sys.exit(f"vendor.py: {name} {dist.version} requires Python {requires_python}, not {target}: "
+                 f"install a version for {target} (pip install '{name}<{dist.version}')")
     for path in dist.files or ():
         rel = path.as_posix()
         if rel.endswith(".so"):

@@ -200,3 +200,43 @@ def test_packaged_confrt_yaml_documents_every_setting_with_its_default(tmp_path)
 def _write(path, text):
     path.write_text(text)
     return path
+
+
+def fake_distribution(site, name, requires_python):
+    """An installed distribution `name` 1.0 in `site`: a module, its tests, a license, RECORD."""
+    info = site / f"{name}-1.0.dist-info"
+    (site / name / "tests").mkdir(parents=True)
+    info.mkdir()
+    files = {f"{name}/__init__.py": "VALUE = 1\n", f"{name}/tests/test_it.py": "",
+             f"{info.name}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"
+                                      f"Requires-Python: {requires_python}\n",
+             f"{info.name}/licenses/LICENSE": "MIT\n", f"{info.name}/INSTALLER": "pip\n"}
+    files[f"{info.name}/RECORD"] = "".join(f"{path},,\n" for path in [*files, f"{info.name}/RECORD"])
+    for path, text in files.items():
+        (site / path).parent.mkdir(parents=True, exist_ok=True)
+        (site / path).write_text(text)
+
+
+def run_vendor(site, dest, name):
+    return run([sys.executable, os.path.join(REPO, "packaging", "vendor.py"), str(dest), name],
+               env=dict(os.environ, PYTHONPATH=str(site)))
+
+
+def test_vendor_copies_code_metadata_and_license_only(tmp_path):
+    fake_distribution(tmp_path / "site", "confrtfake", ">=3.8")
+    result = run_vendor(tmp_path / "site", tmp_path / "vendor", "confrtfake")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "confrtfake 1.0\n"
+    copied = {os.path.relpath(os.path.join(root, name), tmp_path / "vendor")
+              for root, _, names in os.walk(tmp_path / "vendor") for name in names}
+    assert copied == {"confrtfake/__init__.py", "confrtfake-1.0.dist-info/METADATA",
+                      "confrtfake-1.0.dist-info/licenses/LICENSE"}
+
+
+def test_vendor_refuses_a_distribution_too_new_for_el9_python(tmp_path):
+    fake_distribution(tmp_path / "site", "confrtfake", ">=3.10")
+    result = run_vendor(tmp_path / "site", tmp_path / "vendor", "confrtfake")
+    assert result.returncode == 1
+    assert "confrtfake 1.0 requires Python >=3.10, not 3.9" in result.stderr
+    missing = run_vendor(tmp_path / "site", tmp_path / "vendor", "confrt-not-installed")
+    assert missing.returncode == 1 and "confrt-not-installed is not installed" in missing.stderr
