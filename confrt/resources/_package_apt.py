@@ -1,4 +1,5 @@
 """Debian's package provider: dpkg-query reads, apt-get changes."""
+import glob
 import shutil
 
 from confrt.resources._package import PackageProvider
@@ -37,6 +38,11 @@ def parse_apt_cache_policy(text):
     return candidates
 
 
+def have_lists(lists_dir="/var/lib/apt/lists"):
+    """True when `apt-get update` has fetched package lists."""
+    return bool(glob.glob(f"{lists_dir}/*_Packages*"))
+
+
 class AptProvider(PackageProvider):
     name = "apt"
 
@@ -53,6 +59,18 @@ class AptProvider(PackageProvider):
         if latest:
             candidates = parse_apt_cache_policy(run_checked(ctx, ["apt-cache", "policy", *latest]).stdout)
         return {"installed": installed, "config_only": config_only, "candidates": candidates}
+
+    @classmethod
+    def apply_batch(cls, items, ctx):
+        """A fresh image often has no package lists yet: fetch them once before installing."""
+        if any(provider.action() in ("install", "upgrade") for provider, _ in items) and not have_lists():
+            from confrt.resources.base import ResourceFailed
+
+            try:
+                run_checked(ctx, NONINTERACTIVE + ["update"])
+            except ResourceFailed as exc:
+                return [str(exc)] * len(items)
+        return super().apply_batch(items, ctx)
 
     @classmethod
     def command(cls, action, args):

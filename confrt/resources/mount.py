@@ -76,10 +76,13 @@ class FstabProvider(Provider):
     name = "fstab"
 
     def device_path(self):
-        """The wanted device as a path (LABEL=/UUID= resolved by blkid), or None when not found."""
+        """The wanted device as a path (LABEL=/UUID= resolved by blkid), or None when that cannot be
+        told (not found, or a network/pseudo source like 'server:/export' or a CVMFS repository)."""
         device = self.resource["device"]
-        if "=" not in device:
+        if device.startswith("/"):
             return os.path.realpath(device)
+        if device.split("=", 1)[0] not in ("LABEL", "UUID", "PARTLABEL", "PARTUUID"):
+            return None
         result = self.ctx.run(["blkid", "-l", "-o", "device", "-t", device])
         return os.path.realpath(result.stdout.strip()) if result.ok and result.stdout.strip() else None
 
@@ -99,7 +102,7 @@ class FstabProvider(Provider):
             return changes, new
         if current is None:
             changes.append(Change("ensure", "unmounted", "mounted"))
-        elif os.path.realpath(current[0]) != self.device_path():
+        elif self.device_path() not in (None, os.path.realpath(current[0])):
             changes.append(Change("device", current[0], wanted["device"]))
         elif previous is not None and previous.split()[3:4] != [wanted["options"]]:
             changes.append(Change("options", previous.split()[3], wanted["options"]))

@@ -58,3 +58,10 @@ def test_install_then_remove_in_one_transaction_each(debian):
     assert debian.apply(absent).returncode == 0
     with open("/var/lib/dpkg/status", "rb") as handle:
         assert handle.read() == host_status
+
+
+def test_a_fresh_image_without_package_lists_gets_them_first(debian):
+    debian.sh("rm -f /var/lib/apt/lists/*_Packages* /var/cache/apt/archives/*.deb")
+    result = debian.apply({"classes": ["resources"], "resources::package": {"hello": {}}})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert debian.run(["hello"], check=True).stdout.strip() == "Hello, world!"

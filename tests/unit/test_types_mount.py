@@ -47,3 +47,12 @@ def test_noop_plans_fstab_and_mount_without_touching(tmp_path):
     changes = report.statuses[f"mount[{tmp_path}/mnt]"]["changes"]
     assert [c["property"] for c in changes] == ["content", "ensure"]
     assert fstab.read_text() == FSTAB and not (tmp_path / "mnt").exists()
+
+
+def test_a_network_source_mounted_is_in_sync(tmp_path):
+    """/proc is mounted from 'proc': a source that is no device path is not compared (no remount loop)."""
+    fstab = tmp_path / "fstab"
+    attrs = {"device": "proc", "fstype": "proc", "fstab": str(fstab)}
+    apply_catalog(catalog_of(res("mount", "/proc", ensure="present", **attrs)), tmp_path / "s")
+    report = apply_catalog(catalog_of(res("mount", "/proc", **attrs)), tmp_path / "s", noop=True)
+    assert not report.has_changes and "mount[/proc]" not in report.statuses

@@ -74,6 +74,20 @@ def test_one_transaction_per_action():
     assert DnfProvider.command("install", ["squid-5.5"])[-2:] == ["install", "squid-5.5"]
 
 
+def test_lists_are_fetched_first_on_a_fresh_image(tmp_path, monkeypatch):
+    from confrt.resources import _package_apt
+
+    assert not _package_apt.have_lists(str(tmp_path))
+    (tmp_path / "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4").write_bytes(b"")
+    assert _package_apt.have_lists(str(tmp_path))
+    monkeypatch.setattr(_package_apt, "have_lists", lambda: False)
+    catalog = catalog_of(res("package", "squid"))
+    ctx = RecordingContext()
+    prefetched = {"installed": {}, "config_only": set(), "candidates": {}}
+    AptProvider.apply_batch([(AptProvider(catalog.get("package[squid]"), ctx, prefetched), None)], ctx)
+    assert [argv[-1] for argv in ctx.commands] == ["update", "squid"]
+
+
 @pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="needs dpkg-query (Debian)")
 def test_apt_prefetch_reads_this_system_in_one_query():
     from confrt.util.proc import run
