@@ -61,9 +61,9 @@ def load_node_type(path):
     base = os.path.dirname(os.path.abspath(path))
     values = {}
     for key, value in raw.items():
-        check = _CHECKS.get(key)
+        check = KEY_CHECKS.get(key)
         if check is None:
-            raise NodeTypeError(f"{path}: {key}: unknown key (known: {', '.join(_CHECKS)})")
+            raise NodeTypeError(f"{path}: {key}: unknown key (known: {', '.join(KEY_CHECKS)})")
         problem, value = check(value, base)
         if problem:
             raise NodeTypeError(f"{path}: {key}: {problem}")
@@ -194,7 +194,7 @@ def _flag(value, _base):
     return None, value
 
 
-_CHECKS = {
+KEY_CHECKS = {
     "ami": _word,
     "instance_type": _word,
     "role": _name,

@@ -1,6 +1,7 @@
 """confrt submit: node-type file -> HTCondor-G submit description (read back by HTCondor) + userdata."""
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -215,3 +216,15 @@ def test_missing_output_dir_is_an_error(run_confrt, node_dir):
     result = run_confrt("submit", write_node(node_dir), "-o", node_dir / "absent")
     assert result.returncode == 1
     assert result.stderr.strip() == f"confrt: error: {node_dir / 'absent'}: output directory does not exist"
+
+
+def test_help_documents_every_node_type_key():
+    from confrt.commands import submit
+    from confrt.fleet import KEY_CHECKS, REQUIRED
+
+    table = [re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in submit.DESCRIPTION.splitlines()
+             if line.startswith("  ")]
+    for key in KEY_CHECKS:
+        rows = [text for keys, text in table if key in re.split(r",\s*", keys)]
+        assert len(rows) == 1, f"{key} is not in the key table of `confrt submit --help`"
+        assert rows[0].startswith("required:") == (key in REQUIRED), f"{key}: the help says otherwise"
