@@ -15,6 +15,7 @@ turn into zombies that still answer `kill -0`.
 """
 import hashlib
 import os
+import re
 import shutil
 import signal
 import stat
@@ -28,6 +29,16 @@ SPECIAL_MOUNTS = ("/proc", "/sys", "/dev", "/tmp", "/run")
 
 #: confrt's own run state (reports, run lock), written by noop runs too.
 CONFRT_STATE = ("/var/lib/confrt",)
+
+#: Commands that change a system, traced during noop runs, and their read-only uses.
+TRACED_COMMANDS = (
+    "apt-get", "dpkg", "dnf", "yum", "rpm", "useradd", "usermod", "userdel", "groupadd", "groupmod",
+    "groupdel", "chpasswd", "mkfs.ext2", "mkfs.ext4", "mkfs.xfs", "e2label", "xfs_admin", "mount",
+    "umount", "sysctl", "service", "update-rc.d", "chkconfig", "systemctl", "losetup",
+)
+READ_ONLY = (re.compile(r"^service \S+ status$"), re.compile(r"^systemctl show "), re.compile(r"^rpm -qa"))
+TRACE_DIR = "/run/confrt-trace"
+TRACE_LOG = "/run/confrt-trace.log"
 
 #: Environment of commands run inside: nothing of the host's leaks in.
 BASE_ENV = {
@@ -329,16 +340,34 @@ class Scratch:
         return self.confrt("apply", "--detailed-exitcodes", *args, env=env)
 
     def noop_then_apply(self, data):
-        """Noop, then a real apply: returns (noop result, real result, paths the noop changed).
+        """Prove a noop exact: noop, then a real apply of `data`; returns the real run's result.
 
-        The paths come from the overlay's upper layer, minus confrt's own run state
-        (/var/lib/confrt: reports, lock), so they must be empty.
+        Checks that the noop exits 2 (changes pending), wrote nothing (the overlay's
+        upper layer is the same, minus confrt's own run state), ran no
+        state-changing command (traced, see trace_commands) and listed exactly the
+        changes the real run then made, and that the real run exits 2.
         """
         self.write_site(data)
         before = self.changes()
-        noop = self.apply(None, "--noop")
-        touched = diff_changes(before, self.changes(), ignore=CONFRT_STATE)
-        return noop, self.apply(), touched
+        noop = self.apply(None, "--noop", env=self.trace_commands())
+        assert noop.returncode == 2, noop.stdout + noop.stderr
+        assert diff_changes(before, self.changes(), ignore=CONFRT_STATE) == []
+        assert state_changing(self.read_text(TRACE_LOG).splitlines()) == []
+        real = self.apply()
+        assert real.returncode == 2, real.stdout + real.stderr
+        assert change_lines(noop.stdout) == change_lines(real.stdout)
+        return real
+
+    def trace_commands(self):
+        """Wrap the commands that change a system so each call is logged to TRACE_LOG (a tmpfs,
+        outside the upper layer); returns the env (PATH) under which they are traced."""
+        wrappers = []
+        for name in TRACED_COMMANDS:
+            wrappers.append(f'if real=$(command -v {name}); then printf \'#!/bin/sh\\necho "{name} $*" >> '
+                            f'{TRACE_LOG}\\nexec %s "$@"\\n\' "$real" > {TRACE_DIR}/{name}; '
+                            f'chmod 755 {TRACE_DIR}/{name}; fi')
+        self.sh(f"mkdir -p {TRACE_DIR}; : > {TRACE_LOG}; " + "; ".join(wrappers))
+        return {"PATH": f"{TRACE_DIR}:{BASE_ENV['PATH']}"}
 
     # -- files -------------------------------------------------------------
     def read_file(self, path):
@@ -409,6 +438,11 @@ def _describe(host_path):
     if stat.S_ISDIR(info.st_mode):
         return f"dir {owner}"
     return f"special {owner}"
+
+
+def state_changing(commands):
+    """The traced commands that are not read-only uses."""
+    return [c for c in commands if not any(pattern.match(c) for pattern in READ_ONLY)]
 
 
 def change_lines(output):

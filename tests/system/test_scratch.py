@@ -99,3 +99,13 @@ def test_offline_scratch_has_its_own_network_and_net_sysctls(offline_scratch):
     assert offline_scratch.read_text("/proc/sys/net/core/somaxconn").strip() == wanted
     with open("/proc/sys/net/core/somaxconn") as handle:
         assert handle.read() == host_value
+
+
+def test_traced_commands_reveal_state_changes(scratch):
+    from scratch import TRACE_LOG, state_changing
+
+    env = scratch.trace_commands()
+    scratch.sh("service no-such-service status || true; useradd tracedprobe; getent passwd tracedprobe", env=env)
+    traced = scratch.read_text(TRACE_LOG).splitlines()
+    assert traced == ["service no-such-service status", "useradd tracedprobe"]
+    assert state_changing(traced) == ["useradd tracedprobe"]
