@@ -15,6 +15,7 @@ ENTRY_POINT_GROUP = "confrt"
 BUILTIN_PLUGINS = [
     "confrt.resources",        # core resource types (confrt_resource_types)
     "confrt.engine.loader",    # modules from modulepath and entry points (confrt_modules)
+    "confrt.userdata.plugin",  # datasources and formats (confrt_userdata_sources/_formats)
 ]
 
 _manager = None
