@@ -1,8 +1,12 @@
 """The scratch system itself: what happens inside stays inside, and teardown cleans up."""
 import os
 import socket
+import subprocess
+import sys
 
-from scratch import Scratch, apt_install, diff_changes
+import pytest
+
+from scratch import TRACE_LOG, Scratch, apt_install, diff_changes, state_changing, unavailable_reason
 
 
 def _host_bytes(path):
@@ -102,10 +106,20 @@ def test_offline_scratch_has_its_own_network_and_net_sysctls(offline_scratch):
 
 
 def test_traced_commands_reveal_state_changes(scratch):
-    from scratch import TRACE_LOG, state_changing
-
     env = scratch.trace_commands()
     scratch.sh("service no-such-service status || true; useradd tracedprobe; getent passwd tracedprobe", env=env)
     traced = scratch.read_text(TRACE_LOG).splitlines()
     assert traced == ["service no-such-service status", "useradd tracedprobe"]
     assert state_changing(traced) == ["useradd tracedprobe"]
+
+
+def test_scratch_shell_runs_a_command_and_throws_its_changes_away():
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    shell = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scratch-shell")
+    result = subprocess.run([sys.executable, shell, "sh", "-c", "echo x > /etc/confrt-shell-probe; exit 3"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3
+    assert "1 changed paths thrown away:\n  /etc/confrt-shell-probe" in result.stderr
+    assert not os.path.exists("/etc/confrt-shell-probe")
