@@ -15,12 +15,12 @@ def squid(offline_scratch):
     return offline_scratch
 
 
-def _data(comment, ensure="running", enable=True):
+def _data(comment, ensure="running", enable=True, reload=False):
     return {
         "classes": ["resources"],
         "resources::file": {CONF: {"content": f"# {comment}\nshutdown_lifetime 1 seconds\n",
                                    "notify": "service[squid]"}},
-        "resources::service": {"squid": {"ensure": ensure, "enable": enable}},
+        "resources::service": {"squid": {"ensure": ensure, "enable": enable, "reload": reload}},
     }
 
 
@@ -43,7 +43,13 @@ def test_squid_started_restarted_on_refresh_and_stopped(squid):
     assert changed.returncode == 2, changed.stderr
     assert f"service[squid]/refresh: triggered refresh from file[{CONF}]" in change_lines(changed.stdout)
     assert squid.run(["service", "squid", "status"]).returncode == 0
-    assert _pid(squid) != first  # restarted: a new master process
+    restarted = _pid(squid)
+    assert restarted != first  # restarted: a new master process
+
+    reloaded = squid.apply(_data("third", reload=True))
+    assert f"service[squid]/refresh: triggered refresh from file[{CONF}]" in change_lines(reloaded.stdout)
+    assert squid.run(["service", "squid", "status"]).returncode == 0
+    assert _pid(squid) == restarted  # reloaded: the same master process read its configuration again
 
     stopped = squid.apply(_data("second", ensure="stopped", enable=False))
     assert stopped.returncode == 2, stopped.stderr
