@@ -7,7 +7,7 @@ import difflib
 import os
 
 from confrt.engine.catalog import Catalog
-from confrt.engine.module import ModuleContext, render_template
+from confrt.engine.module import ModuleContext, render_template, template_facts
 from confrt.engine.params import redact_problem
 from confrt.errors import CompileError, LookupNotFound
 
@@ -39,9 +39,8 @@ class CompileEnv:
     def render(self, spec, variables):
         """Render '/abs/template.j2' or '<module>/<name>' (its templates/<name>)."""
         path = self._module_path(spec, "templates")
-        facts = self.facts.to_dict() if hasattr(self.facts, "to_dict") else dict(self.facts)
         return render_template(os.path.dirname(path), os.path.basename(path),
-                               dict({"facts": facts}, **variables), label=spec)
+                               dict({"facts": template_facts(self.facts)}, **variables), label=spec)
 
 
 class Compiler:

@@ -203,7 +203,7 @@ class ModuleContext:
         if not self.path:
             raise CompileError(f"module {self.name}: has no templates/ folder")
         return render_template(os.path.join(self.path, "templates"), name,
-                               dict({"params": self.params, "facts": _facts_dict(self.facts)}, **variables),
+                               dict({"params": self.params, "facts": template_facts(self.facts)}, **variables),
                                label=f"module {self.name}")
 
     def origin(self, param_name):
@@ -219,9 +219,10 @@ class ModuleContext:
             self._warn(f"module {self.name}: {message}")
 
 
-def _facts_dict(facts):
-    to_dict = getattr(facts, "to_dict", None)
-    return to_dict() if callable(to_dict) else dict(facts or {})
+def template_facts(facts):
+    """What templates get as `facts`: a Facts' lazy view (a fact is computed when read), or a dict."""
+    view = getattr(facts, "view", None)
+    return view() if callable(view) else dict(facts or {})
 
 
 @functools.cache

@@ -191,6 +191,12 @@ class Facts:
                 result[name] = copy.deepcopy(value)
         return result
 
+    def view(self):
+        """The facts as a read-only mapping computed on first read: what templates get as `facts`."""
+        from confrt.facts.view import FactsView
+
+        return FactsView(self, {split_name(name)[0] for name in self._shortcuts})
+
     def _given(self):
         """(plain values, dotted patches) from facts_dir and overrides, read once."""
         if self._layers is None:
