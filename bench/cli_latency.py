@@ -18,11 +18,16 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench import measure  # noqa: E402
+from bench.tools import Confrt  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "bench", "results", "cli_latency.json")
@@ -99,33 +104,19 @@ def reference_cases(hierarchy_dir):
 
 
 def time_command(argv, runs, env, cwd):
-    """{runs, median_ms, min_ms, max_ms, output} or {error} when the command prints nothing but fails.
+    """{runs, median_ms, min_ms, max_ms, cpu_ms, rss_mib, output} or {error} when the command prints
+    nothing but fails.
 
     (facter exits 1 in containers where /proc/1/environ is unreadable, yet prints every fact.)
     """
-    first = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd)
+    first = measure.run(argv, env=env, cwd=cwd)
     if first.returncode != 0 and not first.stdout.strip():
-        lines = first.stderr.strip().splitlines()
-        return {"error": f"exit {first.returncode}: {lines[-1] if lines else ''}"}
-    samples, cpu = [], []
-    for _ in range(runs):
-        before = _children_cpu()
-        start = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
-        samples.append((time.perf_counter() - start) * 1000)
-        cpu.append((_children_cpu() - before) * 1000)
-    return {"runs": runs, "median_ms": round(statistics.median(samples), 1),
-            "min_ms": round(min(samples), 1), "max_ms": round(max(samples), 1),
-            "cpu_ms": round(statistics.median(cpu), 1),
+        return {"error": f"exit {first.returncode}: {first.last_error_line()}"}
+    stats = measure.summary([measure.run(argv, env=env, cwd=cwd) for _ in range(runs)])
+    return {"runs": runs, "median_ms": round(stats["wall_s"] * 1000, 1),
+            "min_ms": round(stats["wall_min_s"] * 1000, 1), "max_ms": round(stats["wall_max_s"] * 1000, 1),
+            "cpu_ms": round(stats["cpu_s"] * 1000, 1), "rss_mib": stats["rss_mib"],
             "output": first.stdout.strip().splitlines()[0][:60] if first.stdout.strip() else ""}
-
-
-def _children_cpu():
-    """User + system CPU seconds of the waited-for children: less disturbed by a busy machine."""
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def interpreters(requested):
@@ -140,6 +131,34 @@ def interpreters(requested):
     return found
 
 
+def measure_all(runs, env=None, pythons=(), reference=True):
+    """Time every case (confrt under each interpreter and under -S, then facter and puppet); the rows.
+
+    env: the environment of the confrt runs (bench.tools.Confrt.env: bytecode cached); this
+    checkout and the interpreter's site-packages are put on its PYTHONPATH (for -S).
+    """
+    import sysconfig
+
+    env = dict(os.environ if env is None else env)
+    site_packages = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
+    env["PYTHONPATH"] = os.pathsep.join([REPO, *sorted(site_packages), env.get("PYTHONPATH", "")])
+    env.pop("CONFRT_CONFIG", None)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="confrt-bench-") as directory:
+        config = write_hierarchy(directory)
+        todo = []
+        for python in interpreters(pythons):
+            todo.extend(cases(python, config))
+        todo.extend(cases(sys.executable, config, no_site=True))
+        if reference:
+            todo.extend(reference_cases(directory))
+        for name, argv, factor in todo:
+            result = time_command(argv, max(3, runs // factor), env, directory)
+            rows.append(dict(result, name=name, argv=argv))
+            print_row(rows[-1])
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="timed runs per command (default 15)")
@@ -148,25 +167,9 @@ def main():
     parser.add_argument("--no-reference", action="store_true", help="skip facter and puppet")
     args = parser.parse_args()
 
-    import sysconfig
-
-    site_packages = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [REPO, *sorted(site_packages), os.environ.get("PYTHONPATH", "")]))
-    env.pop("CONFRT_CONFIG", None)
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="confrt-bench-") as directory:
-        config = write_hierarchy(directory)
-        todo = []
-        for python in interpreters(args.python):
-            todo.extend(cases(python, config))
-        todo.extend(cases(sys.executable, config, no_site=True))
-        if not args.no_reference:
-            todo.extend(reference_cases(directory))
-        for name, argv, factor in todo:
-            result = time_command(argv, max(3, args.runs // factor), env, directory)
-            rows.append(dict(result, name=name, argv=argv))
-            print_row(rows[-1])
+    with tempfile.TemporaryDirectory(prefix="confrt-bench-") as workdir:
+        env = Confrt(workdir).env(None)
+        rows = measure_all(args.runs, env, args.python, reference=not args.no_reference)
     save(rows, args.runs)
     return 0 if all("error" not in row for row in rows if row["name"].startswith("confrt")) else 1
 

@@ -1,0 +1,1 @@
+"""confrt benchmarks: `python3 bench/run.py` (see bench/README.md)."""

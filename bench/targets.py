@@ -1,0 +1,63 @@
+"""The issue's targets, checked against a bench report (ratios from the same run only).
+
+Each check gives {"text", "measured", "ok"}: ok is None when the report lacks
+what the target needs (a tool was skipped, a size was not run).
+"""
+PUPPET_RATIO = 15            # converged N=221: at most 1/15 of puppet apply's wall time
+RSS_LIMIT_MIB = 40.0         # converged N=221: peak RSS
+LARGE_SIZE, LARGE_LIMIT_S = 10000, 3.0
+LINEAR_FROM = 1000           # per-resource cost at LARGE_SIZE vs at this size
+LINEAR_SLACK = 1.5           # allowed growth of the per-resource cost (quadratic would be ~10x)
+
+
+def _converged(report, size, tool, links=None):
+    for case in report["cases"]:
+        if case["size"] == size and (links is None or case["links"] == links):
+            return case["tools"].get(tool, {}).get("converged")
+    return None
+
+
+def _result(text, measured, ok):
+    return {"text": text, "measured": measured, "ok": ok}
+
+
+def check(report):
+    reference = 221
+    confrt = _converged(report, reference, "confrt", links=False)
+    puppet = _converged(report, reference, "puppet", links=False)
+    cfengine = _converged(report, reference, "cfengine", links=False)
+    found = []
+    text = f"N={reference} converged: confrt <= 1/{PUPPET_RATIO} of puppet apply's wall time"
+    if confrt and puppet:
+        ratio = puppet["wall_s"] / confrt["wall_s"]
+        found.append(_result(text, f"{confrt['wall_s']:.3f} s vs {puppet['wall_s']:.3f} s ({ratio:.1f}x)",
+                             ratio >= PUPPET_RATIO))
+    else:
+        found.append(_result(text, "not measured", None))
+    text = f"N={reference} converged: confrt faster than cf-agent"
+    if confrt and cfengine:
+        found.append(_result(text, f"{confrt['wall_s']:.3f} s vs {cfengine['wall_s']:.3f} s",
+                             confrt["wall_s"] < cfengine["wall_s"]))
+    else:
+        found.append(_result(text, "not measured", None))
+    text = f"N={reference} converged: confrt peak RSS <= {RSS_LIMIT_MIB:g} MiB"
+    found.append(_result(text, f"{confrt['rss_mib']:.1f} MiB" if confrt else "not measured",
+                         confrt["rss_mib"] <= RSS_LIMIT_MIB if confrt else None))
+    large = _converged(report, LARGE_SIZE, "confrt")
+    text = f"N={LARGE_SIZE} converged: confrt within {LARGE_LIMIT_S:g} s"
+    found.append(_result(text, f"{large['wall_s']:.3f} s" if large else "not measured",
+                         large["wall_s"] <= LARGE_LIMIT_S if large else None))
+    small = _converged(report, LINEAR_FROM, "confrt")
+    text = (f"confrt cost linear in N: per-resource converged time at N={LARGE_SIZE} <= {LINEAR_SLACK:g}x "
+            f"that at N={LINEAR_FROM}")
+    if large and small:
+        per_large, per_small = large["wall_s"] / LARGE_SIZE, small["wall_s"] / LINEAR_FROM
+        found.append(_result(text, f"{per_large * 1e6:.0f} us vs {per_small * 1e6:.0f} us per resource",
+                             per_large <= LINEAR_SLACK * per_small))
+    else:
+        found.append(_result(text, "not measured", None))
+    problems = [f"{case['name']} {tool}: {problem}" for case in report["cases"]
+                for tool, result in case["tools"].items() for problem in result["problems"]]
+    found.append(_result("same work: every tool's tree equals confrt's, converged and noop runs change "
+                         "nothing, no run fails", "; ".join(problems[:3]) or "yes", not problems))
+    return found
