@@ -96,3 +96,31 @@ def test_bad_key_changes_nothing(scratch, keys):
     assert len(result.stderr.strip().splitlines()) == 1
     assert scratch.run(["getent", "passwd", "alice"]).returncode == 2
     assert [p for p in scratch.changes() if p not in before and not p.startswith("/var/lib/confrt")] == []
+
+
+def test_accounts_are_modified_then_removed(scratch):
+    def accounts(**user):
+        attrs = {"uid": 2400, "gid": "analysis", "groups": ["users", "audio"], "home": "/home/bob",
+                 "shell": "/bin/bash"}
+        attrs.update(user)
+        return {"classes": ["resources"], "resources::group": {"analysis": {"gid": 2400}},
+                "resources::user": {"bob": attrs}}
+
+    assert scratch.apply(accounts()).returncode == 2
+    scratch.write_file("/home/bob/notes", "mine\n")
+    scratch.run(["chown", "bob", "/home/bob/notes"], check=True)
+    modified = scratch.apply(accounts(uid=2401, shell="/bin/sh", groups=["users"], membership="inclusive"))
+    assert modified.returncode == 2, modified.stderr
+    assert scratch.run(["getent", "passwd", "bob"]).stdout.split(":")[2:7:4] == ["2401", "/bin/sh\n"]
+    assert sorted(scratch.run(["id", "-Gn", "bob"]).stdout.split()) == ["analysis", "users"]
+    assert scratch.stat("/home/bob/notes")[1] == "bob"  # usermod -u moved the home's files along
+    again = scratch.apply(accounts(uid=2401, shell="/bin/sh", groups=["users"], membership="inclusive"))
+    assert again.returncode == 0, again.stdout
+
+    removed = {"classes": ["resources"], "resources::user": {"bob": {"ensure": "absent"}},
+               "resources::group": {"analysis": {"ensure": "absent", "require": "user[bob]"}}}
+    assert scratch.apply(removed).returncode == 2
+    assert scratch.run(["getent", "passwd", "bob"]).returncode == 2
+    assert scratch.run(["getent", "group", "analysis"]).returncode == 2
+    assert not scratch.exists("/home/bob")
+    assert scratch.apply(removed).returncode == 0

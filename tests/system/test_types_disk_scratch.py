@@ -23,12 +23,12 @@ def loop(scratch):
     return make
 
 
-def _data(device):
+def _data(device, options=("noatime", "nofail"), ensure="mounted"):
     return {
         "classes": ["resources"],
         "resources::filesystem": {device: {"fstype": "ext4", "label": LABEL}},
-        "resources::mount": {"/srv/data": {"device": f"LABEL={LABEL}", "fstype": "ext4",
-                                           "options": ["noatime", "nofail"], "pass": 2,
+        "resources::mount": {"/srv/data": {"device": f"LABEL={LABEL}", "fstype": "ext4", "ensure": ensure,
+                                           "options": list(options), "pass": 2,
                                            "require": f"filesystem[{device}]"}},
     }
 
@@ -66,6 +66,28 @@ def test_filesystem_mount_and_fstab_line_once(scratch, loop):
     with open("/etc/fstab") as handle:
         assert "confrt" not in handle.read()
     assert not os.path.exists("/srv/data/precious")
+
+
+def test_mount_options_change_remounts_and_absent_unmounts(scratch, loop):
+    device = loop("opts")
+    assert scratch.apply(_data(device)).returncode == 2
+    scratch.write_file("/srv/data/precious", "keep me\n")
+    remounted = scratch.apply(_data(device, options=("ro", "nofail")))
+    assert remounted.returncode == 2, remounted.stderr
+    assert "mount[/srv/data]/options: options changed 'noatime,nofail' to 'ro,nofail'" in change_lines(remounted.stdout)
+    options = scratch.run(["findmnt", "-n", "-o", "OPTIONS", "/srv/data"], check=True).stdout.split(",")
+    assert "ro" in options
+    assert scratch.run(["touch", "/srv/data/new"]).returncode != 0  # really read-only now
+    assert scratch.apply(_data(device, options=("ro", "nofail"))).returncode == 0
+
+    fstab_before = scratch.read_text("/etc/fstab")
+    removed = scratch.apply(_data(device, ensure="absent"))
+    assert removed.returncode == 2, removed.stderr
+    assert scratch.run(["findmnt", "/srv/data"]).returncode != 0
+    assert "confrt" not in scratch.read_text("/etc/fstab")
+    assert fstab_before.startswith(scratch.read_text("/etc/fstab"))
+    assert scratch.apply(_data(device, ensure="absent")).returncode == 0
+    assert _blkid(scratch, device, "LABEL") == LABEL  # the file system itself stays
 
 
 def test_a_device_with_a_file_system_is_never_formatted(scratch, loop):
