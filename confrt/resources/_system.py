@@ -51,24 +51,13 @@ def plan_text(ctx, path, text):
 
 
 def content_change(path, old, new, sensitive=False):
-    """Change('content') of a text file, with a unified diff (none when sensitive)."""
-    import difflib
+    """Change('content') of a text file (old None: created), with a unified diff unless sensitive."""
+    from confrt.resources.file import checksum, unified_diff
 
-    diff = "".join(difflib.unified_diff(
-        (old or "").splitlines(True), new.splitlines(True),
-        fromfile=path if old is not None else "/dev/null", tofile=path))
-    if old is None:
-        message = f"created {path}"
-    else:
-        message = f"content of {path} changed"
-    return Change("content", None if old is None else _digest(old), _digest(new), message=message,
-                  diff=diff, sensitive=sensitive)
-
-
-def _digest(text):
-    import hashlib
-
-    return "{sha256}" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    old_bytes, new_bytes = (old or "").encode("utf-8"), new.encode("utf-8")
+    message = f"created {path}" if old is None else f"content of {path} changed"
+    return Change("content", None if old is None else checksum(old_bytes), checksum(new_bytes), message=message,
+                  diff=unified_diff(old_bytes, new_bytes, path), sensitive=sensitive)
 
 
 def write_text(path, text, mode=None, uid=-1, gid=-1):
