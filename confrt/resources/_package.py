@@ -30,6 +30,8 @@ def _same_version(installed, wanted):
 class PackageProvider(Provider):
     """Base of apt and dnf: the change report from prefetched state, one transaction per action."""
 
+    version_separator = "="  # name=version (apt); dnf uses name-version
+
     def installed(self):
         return (self.prefetched or {}).get("installed", {}).get(self.resource["name"])
 
@@ -60,8 +62,6 @@ class PackageProvider(Provider):
     def command(cls, action, args):
         """argv installing/removing/purging args in one transaction."""
         raise NotImplementedError
-
-    version_separator = "="
 
     @classmethod
     def transaction_arg(cls, provider):
