@@ -26,12 +26,10 @@ def modulepath_modules(modulepath):
 
 def entry_point_modules():
     """Modules published by installed distributions (entry points group confrt.modules)."""
-    from importlib.metadata import entry_points
+    from confrt.engine.entry_points import entry_points
 
-    eps = entry_points()
-    group = eps.select(group=MODULE_ENTRY_POINT_GROUP) if hasattr(eps, "select") \
-        else eps.get(MODULE_ENTRY_POINT_GROUP, [])
-    return [Module.from_python_module(ep.name, ep.load(), origin=f"entry point {ep.value}") for ep in group]
+    return [Module.from_python_module(ep.name, ep.load(), origin=f"entry point {ep.value}")
+            for ep in entry_points(MODULE_ENTRY_POINT_GROUP)]
 
 
 @hookimpl

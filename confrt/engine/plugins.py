@@ -7,6 +7,7 @@ only when used.
 """
 import importlib
 
+from confrt.engine.entry_points import declared
 from confrt.errors import CompileError
 
 ENTRY_POINT_GROUP = "confrt"
@@ -33,7 +34,8 @@ def plugin_manager():
         manager.add_hookspecs(hookspecs)
         for name in BUILTIN_PLUGINS:
             manager.register(importlib.import_module(name), name=name)
-        manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        if declared(ENTRY_POINT_GROUP):  # importlib.metadata only when some distribution has the group
+            manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
         _manager = manager
     return _manager
 
