@@ -9,7 +9,6 @@ that could not be delivered (the target failed, was skipped or was not
 selected by --tags) is kept in statedir/pending_refresh.json and delivered by
 the next real run.
 """
-import hashlib
 import json
 import os
 import time
@@ -37,6 +36,8 @@ class ApplyContext:
 
     def backup(self, data):
         """Keep `data` as statedir/backup/<sha256> (0600); returns its path."""
+        import hashlib
+
         from confrt.util.atomic import atomic_write
 
         directory = os.path.join(self.statedir, BACKUP_DIR)

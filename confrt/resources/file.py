@@ -6,7 +6,6 @@ and `template_vars`). A replacement is atomic and durable; the replaced content
 is kept in statedir/backup/<sha256>. Unchanged content is never rewritten: sizes
 are compared first, then bytes.
 """
-import hashlib
 import os
 
 from confrt.engine.params import Param
@@ -15,6 +14,8 @@ from confrt.resources.base import REDACTED, Change, Provider, ResourceFailed, Re
 
 
 def checksum(data):
+    import hashlib  # only when content changes: its OpenSSL start-up costs ~5 ms
+
     return "{sha256}" + hashlib.sha256(data).hexdigest()
 
 
