@@ -6,14 +6,15 @@ import pytest
 
 
 def converge(scratch, data, *args):
-    """noop (changes nothing), apply (changes), apply again (nothing to do); returns the real run."""
-    noop, first, touched = scratch.noop_then_apply(data)
-    assert noop.returncode == 2, noop.stdout + noop.stderr
-    assert touched == [], f"--noop changed {touched}"
-    assert first.returncode == 2, first.stdout + first.stderr
+    """noop (exact: changes nothing), apply (changes), apply again (nothing to do); returns the real run."""
+    result = scratch.noop_then_apply(data)
+    if isinstance(result, tuple):  # the scratch API before noop_then_apply made its own checks
+        noop, result, touched = result
+        assert noop.returncode == 2 and touched == [], (noop.stdout + noop.stderr, touched)
+        assert result.returncode == 2, result.stdout + result.stderr
     second = scratch.apply(None, *args)
     assert second.returncode == 0, second.stdout + second.stderr
-    return first
+    return result
 
 
 def public_key(tmp_path, comment):
@@ -46,8 +47,9 @@ def apply_just_booted(scratch, *args, env=None):
                         "--detailed-exitcodes", *args], env=dict({"PYTHONPATH": repo}, **(env or {})))
 
 
-def wait_inside(scratch, path, text="", limit=120):
-    """The text of a file inside once it holds `text` (polled; fails after `limit` seconds)."""
+def wait_inside(scratch, path, text="", limit=120, logs=()):
+    """The text of a file inside once it holds `text` (polled; fails after `limit` seconds,
+    showing the `logs` files inside)."""
     import time
 
     deadline = time.monotonic() + limit
@@ -57,4 +59,5 @@ def wait_inside(scratch, path, text="", limit=120):
             if text in content:
                 return content
         time.sleep(0.2)
-    raise AssertionError(f"scratch:{path} never held {text!r}")
+    shown = scratch.run(["sh", "-c", 'for f in "$@"; do echo "== $f"; cat "$f"; done', "sh", path, *logs])
+    raise AssertionError(f"scratch:{path} never held {text!r}\n{shown.stdout}{shown.stderr}")

@@ -70,13 +70,10 @@ def test_two_disks_make_a_raid0(scratch):
     data = {"classes": ["ephemeral_disk"], "ephemeral_disk::devices": disks, "ephemeral_disk::label": label,
             "ephemeral_disk::raid_device": md}
     try:
-        noop, first, touched = scratch.noop_then_apply(data)
-        assert first.returncode == 2, first.stdout + first.stderr
+        converge(scratch, data)
         assert "raid0" in scratch.run(["mdadm", "--detail", md], check=True).stdout
         assert f"LABEL={label}" in scratch.run(["blkid", "-p", "-o", "export", md], check=True).stdout
         assert scratch.run(["findmnt", "/scratch"]).returncode == 0
-        second = scratch.apply(None)
-        assert second.returncode == 0, second.stdout + second.stderr
     finally:
         scratch.run(["umount", "/scratch"])
         scratch.run(["mdadm", "--stop", md])

@@ -22,6 +22,7 @@ echo "child=$!" >> $out
 wait
 echo "not killed" >> $out
 """
+LOGS = ("/var/log/confrt/confrt-glidein-pilot.log", "/var/log/confrt/confrt-lifetime.log")
 PROXY = "-----BEGIN CERTIFICATE-----\nnot a real proxy\n-----END CERTIFICATE-----\n"
 
 
@@ -63,7 +64,7 @@ def test_pilot_runs_as_the_pilot_user_with_args_and_proxy(scratch, factory):
     site(scratch, factory, 3600)
     first = apply_just_booted(scratch)
     assert first.returncode == 2, first.stdout + first.stderr
-    out = wait_inside(scratch, "/tmp/pilot.out", "child=").splitlines()
+    out = wait_inside(scratch, "/tmp/pilot.out", "child=", logs=LOGS).splitlines()
     assert out[0] == "glidein_pilot"
     assert out[1] == "proxy=/home/glidein_pilot/pilot_proxy" and out[2] == "-----BEGIN CERTIFICATE-----"
     assert out[3:9] == ["arg=-v", "arg=std", "arg=-name", "arg=my glidein", "arg=-entry", "arg=CMS_T2"]
@@ -78,9 +79,9 @@ def test_max_lifetime_kills_the_pilot_group_then_shuts_down(scratch, factory):
     site(scratch, factory, 5)
     result = apply_just_booted(scratch)
     assert result.returncode == 2, result.stdout + result.stderr
-    out = wait_inside(scratch, "/tmp/pilot.out", "child=")
+    out = wait_inside(scratch, "/tmp/pilot.out", "child=", logs=LOGS)
     child = out.split("child=")[1].split()[0]
-    uptime = float(wait_inside(scratch, "/tmp/shutdown.ran", ".").split()[0])
+    uptime = float(wait_inside(scratch, "/tmp/shutdown.ran", ".", logs=LOGS).split()[0])
     assert uptime >= 5  # at the deadline counted from boot, not before
     assert scratch.read_text("/tmp/post.ran") == "post\n"  # the POST scripts ran before the shutdown
     assert scratch.run(["kill", "-0", child]).returncode != 0  # the pilot's process group is gone
