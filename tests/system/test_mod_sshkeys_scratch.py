@@ -4,7 +4,7 @@ from node_support import converge, public_key
 
 def test_keys_of_users_root_metadata_and_owner_exclusive(scratch, tmp_path):
     alice, meta, owner, stray = (public_key(tmp_path, c) for c in ("alice@laptop", "meta", "jdoe@vgrid", "stray"))
-    scratch.write_file("/root/.ssh/authorized_keys", f"{stray[0]} {stray[1]} stray\n", mode=0o644)
+    scratch.write_file("/root/.ssh/authorized_keys", f"{stray[0]} {stray[1]} stray\n", mode=0o600)
     scratch.write_file("/opt/ssh_public_keys/authorized_keys.jdoe", f"{owner[0]} {owner[1]} jdoe@vgrid\n")
     data = {"classes": ["accounts", "sshkeys"], "accounts::users": {"alice": {"shell": "/bin/sh"}},
             "sshkeys::exclusive": True, "sshkeys::owner": "jdoe",
