@@ -183,3 +183,29 @@ def test_raid_helper_is_valid_sh():
     path = os.path.join(packaged_modules(), "ephemeral_disk", "files", "confrt-ephemeral-raid")
     assert os.access(path, os.X_OK)
     assert os.system(f"sh -n {path}") == 0
+
+
+def test_raid_helper_creates_only_on_blank_disks(tmp_path):
+    """The helper with a stand-in mdadm (the md driver may be missing) and the real blkid -p."""
+    import shutil
+    import subprocess
+
+    if shutil.which("blkid") is None or shutil.which("mkfs.ext4") is None:
+        pytest.skip("needs blkid and mkfs.ext4 (Debian util-linux, e2fsprogs)")
+    helper = os.path.join(packaged_modules(), "ephemeral_disk", "files", "confrt-ephemeral-raid")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "mdadm").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/mdadm.calls\n[ "$1" != --assemble ]\n')
+    (bin_dir / "mdadm").chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    disks = disk_images(tmp_path, 2)
+    result = subprocess.run([helper, "/dev/md/ephemeral", *disks], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    calls = (tmp_path / "mdadm.calls").read_text().splitlines()
+    assert calls == [f"--assemble /dev/md/ephemeral {' '.join(disks)}",
+                     f"--create /dev/md/ephemeral --run --level=0 --metadata=1.2 --raid-devices=2 {' '.join(disks)}"]
+    (tmp_path / "mdadm.calls").unlink()
+    subprocess.run(["mkfs.ext4", "-q", "-F", disks[1]], check=True)
+    result = subprocess.run([helper, "/dev/md/ephemeral", *disks], env=env, capture_output=True, text=True)
+    assert result.returncode == 1 and f"{disks[1]} holds data (blkid -p exit 0): not creating" in result.stderr
+    assert (tmp_path / "mdadm.calls").read_text().splitlines() == [f"--assemble /dev/md/ephemeral {' '.join(disks)}"]
