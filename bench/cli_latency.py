@@ -7,7 +7,9 @@ max wall milliseconds and the median CPU time (user + system, which a busy
 machine disturbs less), and bench/results/cli_latency.json keeps them. The
 interpreter's own start-up (`python -c pass`) is measured too, so the part
 that is confrt's shows. `facter` and `puppet lookup` (Debian's puppet-agent)
-are timed on the same work when installed. A command that fails is reported
+are timed on the same work when installed. Python runs byte-compiled, as an
+installed confrt does (.pyc files go to a temporary PYTHONPYCACHEPREFIX). A
+command that fails is reported
 with its error line instead of a time, so the script can run before every
 part of confrt exists.
 
@@ -145,6 +147,10 @@ def measure_all(runs, env=None, pythons=(), reference=True):
     env.pop("CONFRT_CONFIG", None)
     rows = []
     with tempfile.TemporaryDirectory(prefix="confrt-bench-") as directory:
+        # Time confrt as installed (pip and RPM byte-compile it), even where the environment
+        # sets PYTHONDONTWRITEBYTECODE: the warm-up run writes the .pyc files here.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = os.path.join(directory, "pycache")
         config = write_hierarchy(directory)
         todo = []
         for python in interpreters(pythons):
