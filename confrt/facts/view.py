@@ -16,10 +16,10 @@ class FactsView(Mapping):
 
     def __init__(self, facts, partial=()):
         self._facts = facts
-        self._partial = frozenset(partial)   # top-level names some of whose leaves are cheap
+        self.partial = frozenset(partial)   # top-level names some of whose leaves are cheap
 
     def __getitem__(self, name):
-        if name in self._partial:
+        if name in self.partial:
             return LazyFact(self._facts, name)
         value = self._facts.get(name, _MISSING)
         if value is _MISSING:

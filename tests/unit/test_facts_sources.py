@@ -291,3 +291,20 @@ def test_cmdline_round_trip_property():
         assert parse_cmdline(" ".join(words) + "\n") == params
 
     check()
+
+
+def test_live_virtual_asks_systemd_only_when_files_name_nothing():
+    import shutil
+    import subprocess
+
+    from confrt.facts.virtual import SYSTEMD_NAMES
+
+    from_files = detect_from_files(Host("/"))
+    live = Facts().get("virtual")
+    if from_files not in ("physical", "virtual"):
+        assert live == from_files
+    elif shutil.which("systemd-detect-virt"):
+        answer = subprocess.run(["systemd-detect-virt"], capture_output=True, text=True).stdout.strip()
+        assert live == SYSTEMD_NAMES.get(answer, answer or from_files)
+    else:
+        assert live == from_files
