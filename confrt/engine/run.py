@@ -61,7 +61,7 @@ def hiera_config_with_top_layer(hiera_config, data_file):
     return handle.name
 
 
-def compile_catalog(config, facts, extra_data=None):
+def compile_catalog(config, facts, extra_data=None, warn=warn):
     """(catalog, compiler) for this host; raises CompileError/DataError before any change."""
     from confrt.engine.compiler import Compiler
     from confrt.engine.plugins import modules, resource_types
@@ -113,7 +113,10 @@ def compile_phases(config, report, facts_file=None, extra_data=None):
     with report.phase("facts"):
         facts = load_facts(config, facts_file)
     with report.phase("compile"):
-        catalog, _ = compile_catalog(config, facts, extra_data)
+        from confrt.engine.catalog_cache import compiled
+
+        catalog = compiled(config, facts, lambda facts, warn: compile_catalog(config, facts, extra_data, warn)[0],
+                           warn, extra_data, facts_file)
     return facts, catalog
 
 

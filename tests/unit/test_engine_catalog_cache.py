@@ -1,0 +1,163 @@
+"""The catalog cache is used only when compiling again would give the same catalog."""
+import os
+
+import pytest
+import yaml
+from engine_support import make_site
+
+from confrt.config import load_config
+from confrt.engine import catalog_cache
+from confrt.engine.run import compile_catalog
+from confrt.facts import Facts
+
+
+class Site:
+    """A scratch site and a counting compile through catalog_cache.compiled()."""
+
+    def __init__(self, root, data, modules=None, layers=None):
+        self.root = root
+        self.env = make_site(root, data, modules=modules, layers=layers)
+        self.config = load_config(self.env["CONFRT_CONFIG"])
+        self.compiles = 0
+        self.warnings = []
+
+    def compile(self, facts, warn):
+        self.compiles += 1
+        return compile_catalog(self.config, facts, None, warn)[0]
+
+    def catalog(self, facts=None):
+        facts = facts or Facts.static({"networking": {"hostname": "node1"}, "os": {"family": "Debian"}})
+        return catalog_cache.compiled(self.config, facts, self.compile, self.warnings.append)
+
+    def write(self, relative, text):
+        path = os.path.join(self.root, relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
+            handle.write(text)
+
+    @property
+    def cache(self):
+        return os.path.join(self.config.statedir, catalog_cache.CACHE_FILE)
+
+
+def templated(root, **more):
+    return {"classes": ["resources"],
+            "resources::file": {f"{root}/out/motd": {"template": f"{root}/motd.j2", "template_vars": {"n": 1}}},
+            **more}
+
+
+@pytest.fixture
+def site(tmp_path):
+    site = Site(tmp_path, templated(tmp_path))
+    site.write("motd.j2", "{{ facts.networking.hostname }} {{ n }}\n")
+    return site
+
+
+def content(catalog, root):
+    return catalog.get(f"file[{root}/out/motd]")["content"]
+
+
+def test_a_second_compile_comes_from_the_cache_and_is_the_same(site, tmp_path):
+    first = site.catalog()
+    assert site.compiles == 1 and os.stat(site.cache).st_mode & 0o777 == 0o600
+    second = site.catalog()
+    assert site.compiles == 1
+    assert [r.ref for r in second.order] == [r.ref for r in first.order]
+    assert content(second, tmp_path) == "node1 1\n"
+    assert second.requires == first.requires and second.types is not None
+
+
+@pytest.mark.parametrize("change", ["data", "template", "new layer file", "fact", "module code"])
+def test_any_input_change_compiles_again(tmp_path, monkeypatch, change):
+    monkeypatch.setattr("sys.dont_write_bytecode", False)  # module code then runs from its .pyc
+    site = Site(tmp_path, templated(tmp_path, classes=["resources", "note"]),
+                modules={"note": "PARAMS = []\ndef declare(params, facts, ctx):\n    return []\n"},
+                layers={"extra.yaml": {}})
+    os.unlink(tmp_path / "data" / "extra.yaml")  # a level whose file does not exist (yet)
+    site.write("motd.j2", "{{ facts.networking.hostname }} {{ n }}\n")
+    site.catalog()
+    facts = None
+    if change == "data":
+        site.write("data/common.yaml", yaml.safe_dump(templated(tmp_path, **{"classes": ["resources", "note"]})
+                                                       | {"resources::directory": {f"{tmp_path}/out": {}}}))
+    elif change == "template":
+        site.write("motd.j2", "host {{ facts.networking.hostname }}\n")
+    elif change == "new layer file":
+        site.write("data/extra.yaml", yaml.safe_dump({"resources::directory": {f"{tmp_path}/out": {}}}))
+    elif change == "fact":
+        facts = Facts.static({"networking": {"hostname": "node2"}, "os": {"family": "Debian"}})
+    else:
+        site.write("modules/note/module.py", "PARAMS = []\ndef declare(params, facts, ctx):\n"
+                                             "    return [ctx.resource('directory', '" + f"{tmp_path}/out" + "')]\n")
+    catalog = site.catalog(facts)
+    assert site.compiles == 2
+    if change in ("data", "new layer file", "module code"):
+        assert catalog.has(f"directory[{tmp_path}/out]")
+    else:
+        assert content(catalog, tmp_path) in ("host node1\n", "node2 1\n")
+    site.catalog(facts)
+    assert site.compiles == 2  # and the new catalog is cached in turn
+
+
+@pytest.mark.parametrize("reach", ["open('/proc/self/status').read()",
+                                   "__import__('subprocess').run(['true'])",
+                                   "open(ctx.path + '/side-effect', 'w').write('x')"])
+def test_a_compile_that_reaches_outside_is_not_cached(tmp_path, reach):
+    site = Site(tmp_path, {"classes": ["peek"]},
+                modules={"peek": f"PARAMS = []\ndef declare(params, facts, ctx):\n    {reach}\n    return []\n"})
+    site.catalog()
+    site.catalog()
+    assert site.compiles == 2 and not os.path.exists(site.cache)
+
+
+def test_a_catalog_holding_a_secret_is_not_cached(tmp_path):
+    site = Site(tmp_path, {"classes": ["resources"], "resources::file": {
+        f"{tmp_path}/token": {"content": "tok-s3cret", "sensitive": ["content"]},
+        f"{tmp_path}/motd": {"content": "hello", "sensitive": True}}})
+    site.catalog()
+    site.catalog()
+    assert site.compiles == 2 and not os.path.exists(site.cache)
+
+
+def test_warnings_are_shown_again_from_the_cache(site, tmp_path):
+    site.write("data/common.yaml", yaml.safe_dump(templated(tmp_path, **{"resources::nosuch": 1})))
+    site.catalog()
+    site.catalog()
+    assert site.compiles == 1
+    assert len(site.warnings) == 2 and site.warnings[0] == site.warnings[1] and "resources::nosuch" in site.warnings[0]
+
+
+def test_a_cache_others_can_write_is_ignored(site):
+    site.catalog()
+    os.chmod(site.cache, 0o666)
+    site.catalog()
+    assert site.compiles == 2 and os.stat(site.cache).st_mode & 0o777 == 0o600
+
+
+def test_a_damaged_cache_is_only_a_miss(site):
+    site.catalog()
+    with open(site.cache, "r+b") as handle:
+        handle.truncate(100)
+    assert content(site.catalog(), site.root) == "node1 1\n"
+    assert site.compiles == 2
+
+
+def test_it_can_be_turned_off(site, monkeypatch):
+    monkeypatch.setenv(catalog_cache.DISABLE_VARIABLE, "off")
+    site.catalog()
+    site.catalog()
+    assert site.compiles == 2 and not os.path.exists(site.cache)
+
+
+def test_apply_uses_it_and_notices_an_edit(tmp_path, run_confrt):
+    env = make_site(tmp_path, templated(tmp_path, **{"resources::directory": {f"{tmp_path}/out": {}}}))
+    (tmp_path / "motd.j2").write_text("one {{ n }}\n")
+    for _ in range(2):
+        result = run_confrt("apply", env=env)
+        assert result.returncode == 0, result.stderr
+    assert os.path.exists(tmp_path / "state" / catalog_cache.CACHE_FILE)
+    assert (tmp_path / "out" / "motd").read_text() == "one 1\n"
+    (tmp_path / "motd.j2").write_text("two {{ n }}\n")
+    result = run_confrt("apply", env=env)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "motd").read_text() == "two 1\n"
