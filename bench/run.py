@@ -41,7 +41,7 @@ def parse_args(argv):
                         help="seconds per series of runs: slower tools do fewer runs (default 40)")
     parser.add_argument("--quick", action="store_true", help="only the 221-resource reference case")
     parser.add_argument("--tools", type=lambda text: text.split(","), default=[t.name for t in bench_tools.TOOLS],
-                        help="comma list of confrt,puppet,cfengine (default all)")
+                        help="comma list of confrt,confrt-nocache,puppet,cfengine (default all)")
     parser.add_argument("--no-latency", action="store_true", help="skip confrt facts/lookup against facter")
     parser.add_argument("--no-install", action="store_true", help="do not apt-get install missing tools")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
@@ -127,7 +127,7 @@ def run_case(tools, name, size, links, args):
     for tool in tools:
         site = tool.prepare(Workload(os.path.join(tool.workdir, tool.name, name, "root"), size, links), name)
         sites[tool.name] = site
-        if tool.name == "confrt":
+        if isinstance(tool, bench_tools.Confrt):
             warm_up(tool, site)
     workload = Workload("/", size, links)
     for tool in tools:
@@ -143,8 +143,8 @@ def run_case(tools, name, size, links, args):
         for tool_name, samples in series.items():
             results[tool_name][mode] = measure.summary(samples)
     for tool in tools:
-        if tool.name == "confrt":
-            results["confrt"]["phases_s"] = tool.phases(sites["confrt"])
+        if isinstance(tool, bench_tools.Confrt):
+            results[tool.name]["phases_s"] = tool.phases(sites[tool.name])
     return {"name": name, "size": size, "links": links, "resources": workload.counts(), "tools": results}
 
 
@@ -193,7 +193,7 @@ def run_series(tools, sites, results, mode, args):
 
 
 def _progress(tool, what, sample):
-    print(f"   {tool:9} {what:22} {sample.wall:8.3f} s wall {sample.cpu:7.3f} s cpu "
+    print(f"   {tool:15} {what:22} {sample.wall:8.3f} s wall {sample.cpu:7.3f} s cpu "
           f"{sample.rss_mib:6.1f} MiB  exit {sample.returncode}", flush=True)
 
 
@@ -207,19 +207,19 @@ def run_latency(confrt, runs):
 
 def print_report(report):
     print()
-    print(f"{'case':16} {'tool':9} {'first s':>9} {'converged s':>12} {'cpu s':>7} {'noop s':>8} "
+    print(f"{'case':14} {'tool':15} {'first s':>9} {'converged s':>12} {'cpu s':>7} {'noop s':>8} "
           f"{'RSS MiB':>8} {'x confrt':>9}")
     for case in report["cases"]:
         confrt = case["tools"]["confrt"].get("converged", {}).get("wall_s")
         for tool, result in case["tools"].items():
             converged = result.get("converged", {})
             ratio = f"{converged['wall_s'] / confrt:8.1f}x" if confrt and converged else ""
-            print(f"{case['name']:16} {tool:9} {result['first']['wall_s']:9.3f} "
+            print(f"{case['name']:14} {tool:15} {result['first']['wall_s']:9.3f} "
                   f"{converged.get('wall_s', float('nan')):12.3f} {converged.get('cpu_s', float('nan')):7.3f} "
                   f"{result.get('noop', {}).get('wall_s', float('nan')):8.3f} "
                   f"{converged.get('rss_mib', float('nan')):8.1f} {ratio:>9}")
             for problem in result["problems"]:
-                print(f"{'':27}! {problem}")
+                print(f"{'':31}! {problem}")
     for row in report["latency"]:
         shown = f"{row['median_ms']:8.1f} ms" if "median_ms" in row else f"failed: {row['error']}"
         print(f"{row['name']:58} {shown}")

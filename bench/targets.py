@@ -17,6 +17,18 @@ def _converged(report, size, tool, links=None):
     return None
 
 
+def _linear(report, tool):
+    """Per-resource converged time at LARGE_SIZE within LINEAR_SLACK of that at LINEAR_FROM."""
+    large, small = _converged(report, LARGE_SIZE, tool), _converged(report, LINEAR_FROM, tool)
+    text = (f"{tool} cost linear in N: per-resource converged time at N={LARGE_SIZE} <= {LINEAR_SLACK:g}x "
+            f"that at N={LINEAR_FROM}")
+    if not (large and small):
+        return _result(text, "not measured", None)
+    per_large, per_small = large["wall_s"] / LARGE_SIZE, small["wall_s"] / LINEAR_FROM
+    return _result(text, f"{per_large * 1e6:.0f} us vs {per_small * 1e6:.0f} us per resource",
+                   per_large <= LINEAR_SLACK * per_small)
+
+
 def _result(text, measured, ok):
     return {"text": text, "measured": measured, "ok": ok}
 
@@ -47,15 +59,8 @@ def check(report):
     text = f"N={LARGE_SIZE} converged: confrt within {LARGE_LIMIT_S:g} s"
     found.append(_result(text, f"{large['wall_s']:.3f} s" if large else "not measured",
                          large["wall_s"] <= LARGE_LIMIT_S if large else None))
-    small = _converged(report, LINEAR_FROM, "confrt")
-    text = (f"confrt cost linear in N: per-resource converged time at N={LARGE_SIZE} <= {LINEAR_SLACK:g}x "
-            f"that at N={LINEAR_FROM}")
-    if large and small:
-        per_large, per_small = large["wall_s"] / LARGE_SIZE, small["wall_s"] / LINEAR_FROM
-        found.append(_result(text, f"{per_large * 1e6:.0f} us vs {per_small * 1e6:.0f} us per resource",
-                             per_large <= LINEAR_SLACK * per_small))
-    else:
-        found.append(_result(text, "not measured", None))
+    for tool in ("confrt", "confrt-nocache"):  # with the cache, and compiling every time
+        found.append(_linear(report, tool))
     problems = [f"{case['name']} {tool}: {problem}" for case in report["cases"]
                 for tool, result in case["tools"].items() for problem in result["problems"]]
     found.append(_result("same work: every tool's tree equals confrt's, converged and noop runs change "

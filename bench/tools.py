@@ -118,6 +118,15 @@ class Confrt(Tool):
                 if isinstance(value, float) and name != "last_run"}
 
 
+class ConfrtUncached(Confrt):
+    """confrt with its catalog cache off (CONFRT_CATALOG_CACHE=off): every run compiles."""
+
+    name = "confrt-nocache"
+
+    def env(self, site):
+        return dict(super().env(site), CONFRT_CATALOG_CACHE="off")
+
+
 class Puppet(Tool):
     """`puppet apply` (Debian's puppet-agent) of the workload's manifest."""
 
@@ -172,7 +181,7 @@ class CFEngine(Tool):
         return self.converged(sample)
 
 
-TOOLS = (Confrt, Puppet, CFEngine)
+TOOLS = (Confrt, ConfrtUncached, Puppet, CFEngine)
 
 
 def install_missing(tools, log=print):
