@@ -60,6 +60,22 @@ REAPER = (
 REAPER_TAG = "confrt-scratch-init"
 
 
+class ProvenRun(subprocess.CompletedProcess):
+    """The real run of Scratch.noop_then_apply, carrying its checked noop run.
+
+    Unpacks as (noop, real, touched) for callers written against the first
+    version of noop_then_apply, which returned that tuple.
+    """
+
+    def __init__(self, real, noop, touched):
+        super().__init__(real.args, real.returncode, real.stdout, real.stderr)
+        self.noop = noop
+        self.touched = touched
+
+    def __iter__(self):
+        return iter((self.noop, self, self.touched))
+
+
 class ScratchUnavailable(Exception):
     """This machine cannot build a scratch system; str() says why (used as the skip reason)."""
 
@@ -340,23 +356,24 @@ class Scratch:
         return self.confrt("apply", "--detailed-exitcodes", *args, env=env)
 
     def noop_then_apply(self, data):
-        """Prove a noop exact: noop, then a real apply of `data`; returns the real run's result.
+        """Prove a noop exact, then apply for real: returns the real run's result (a ProvenRun).
 
-        Checks that the noop exits 2 (changes pending), wrote nothing (the overlay's
-        upper layer is the same, minus confrt's own run state), ran no
-        state-changing command (traced, see trace_commands) and listed exactly the
-        changes the real run then made, and that the real run exits 2.
+        Asserts that the noop exits 2 (changes pending), writes nothing (the
+        overlay's upper layer is the same, minus confrt's own run state), runs no
+        state-changing command (traced, see trace_commands) and lists exactly the
+        changes the real run then makes, and that the real run exits 2.
         """
         self.write_site(data)
         before = self.changes()
         noop = self.apply(None, "--noop", env=self.trace_commands())
         assert noop.returncode == 2, noop.stdout + noop.stderr
-        assert diff_changes(before, self.changes(), ignore=CONFRT_STATE) == []
-        assert state_changing(self.read_text(TRACE_LOG).splitlines()) == []
+        touched = diff_changes(before, self.changes(), ignore=CONFRT_STATE)
+        commands = state_changing(self.read_text(TRACE_LOG).splitlines())
+        assert touched == [] and commands == [], (touched, commands)
         real = self.apply()
         assert real.returncode == 2, real.stdout + real.stderr
         assert change_lines(noop.stdout) == change_lines(real.stdout)
-        return real
+        return ProvenRun(real, noop, touched)
 
     def trace_commands(self):
         """Wrap the commands that change a system so each call is logged to TRACE_LOG (a tmpfs,
