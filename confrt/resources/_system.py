@@ -50,6 +50,19 @@ def plan_text(ctx, path, text):
         ctx.planned_files[path] = text
 
 
+def first_plan(ctx, key):
+    """False when this noop already planned `key` (say, fixing a file's mode) for an earlier resource:
+    the real run makes that change once, so the noop must report it once too."""
+    if not ctx.noop:
+        return True
+    if getattr(ctx, "planned_once", None) is None:
+        ctx.planned_once = set()
+    if key in ctx.planned_once:
+        return False
+    ctx.planned_once.add(key)
+    return True
+
+
 def content_change(path, old, new, sensitive=False):
     """Change('content') of a text file (old None: created), with a unified diff unless sensitive."""
     from confrt.resources.file import checksum, unified_diff

@@ -14,7 +14,7 @@ import struct
 
 from confrt.resources._posix import absolute_path
 from confrt.resources._system import (
-    content_change, ensure_param, join_lines, plan_text, read_planned, single_line, split_lines,
+    content_change, ensure_param, first_plan, join_lines, plan_text, read_planned, single_line, split_lines,
 )
 from confrt.resources.base import Change, Param, Provider, ResourceFailed, ResourceType, format_ref
 
@@ -133,9 +133,9 @@ class AuthorizedKeysProvider(Provider):
             plan_text(self.ctx, path, new)
         if uid is not None:
             if not self.resource.get("target"):
-                changes += _metadata_changes(ssh_dir, 0o700, uid, gid)
+                changes += _metadata_changes(self.ctx, ssh_dir, 0o700, uid, gid)
             if old is not None:
-                changes += _metadata_changes(path, 0o600, uid, gid)
+                changes += _metadata_changes(self.ctx, path, 0o600, uid, gid)
         return changes, new, (ssh_dir, path), (uid, gid)
 
     def changes(self):
@@ -158,10 +158,14 @@ class AuthorizedKeysProvider(Provider):
             _fix_metadata(path, 0o600, uid, gid)
 
 
-def _metadata_changes(path, mode, uid, gid):
+def _metadata_changes(ctx, path, mode, uid, gid):
+    """Mode and owner changes sshd's StrictModes wants for path (reported once per noop)."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
+        return []
+    if (info.st_mode & 0o7777, info.st_uid, info.st_gid) == (mode, uid, gid) or \
+            not first_plan(ctx, ("metadata", path)):
         return []
     changes = []
     if info.st_mode & 0o7777 != mode:

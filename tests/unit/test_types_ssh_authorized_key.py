@@ -79,3 +79,21 @@ def test_unknown_user_fails(tmp_path):
     report = apply_catalog(catalog_of(res("ssh_authorized_key", "x", user="no-such-user-here", key=blob)),
                            tmp_path / "state", noop=True)
     assert report.statuses["ssh_authorized_key[x]"]["failure"] == "user: no user named 'no-such-user-here'"
+
+
+def test_a_mode_fix_shared_by_two_keys_is_reported_once_like_the_real_run(tmp_path):
+    _t, blob = make_key(tmp_path, "ed25519", "k")
+    target = tmp_path / "authorized_keys"
+    target.write_text("")
+    os.chmod(target, 0o644)
+    me = pwd.getpwuid(os.getuid()).pw_name
+
+    def run(noop):
+        catalog = catalog_of(*(res("ssh_authorized_key", name, user=me, key=blob, target=str(target))
+                               for name in ("one", "two")))
+        report = apply_catalog(catalog, tmp_path / "state", noop=noop)
+        return [c["property"] for entry in report.statuses.values() for c in entry["changes"]]
+
+    assert run(noop=True) == ["content", "mode", "content"]
+    assert run(noop=False) == ["content", "mode", "content"]
+    assert os.stat(target).st_mode & 0o777 == 0o600
