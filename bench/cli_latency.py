@@ -29,9 +29,8 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench import measure  # noqa: E402
-from bench.tools import Confrt  # noqa: E402
+from bench.tools import REPO, Confrt  # noqa: E402
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "bench", "results", "cli_latency.json")
 TARGET_MS = 100
 LOOKUP_KEY = "site::greeting"

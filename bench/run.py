@@ -220,9 +220,14 @@ def print_report(report):
                   f"{converged.get('rss_mib', float('nan')):8.1f} {ratio:>9}")
             for problem in result["problems"]:
                 print(f"{'':31}! {problem}")
+    if report["latency"]:
+        print()
+        print(f"{'command':58} {'median':>9} {'cpu':>9}")
     for row in report["latency"]:
-        shown = f"{row['median_ms']:8.1f} ms" if "median_ms" in row else f"failed: {row['error']}"
+        shown = f"{row['median_ms']:6.1f} ms {row['cpu_ms']:6.1f} ms" if "median_ms" in row else \
+            f"failed: {row['error']}"
         print(f"{row['name']:58} {shown}")
+    print()
     for target in report["targets"]:
         verdict = {True: "ok", False: "MISSED", None: "n/a"}[target["ok"]]
         print(f"target {verdict:6} {target['text']}: {target['measured']}")

@@ -13,15 +13,7 @@ import sys
 from bench import workload as workloads
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HIERA_YAML = """\
-version: 5
-defaults:
-  datadir: data
-  data_hash: yaml_data
-hierarchy:
-  - name: common
-    path: common.yaml
-"""
+HIERA_YAML = "version: 5\ndefaults: {datadir: data, data_hash: yaml_data}\nhierarchy: [{name: common, path: common.yaml}]\n"
 
 
 class Tool:
