@@ -4,7 +4,7 @@ import os
 from confrt.engine.params import Param
 from confrt.resources import _posix
 from confrt.resources.base import Change, Provider, ResourceFailed, ResourceType
-from confrt.util.atomic import fsync_dir
+from confrt.util.atomic import fsync_dir, sweep_stale_temps
 
 
 class PosixLinkProvider(Provider):
@@ -36,6 +36,7 @@ class PosixLinkProvider(Provider):
             os.unlink(path)
             return
         # a new link under a temp name renamed over the old path: never a moment without one
+        sweep_stale_temps(os.path.dirname(path))
         temp = os.path.join(os.path.dirname(path), f".confrt-link-{os.getpid()}-{os.path.basename(path)}")
         try:
             os.symlink(resource["target"], temp)

@@ -1,15 +1,22 @@
 """Atomic, durable file replacement.
 
-A temp file is created in the target's directory, its owner and mode are set
-before any content lands, the content is written and fsynced, the temp file is
-renamed over the target and the directory is fsynced. A process killed at any
-point leaves the target either wholly old or wholly new; a failure removes the
-temp file. Temp names start with '.confrt-' so leftovers are easy to find.
+The new content goes into an unnamed file in the target's directory (O_TMPFILE;
+a named temp file where the file system cannot), its owner and mode are set
+before any content lands, the content is written and fsynced, the file gets a
+temp name and is renamed over the target, and the directory is fsynced. A
+process killed at any point leaves the target either wholly old or wholly new;
+an unnamed file dies with the process, so a kill leaves a temp file behind only
+in the instant between naming it and the rename. A failure removes the temp
+file. Temp names start with '.confrt-'; the first write into a directory removes
+the ones that killed processes left there (those older than this process).
 """
+import errno
 import os
-import tempfile
+import time
 
 TEMP_PREFIX = ".confrt-"
+_LOADED = time.time()  # temp files changed before this are leftovers of earlier, dead processes
+_swept = set()
 
 
 def fsync_dir(path):
@@ -20,12 +27,70 @@ def fsync_dir(path):
         os.close(fd)
 
 
+def sweep_stale_temps(directory):
+    """Remove the '.confrt-*' files a killed process left in `directory` (once per process)."""
+    if directory in _swept:
+        return
+    _swept.add(directory)
+    try:
+        entries = [entry for entry in os.scandir(directory) if entry.name.startswith(TEMP_PREFIX)]
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.stat(follow_symlinks=False).st_ctime < _LOADED and not entry.is_dir(follow_symlinks=False):
+                os.unlink(entry.path)
+        except FileNotFoundError:
+            pass
+
+
+def _open_unnamed(directory):
+    """An O_TMPFILE descriptor in directory, or None where the kernel or file system has none."""
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.open(directory, flag | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            return None
+        raise
+
+
+def _publish_unnamed(fd, directory, path):
+    """Name the unnamed file behind fd with a temp name and rename that over path, back to back."""
+    import secrets
+
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        while True:
+            name = f"{TEMP_PREFIX}{secrets.token_hex(6)}"
+            try:  # a dir fd makes os.link use linkat, whose AT_SYMLINK_FOLLOW resolves /proc's fd link
+                os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
+                break
+            except FileExistsError:
+                continue
+        try:
+            os.rename(name, os.path.basename(path), src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except BaseException:
+            os.unlink(name, dir_fd=dir_fd)
+            raise
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 def atomic_write(path, data, mode=0o644, uid=-1, gid=-1):
     """Replace `path` with bytes `data`, owned uid:gid (-1 keeps ours), with `mode`."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
+    sweep_stale_temps(directory)
+    fd, tmp = _open_unnamed(directory), None
+    if fd is None:
+        import tempfile
+
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
     try:
         if uid != -1 or gid != -1:
             os.fchown(fd, uid, gid)
@@ -35,17 +100,20 @@ def atomic_write(path, data, mode=0o644, uid=-1, gid=-1):
             written = os.write(fd, view)
             view = view[written:]
         os.fsync(fd)
-        os.close(fd)
-        fd = -1
+        if tmp is None:
+            _publish_unnamed(fd, directory, path)
+            return
         os.rename(tmp, path)
+        tmp = None
     except BaseException:
-        if fd != -1:
-            os.close(fd)
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
         raise
+    finally:
+        os.close(fd)
     fsync_dir(directory)
 
 
