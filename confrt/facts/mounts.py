@@ -12,6 +12,18 @@ PSEUDO_FILESYSTEMS = frozenset((
 ))
 
 
+# Filesystems served over the network or by a user-space daemon: a hung server
+# would hang statvfs() and with it the run, so their sizes are not read.
+REMOTE_FILESYSTEMS = frozenset((
+    "9p", "afs", "beegfs", "ceph", "cifs", "glusterfs", "gpfs", "lustre", "ncpfs", "nfs", "nfs4",
+    "smb3", "smbfs", "sshfs",
+))
+
+
+def is_remote(filesystem):
+    return filesystem in REMOTE_FILESYSTEMS or filesystem.split(".")[0] in ("fuse", "fuseblk")
+
+
 def parse_mounts(text):
     """[(device, path, filesystem, [options])] from fstab-format text (octal escapes decoded)."""
     entries = []
@@ -27,7 +39,8 @@ def parse_mounts(text):
 def mountpoints(host):
     """path -> device, filesystem, options, size/available/used (bytes and human), capacity.
 
-    When a path is mounted over, the last mount (the visible one) wins.
+    When a path is mounted over, the last mount (the visible one) wins. Remote
+    and FUSE filesystems (NFS, CVMFS ...) get no sizes: see REMOTE_FILESYSTEMS.
     """
     text = host.read_text("/proc/self/mounts") or host.read_text("/proc/mounts")
     if text is None:
@@ -37,7 +50,8 @@ def mountpoints(host):
         if filesystem in PSEUDO_FILESYSTEMS:
             continue
         entry = {"device": device, "filesystem": filesystem, "options": options}
-        entry.update(_space(host.path(path)))
+        if not is_remote(filesystem):
+            entry.update(_space(host.path(path)))
         result[path] = entry
     return dict(sorted(result.items()))
 

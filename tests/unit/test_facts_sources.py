@@ -98,6 +98,21 @@ def test_mount_on_a_missing_path_has_no_sizes(tmp_path):
                                                  "options": ["rw"]}
 
 
+def test_remote_and_fuse_filesystems_get_no_sizes(tmp_path):
+    """A hung NFS server or CVMFS repository must not hang the run in statvfs()."""
+    facts = tree(tmp_path, {"proc/self/mounts": (
+        "/dev/vda1 / ext4 rw 0 0\n"
+        "nfs.bnl.gov:/home /home nfs4 rw,vers=4.2,hard 0 0\n"
+        "cvmfs2 /cvmfs/atlas.cern.ch fuse ro,nosuid,nodev,allow_other 0 0\n"
+        "user@host:/data /mnt/data fuse.sshfs rw 0 0\n")})
+    mounts = facts.get("mountpoints")
+    assert "size_bytes" in mounts["/"]
+    for path in ("/home", "/cvmfs/atlas.cern.ch", "/mnt/data"):
+        assert "size_bytes" not in mounts[path], path
+    assert mounts["/home"] == {"device": "nfs.bnl.gov:/home", "filesystem": "nfs4",
+                               "options": ["rw", "vers=4.2", "hard"]}
+
+
 def test_parse_mounts_ignores_short_and_comment_lines():
     assert parse_mounts("# c\n\nbroken line\n/dev/a /x ext4 rw,noatime 0 0\n") == [
         ("/dev/a", "/x", "ext4", ["rw", "noatime"])]
