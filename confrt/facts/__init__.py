@@ -39,6 +39,7 @@ SHORTCUTS = {
 # Flat names facter still answers (legacy facts) -> the structured fact they copy.
 LEGACY = {
     "architecture": "os.architecture",
+    "clientcert": "trusted.certname",
     "domain": "networking.domain",
     "fqdn": "networking.fqdn",
     "hardwaremodel": "os.hardware",
@@ -100,6 +101,7 @@ class Facts:
         for alias, source in LEGACY.items():
             self._builtin[alias] = _copy_of(self, source)
         self._builtin["is_virtual"] = lambda: _is_virtual(self.get("virtual"))
+        self._builtin["trusted"] = lambda: _trusted(self.get("networking.fqdn"))
         by_spec = {spec: _import_later(spec, self._host) for spec in set(SHORTCUTS.values())}
         self._shortcuts = {name: by_spec[spec] for name, spec in SHORTCUTS.items()}
         self._partial = {}
@@ -210,9 +212,15 @@ class Facts:
         return self._layers
 
     def _shortcut(self, name, parts):
-        """The partial top-level value a shortcut gives for `name`, or _UNSET."""
+        """A partial top-level value that answers `name` without computing the whole fact
+        (a dotted override covering it, or a SHORTCUTS function), else _UNSET."""
+        given, patches = self._given()
+        if parts[0] in self._cache or parts[0] in given:
+            return _UNSET
+        if parts[0] in patches:
+            return _covering_patches(patches[parts[0]], parts[1:])
         compute = self._shortcuts.get(name)
-        if compute is None or parts[0] in self._cache or any(parts[0] in layer for layer in self._given()):
+        if compute is None:
             return _UNSET
         if compute not in self._partial:
             self._partial[compute] = compute()
@@ -259,6 +267,20 @@ def _is_virtual(virtual):
     return None if virtual is None else virtual not in ("physical", "xen0")
 
 
+def _trusted(fqdn):
+    """Puppet's $trusted of a masterless run: the certname is the lower-cased fqdn.
+
+    Not a fact in facter, but hiera.yaml files use %{trusted.certname} (and
+    %{clientcert}) for per-node data, so they work here unchanged.
+    """
+    if not fqdn:
+        return None
+    certname = fqdn.lower()
+    hostname, _, domain = certname.partition(".")
+    return {"authenticated": "local", "certname": certname, "domain": domain, "extensions": {},
+            "hostname": hostname}
+
+
 def _flatten_layers(layers):
     """Fold layers (lowest first) into {name: value} and {name: [(path, value)]}.
 
@@ -275,6 +297,16 @@ def _flatten_layers(layers):
             else:
                 patches.setdefault(parts[0], []).append((parts[1:], value))
     return given, patches
+
+
+def _covering_patches(patches, path):
+    """The value the patches alone give when one of them covers `path` (is it or above it;
+    the later ones still apply on top), else _UNSET: the built-in value is needed."""
+    for index in range(len(patches) - 1, -1, -1):
+        patch_path = patches[index][0]
+        if path[:len(patch_path)] == patch_path:
+            return _apply_patches(None, patches[index:])
+    return _UNSET
 
 
 def _apply_patches(value, patches):

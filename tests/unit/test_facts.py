@@ -300,3 +300,25 @@ def test_plugin_leaves_extend_a_builtin_and_yield_to_external_facts(tmp_path):
     overridden = Facts(root=str(tmp_path), overrides={"os": {"name": "Given"}})
     overridden.register("os.support_end", lambda: "2032-05-31")
     assert overridden["os"] == {"name": "Given"}
+
+
+def test_trusted_and_clientcert_like_puppet_apply():
+    facts = Facts(overrides={"networking.fqdn": "WN042.usatlas.BNL.gov"})
+    assert facts["trusted"] == {"authenticated": "local", "certname": "wn042.usatlas.bnl.gov",
+                                "domain": "usatlas.bnl.gov", "extensions": {}, "hostname": "wn042"}
+    assert facts.get("clientcert") == "wn042.usatlas.bnl.gov"
+    assert Facts(overrides={"trusted": {"certname": "given"}}).get("clientcert") == "given"
+    assert Facts.static({}).get("trusted.certname") is None
+
+
+def test_a_dotted_override_answers_without_computing_the_fact():
+    facts = Facts(overrides={"networking.fqdn": "wn1.example.org", "os.release": {"full": "9.3"},
+                             "os.release.major": "9"})
+    facts.register("networking", exploding("networking"))
+    facts.register("os", exploding("os"))
+    assert facts.get("networking.fqdn") == "wn1.example.org"
+    assert facts.get("clientcert") == "wn1.example.org"
+    assert facts.get("os.release") == {"full": "9.3", "major": "9"}
+    assert facts.get("os.release.major") == "9"
+    with pytest.raises(AssertionError, match="fact os was computed"):
+        facts.get("os.family")  # not covered by the override: the built-in value is needed
