@@ -6,7 +6,8 @@ it is asked for and cached for the life of the Facts object, so
 first: built-in and registered (plugin) facts, external facts from facts_dir
 (*.yaml, *.yml, *.json, in file-name order), then overrides (`--facts FILE`).
 A plain name in a layer replaces the whole fact; a dotted name
-("os.family") replaces only that leaf.
+("os.family") replaces only that leaf. Plugins add facts with register(),
+top-level or as dotted leaves ("site.rack").
 """
 from confrt.facts.names import split_name
 
@@ -93,7 +94,12 @@ class Host:
 
 
 class Facts:
-    """Lazily computed facts with external and override layers on top."""
+    """Lazily computed facts with external and override layers on top.
+
+    overrides: {name or dotted name: value}, winning over everything (--facts FILE);
+    facts_dir: the folder of external facts files; root: where /etc, /proc and /sys
+    are read from (fixture trees in tests).
+    """
 
     def __init__(self, overrides=None, facts_dir=None, root="/"):
         self._host = Host(root)
