@@ -129,8 +129,10 @@ def extra_layers():
 class Scratch:
     """One scratch system; use start()/teardown() or as a context manager."""
 
-    def __init__(self, tmp_parent=None, private_network=False):
+    def __init__(self, tmp_parent=None, private_network=False, upper_on_tmpfs=False):
         self.tmp_parent = tmp_parent
+        self.upper_on_tmpfs = upper_on_tmpfs  # force the fallback of _overlay (tests use it)
+        self.file_mounts = []  # host mount points that are files, copied in
         self.private_network = private_network  # own network namespace: only lo, own net.* sysctls
         self.root = None  # host temp dir holding the layers
         self.merged = None  # the overlay mount point (the scratch's /)
@@ -156,6 +158,7 @@ class Scratch:
             self._start_holder()
             self._mount_layers()
             self._mount_specials()
+            self._copy_file_mounts()
         except BaseException:
             self.teardown()
             raise
@@ -199,25 +202,52 @@ class Scratch:
         return result
 
     def _overlay(self, lower, target, name):
+        """Mount an overlay of `lower` on `target`; returns its upper dir as the host can read it.
+
+        The upper dir lives on the host's disk, or, where that file system cannot
+        be an upper layer (the host's / is itself an overlay, as in a container),
+        on a tmpfs mounted inside the namespace (read from the host via /proc/PID/root).
+        """
         layer = os.path.join(self.root, "layers", name)
         upper, work = os.path.join(layer, "upper"), os.path.join(layer, "work")
+        options = f"lowerdir={lower},upperdir={upper},workdir={work}"
         os.makedirs(upper)
         os.makedirs(work)
-        self._host("mount", "-t", "overlay", "overlay", "-o",
-                   f"lowerdir={lower},upperdir={upper},workdir={work}", target)
+        if self.upper_on_tmpfs or self._try_host("mount", "-t", "overlay", "overlay", "-o", options, target):
+            self._host("mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", layer)
+            self._host("mkdir", upper, work)
+            self._host("mount", "-t", "overlay", "overlay", "-o", options, target)
+            return f"/proc/{self.pid}/root{upper}"
         return upper
+
+    def _try_host(self, *argv):
+        """_host(), returning the error instead of raising it (None when it worked)."""
+        try:
+            self._host(*argv)
+        except ScratchUnavailable as exc:
+            return str(exc)
+        return None
 
     def _mount_layers(self):
         self.uppers["/"] = self._overlay("/", self.merged, "root")
         for index, (point, read_only) in enumerate(extra_layers()):
             target = self.merged + point
             if not os.path.isdir(point):
-                continue
-            if read_only:
+                self.file_mounts.append(point)
+            elif read_only:
                 self._host("mount", "--rbind", point, target)
                 self._host("mount", "-o", "remount,bind,ro", target)
             else:
                 self.uppers[point] = self._overlay(point, target, f"mount{index}")
+
+    def _copy_file_mounts(self):
+        """Files the host mounts (a container's /etc/resolv.conf, /etc/hosts) are copied in."""
+        for point in self.file_mounts:
+            try:
+                with open(point, "rb") as handle:
+                    self.write_file(point, handle.read())
+            except OSError:
+                continue
 
     def _mount_specials(self):
         m = self.merged

@@ -123,3 +123,19 @@ def test_scratch_shell_runs_a_command_and_throws_its_changes_away():
     assert result.returncode == 3
     assert "1 changed paths thrown away:\n  /etc/confrt-shell-probe" in result.stderr
     assert not os.path.exists("/etc/confrt-shell-probe")
+
+
+def test_upper_layer_on_tmpfs_where_the_host_disk_cannot_hold_it(tmp_path):
+    """The fallback for hosts whose / is an overlay itself (containers): same behaviour."""
+    system = Scratch(tmp_parent=str(tmp_path), upper_on_tmpfs=True).start()
+    try:
+        assert system.uppers["/"].startswith(f"/proc/{system.pid}/root/")
+        system.run(["useradd", "tmpfsprobe"], check=True)
+        system.write_file("/etc/confrt-tmpfs-probe", "x")
+        changed = system.changes()
+        assert changed["/etc/confrt-tmpfs-probe"].startswith("file 0:0")
+        assert "/etc/passwd" in changed
+        assert not os.path.exists("/etc/confrt-tmpfs-probe")
+    finally:
+        system.teardown()
+    assert not os.listdir(tmp_path)
