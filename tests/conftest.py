@@ -1,20 +1,9 @@
 """Shared test helpers: run the confrt CLI from this source tree."""
-import os
 import subprocess
 import sys
 
 import pytest
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def confrt_env(extra=None):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
-    env.pop("CONFRT_CONFIG", None)
-    if extra:
-        env.update(extra)
-    return env
+from confrt_testing import confrt_env
 
 
 @pytest.fixture

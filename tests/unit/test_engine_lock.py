@@ -19,7 +19,7 @@ HOLDER = textwrap.dedent("""
 
 @pytest.fixture
 def holder(tmp_path):
-    from conftest import confrt_env
+    from confrt_testing import confrt_env
 
     process = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, text=True, env=confrt_env())

@@ -171,7 +171,7 @@ def test_installed_distribution_adds_a_module_and_a_type(tmp_path, run_confrt):
     (dist / "entry_points.txt").write_text("[confrt.modules]\nnote = sitecfg.note\n\n[confrt]\nstamp = sitecfg.plugin\n")
     target = tmp_path / "note"
     env = make_site(tmp_path, {"classes": ["note"], "note::who": "alice", "note::path": str(target)})
-    from conftest import REPO
+    from confrt_testing import REPO
 
     env["PYTHONPATH"] = os.pathsep.join([REPO, str(site_packages)])
     listed = run_confrt("modules", "list", env=env)

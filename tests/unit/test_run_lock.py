@@ -4,7 +4,7 @@ import subprocess
 import sys
 import time
 
-from conftest import confrt_env
+from confrt_testing import confrt_env
 from run_site import make_run_site, read
 
 
