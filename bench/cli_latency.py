@@ -135,14 +135,14 @@ def interpreters(requested):
 def measure_all(runs, env=None, pythons=(), reference=True):
     """Time every case (confrt under each interpreter and under -S, then facter and puppet); the rows.
 
-    env: the environment of the confrt runs (bench.tools.Confrt.env: bytecode cached); this
-    checkout and the interpreter's site-packages are put on its PYTHONPATH (for -S).
+    env: the environment of the confrt runs (bench.tools.Confrt.env: its copy of this checkout,
+    bytecode cached); the interpreter's site-packages are added to its PYTHONPATH (for -S).
     """
     import sysconfig
 
     env = dict(os.environ if env is None else env)
     site_packages = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
-    env["PYTHONPATH"] = os.pathsep.join([REPO, *sorted(site_packages), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([env.get("PYTHONPATH") or REPO, *sorted(site_packages)])
     env.pop("CONFRT_CONFIG", None)
     rows = []
     with tempfile.TemporaryDirectory(prefix="confrt-bench-") as directory:

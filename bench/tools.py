@@ -50,14 +50,25 @@ class Tool:
 
 
 class Confrt(Tool):
-    """`python -m confrt apply` from this source tree, with bytecode cached like an installed package."""
+    """`python -m confrt apply` from a copy of this checkout, with bytecode cached like an installed package.
+
+    The copy (made once per work directory) keeps the code the same through a
+    whole benchmark while others edit the checkout: an edit would also rightly
+    invalidate confrt's catalog cache in the middle of a series.
+    """
 
     name = "confrt"
+    SOURCES = ("confrt", "modules", "hiera")
 
     def __init__(self, workdir, python=None):
         super().__init__(workdir)
         self.python = python or sys.executable
         self.pycache = os.path.join(workdir, "pycache")
+        self.source = os.path.join(workdir, "source")
+        if not os.path.isdir(self.source):
+            for name in self.SOURCES:
+                shutil.copytree(os.path.join(REPO, name), os.path.join(self.source, name),
+                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
     def prepare(self, workload, name):
         import yaml
@@ -85,7 +96,7 @@ class Confrt(Tool):
                 "--config", os.path.join(site, "confrt.yaml")]
 
     def env(self, site):
-        """This checkout first on the path; .pyc files kept under the work directory.
+        """The copy of this checkout first on the path; .pyc files kept under the work directory.
 
         PYTHONDONTWRITEBYTECODE (set in some shells) would make every run compile
         every module again, which no installed package does.
@@ -93,7 +104,7 @@ class Confrt(Tool):
         env = super().env(site)
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env.pop("CONFRT_CONFIG", None)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [REPO, env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [self.source, env.get("PYTHONPATH")]))
         env["PYTHONPYCACHEPREFIX"] = self.pycache
         return env
 
