@@ -278,13 +278,15 @@ def compiled(config, facts, compile, warn, extra_data=None, facts_file=None):
         warn(message)
     if holds_secrets(catalog):
         recorder.refuse("the catalog holds sensitive values")  # they stay out of statedir
-    if recorder.problem is None:
-        types, catalog.types = catalog.types, None
-        try:
+    types, catalog.types = catalog.types, None
+    try:
+        if recorder.problem is None:
             write(path, {"key": expected, "paths": recorder.paths, "facts": recorder.facts,
                          "warnings": recorder.warnings, "catalog": catalog})
-        finally:
-            catalog.types = types
-    elif os.path.exists(path):
-        os.unlink(path)
+        elif os.path.exists(path):
+            os.unlink(path)
+    except OSError:
+        pass  # a statedir this user cannot write (a noop run as another user): no cache, same catalog
+    finally:
+        catalog.types = types
     return catalog

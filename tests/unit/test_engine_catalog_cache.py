@@ -142,6 +142,15 @@ def test_a_damaged_cache_is_only_a_miss(site):
     assert site.compiles == 2
 
 
+def test_a_statedir_it_cannot_write_only_means_no_cache(site, monkeypatch):
+    def refuse(path, entry):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(catalog_cache, "write", refuse)
+    assert content(site.catalog(), site.root) == "node1 1\n"
+    assert site.compiles == 1 and not os.path.exists(site.cache)
+
+
 def test_it_can_be_turned_off(site, monkeypatch):
     monkeypatch.setenv(catalog_cache.DISABLE_VARIABLE, "off")
     site.catalog()
