@@ -49,7 +49,7 @@ def test_cli_exits_1_naming_the_holder(tmp_path, run_confrt):
 
     env = make_site(tmp_path, {"classes": []})
     holder2 = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path / "state")], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True, env=__import__("conftest").confrt_env())
+                               stdout=subprocess.PIPE, text=True, env=__import__("confrt_testing").confrt_env())
     try:
         assert holder2.stdout.readline() == "locked\n"
         result = run_confrt("apply", "--wait-lock", "0.3", env=env)

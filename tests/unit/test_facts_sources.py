@@ -88,7 +88,9 @@ def test_mountpoint_space_comes_from_statvfs(tmp_path):
     stat = os.statvfs(str(tmp_path))
     assert root["size_bytes"] == stat.f_blocks * stat.f_frsize
     assert 0 <= root["available_bytes"] <= root["size_bytes"]
-    assert root["used_bytes"] == (stat.f_blocks - stat.f_bfree) * stat.f_frsize
+    # other processes write to this disk meanwhile: used space may move a little between reads
+    used = (stat.f_blocks - stat.f_bfree) * stat.f_frsize
+    assert abs(root["used_bytes"] - used) <= max(64 << 20, used // 100)
     assert root["capacity"].endswith("%")
 
 
