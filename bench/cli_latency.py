@@ -8,10 +8,8 @@ machine disturbs less), and bench/results/cli_latency.json keeps them. The
 interpreter's own start-up (`python -c pass`) is measured too, so the part
 that is confrt's shows. `facter` and `puppet lookup` (Debian's puppet-agent)
 are timed on the same work when installed. Python runs byte-compiled, as an
-installed confrt does (.pyc files go to a temporary PYTHONPYCACHEPREFIX). A
-command that fails is reported
-with its error line instead of a time, so the script can run before every
-part of confrt exists.
+installed confrt does. A command that fails is reported with its error line
+instead of a time, so the script can run before every part of confrt exists.
 
     python3 bench/cli_latency.py [--runs 15] [--python /usr/bin/python3 ...]
 """
@@ -147,9 +145,8 @@ def measure_all(runs, env=None, pythons=(), reference=True):
     rows = []
     with tempfile.TemporaryDirectory(prefix="confrt-bench-") as directory:
         # Time confrt as installed (pip and RPM byte-compile it), even where the environment
-        # sets PYTHONDONTWRITEBYTECODE: the warm-up run writes the .pyc files here.
+        # sets PYTHONDONTWRITEBYTECODE: the warm-up run writes __pycache__ (git ignores it).
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = os.path.join(directory, "pycache")
         config = write_hierarchy(directory)
         todo = []
         for python in interpreters(pythons):

@@ -1,6 +1,7 @@
 """`confrt facts` end to end: python -m confrt from the source tree."""
 import json
 
+import pytest
 import yaml
 
 
@@ -163,3 +164,25 @@ def test_help_still_lists_every_command(run_confrt):
         assert f"    {name} " in result.stdout or f"    {name}\n" in result.stdout, name
     wrong = run_confrt("nosuch")
     assert wrong.returncode == 2 and "invalid choice: 'nosuch'" in wrong.stderr
+
+
+def test_all_facts_without_fact_plugins_do_not_load_pluggy(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from confrt.engine.entry_points import declared
+
+    if declared("confrt"):
+        pytest.skip("an installed distribution declares confrt plugins: they are loaded, rightly")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    config = config_with_facts_dir(tmp_path, {})
+    script = (
+        "import io, sys, contextlib\n"
+        "from confrt.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main(['facts', '--config', {str(config)!r}])\n"
+        "print(code, 'pluggy' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True, text=True)
+    assert result.stdout.split() == ["0", "False"], result.stderr
