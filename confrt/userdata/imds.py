@@ -5,7 +5,7 @@ X-aws-ec2-metadata-token; a 401 refreshes the token once; a refused token call
 (403/404/405) means IMDSv1. Environment proxies are ignored (the metadata
 address is link-local). Every request gets the smaller of the per-request
 timeout and what is left of the total bound, so a host that is not on EC2 is
-held up at most `total_timeout` seconds.
+held up at most `total_timeout` seconds, however slowly the server answers.
 """
 import time
 
@@ -22,34 +22,55 @@ class MetadataUnavailable(Exception):
 
 class MetadataClient:
     def __init__(self, base_url, timeout, total_timeout, max_size):
-        import urllib.request
-
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.deadline = time.monotonic() + total_timeout
         self.max_size = max_size
         self.token = None
-        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def _connection(self, timeout):
+        import http.client
+        import urllib.parse
+
+        try:
+            url = urllib.parse.urlsplit(self.base_url)
+            port = url.port
+        except ValueError as exc:
+            raise UserdataError(f"{self.base_url}: {exc}") from None
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise UserdataError(f"{self.base_url}: expected an http:// or https:// URL")
+        kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        return kind(url.hostname, port, timeout=timeout), url.path
 
     def _request(self, method, path, headers):
+        """(status, body). The socket is shut down when total_timeout is over, so a server that
+        drips its answer a byte at a time (no single read ever times out) cannot hold the run."""
         import http.client
-        import urllib.error
-        import urllib.request
+        import threading
 
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise MetadataUnavailable("total_timeout reached")
-        request = urllib.request.Request(self.base_url + path, method=method, headers=headers)
+        connection, prefix = self._connection(min(self.timeout, left))
+        watchdog = None
         try:
-            with self.opener.open(request, timeout=min(self.timeout, left)) as response:
+            connection.connect()
+            # the response keeps reading from this socket after the connection lets go of it
+            watchdog = threading.Timer(self.deadline - time.monotonic(), _shut_down, (connection.sock,))
+            watchdog.start()
+            connection.request(method, prefix + path, headers=headers)
+            response = connection.getresponse()
+            with response:
                 body = response.read(self.max_size + 1)
-                status = response.status
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            return exc.code, b""
-        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise MetadataUnavailable(f"{self.base_url}: {reason}") from None
+            status = response.status
+        except (http.client.HTTPException, OSError, ValueError) as exc:
+            if time.monotonic() >= self.deadline:
+                raise MetadataUnavailable(f"{self.base_url}: total_timeout reached") from None
+            raise MetadataUnavailable(f"{self.base_url}: {exc or type(exc).__name__}") from None
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+            connection.close()
         if len(body) > self.max_size:
             raise UserdataError(f"{self.base_url}{path}: more than userdata.max_size ({self.max_size}) bytes")
         return status, body
@@ -106,3 +127,13 @@ def fetch_ec2_metadata(client):
                 mapping[name.rstrip("/")] = device
         metadata["block_device_mapping"] = mapping
     return client.get("/latest/user-data"), metadata
+
+
+def _shut_down(sock):
+    """Wake a read blocked on the socket (close() alone does not)."""
+    import socket
+
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
