@@ -26,10 +26,11 @@ class Scope:
         elif root == "facts":
             if not rest:
                 return self._facts.to_dict()
-            root, rest = rest[0], rest[1:]
-            value = self._facts.get(root)
+            # the whole dotted name: facts answer a leaf (networking.fqdn) without
+            # computing the whole fact (every interface)
+            return self._facts.get(name[len("facts."):].strip())
         else:
-            value = self._facts.get(root)
+            return self._facts.get(name)
         if value is None:
             return None
         value = dig(value, rest)
