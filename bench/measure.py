@@ -1,8 +1,12 @@
-"""Timing one command: wall time, CPU time and peak RSS of that child alone (os.wait4).
+"""Timing one command: wall time, CPU time and peak RSS of that run alone.
 
 getrusage(RUSAGE_CHILDREN) sums the CPU of every child so far and keeps the
-largest RSS of all of them, so it cannot tell one run's peak; wait4 returns the
-rusage of exactly the process it reaps (including the children it waited for).
+largest RSS of all of them; os.wait4 gives the CPU of exactly the process it
+reaps. Its peak RSS is no good either: a child's maxrss counts the memory it
+shared with its parent between fork and exec, so every command would weigh at
+least as much as this Python process. GNU time forks from a process of ~1 MiB,
+so the command runs under /usr/bin/time -f %M (Debian package `time`) when it is
+installed; without it the RSS is wait4's, an upper bound.
 """
 import os
 import statistics
@@ -29,17 +33,24 @@ class Sample:
         return lines[-1] if lines else ""
 
 
+TIME = "/usr/bin/time"
+
+
 def run(argv, env=None, cwd=None, timeout=3600):
     """Run argv once and measure it; output goes to temp files (no pipe can fill up).
 
-    A run that outlives `timeout` seconds is killed (its exit code is then -9).
+    A run that outlives `timeout` seconds is killed with its process group (exit code -9).
     """
+    import signal
     import threading
 
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile("r") as peak:
+        prefix = [TIME, "-f", "%M", "-o", peak.name] if os.access(TIME, os.X_OK) else []
         start = time.perf_counter()
-        process = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd)
-        killer = threading.Timer(timeout, process.kill)
+        process = subprocess.Popen(prefix + list(argv), stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                   env=env, cwd=cwd, start_new_session=True)
+        killer = threading.Timer(timeout, os.killpg, (process.pid, signal.SIGKILL))
         killer.start()
         try:
             _, status, usage = os.wait4(process.pid, 0)
@@ -47,9 +58,15 @@ def run(argv, env=None, cwd=None, timeout=3600):
             killer.cancel()
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
+        rss_kib = usage.ru_maxrss
+        if prefix:
+            lines = peak.read().split()
+            rss_kib = int(lines[-1]) if lines and lines[-1].isdigit() else rss_kib
+            if lines[:3] == ["Command", "terminated", "by"]:  # GNU time exits 1 and says which signal
+                process.returncode = -int(lines[4])
         out.seek(0)
         err.seek(0)
-        return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0, process.returncode,
+        return Sample(wall, usage.ru_utime + usage.ru_stime, rss_kib / 1024.0, process.returncode,
                       out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))
 
 
