@@ -40,7 +40,7 @@ def installed_python(system, *args):
 def test_installed_files_verify_and_modes(installed):
     result = installed.run(["rpm", "-V", "--nodeps", "confrt"])
     assert result.returncode == 0, result.stdout
-    assert installed.stat("/var/lib/confrt") == (0o700, "root", "root")
+    assert installed.stat("/var/lib/confrt") == (0o755, "root", "root")
     assert installed.stat("/etc/confrt/data") == (0o750, "root", "root")
     assert installed.stat("/usr/bin/confrt")[0] == 0o755
 
