@@ -39,3 +39,7 @@ class UserdataError(ConfrtError):
 
 class LockError(ConfrtError):
     """Another confrt run holds the run lock."""
+
+
+class StateError(ConfrtError):
+    """confrt's own state (statedir: the run report) cannot be written."""

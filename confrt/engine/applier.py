@@ -43,8 +43,11 @@ class ApplyContext:
         directory = os.path.join(self.statedir, BACKUP_DIR)
         path = os.path.join(directory, hashlib.sha256(data).hexdigest())
         if not os.path.exists(path):
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-            atomic_write(path, data, mode=0o600)
+            try:
+                os.makedirs(directory, mode=0o700, exist_ok=True)
+                atomic_write(path, data, mode=0o600)
+            except OSError as exc:  # no change without its backup
+                raise ResourceFailed(f"cannot keep the old content in {directory}: {exc.strerror}") from None
         return path
 
 

@@ -228,9 +228,14 @@ class Report:
         from confrt.util.atomic import atomic_write
         from confrt.util.yamlfile import dump_yaml
 
-        os.makedirs(statedir, mode=0o755, exist_ok=True)
         data = self.to_dict()
-        atomic_write(os.path.join(statedir, REPORT_FILE), json.dumps(data, indent=1, sort_keys=True) + "\n",
-                     mode=0o640)
-        atomic_write(os.path.join(statedir, SUMMARY_FILE), dump_yaml(data["summary"]), mode=0o640)
+        try:
+            os.makedirs(statedir, mode=0o755, exist_ok=True)
+            atomic_write(os.path.join(statedir, REPORT_FILE),
+                         json.dumps(data, indent=1, sort_keys=True) + "\n", mode=0o640)
+            atomic_write(os.path.join(statedir, SUMMARY_FILE), dump_yaml(data["summary"]), mode=0o640)
+        except OSError as exc:
+            from confrt.errors import StateError
+
+            raise StateError(f"{statedir}: cannot write the run report: {exc.strerror}") from None
         return data

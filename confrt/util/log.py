@@ -60,10 +60,35 @@ def _file_handler(log_dir):
     os.makedirs(log_dir, mode=0o750, exist_ok=True)
     path = os.path.join(log_dir, LOG_FILE)
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640))
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s confrt[%(process)d] %(levelname)s %(message)s",
                                            datefmt="%Y-%m-%dT%H:%M:%S%z"))
     return handler
+
+
+class FileHandler(logging.FileHandler):
+    """logging's FileHandler for the run log. A write that fails (a full disk) is one warning line
+    on stderr, and the file is left alone for the rest of the run (logging would print a
+    traceback per line)."""
+
+    failed = False
+
+    def emit(self, record):
+        if not self.failed:
+            super().emit(record)
+
+    def handleError(self, record):
+        if not self.failed:
+            self.failed = True
+            error = sys.exc_info()[1]
+            print(f"confrt: warning: {self.baseFilename}: cannot write the run log: "
+                  f"{getattr(error, 'strerror', None) or error}", file=sys.stderr)
+
+    def close(self):
+        try:
+            super().close()
+        except OSError:
+            pass  # the unwritten lines were already warned about
 
 
 def output_is_collected(stream):
