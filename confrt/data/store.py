@@ -197,22 +197,35 @@ class DataStore:
             options = self._interpolator.value(data[LOOKUP_OPTIONS], where)
             if not isinstance(options, dict):
                 raise DataError(f"{where}: expected a hash of key -> options")
+            _check_options(where, options)
             if module_location is not None and location.path == module_location.path:
                 _check_module_options(where, module, options)
             found.append((location.path, options))
         merged = Merge("hash").merge(found, LOOKUP_OPTIONS) if found else {}
         exact, patterns = {}, []
         for name, options in merged.items():
-            if not isinstance(options, dict):
-                raise DataError(f"{LOOKUP_OPTIONS}: '{name}': expected a hash (merge, sensitive...)")
             if name.startswith("^"):
-                try:
-                    patterns.append((re.compile(name), options))
-                except re.error as error:
-                    raise DataError(f"{LOOKUP_OPTIONS}: '{name}': bad regular expression: {error}") from None
+                patterns.append((re.compile(name), options))
             else:
                 exact[name] = options
         return exact, patterns
+
+
+def _check_options(where, options):
+    """One level's lookup_options: each a hash, named by a key or a valid '^regex' (checked per
+    file, so the error names the file)."""
+    import re
+
+    for name, value in options.items():
+        if not isinstance(name, str):
+            raise DataError(f"{where}: {name!r}: expected a key name or a '^regex'")
+        if not isinstance(value, dict):
+            raise DataError(f"{where}: '{name}': expected a hash (merge, sensitive...)")
+        if name.startswith("^"):
+            try:
+                re.compile(name)
+            except re.error as error:
+                raise DataError(f"{where}: '{name}': bad regular expression: {error}") from None
 
 
 def _check_module_options(where, module, options):
