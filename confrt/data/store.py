@@ -197,7 +197,7 @@ class DataStore:
             options = self._interpolator.value(data[LOOKUP_OPTIONS], where)
             if not isinstance(options, dict):
                 raise DataError(f"{where}: expected a hash of key -> options")
-            _check_options(where, options)
+            _check_options(location.path, options)
             if module_location is not None and location.path == module_location.path:
                 _check_module_options(where, module, options)
             found.append((location.path, options))
@@ -211,16 +211,19 @@ class DataStore:
         return exact, patterns
 
 
-def _check_options(where, options):
-    """One level's lookup_options: each a hash, named by a key or a valid '^regex' (checked per
-    file, so the error names the file)."""
+def _check_options(path, options):
+    """One file's lookup_options: each a hash with a valid merge, named by a key or a valid
+    '^regex' (checked per file, so the error names the file)."""
     import re
 
+    where = f"{path}: {LOOKUP_OPTIONS}"
     for name, value in options.items():
         if not isinstance(name, str):
             raise DataError(f"{where}: {name!r}: expected a key name or a '^regex'")
         if not isinstance(value, dict):
             raise DataError(f"{where}: '{name}': expected a hash (merge, sensitive...)")
+        if "merge" in value:
+            Merge.parse(value["merge"], f"{path}: {LOOKUP_OPTIONS} for '{name}'")
         if name.startswith("^"):
             try:
                 re.compile(name)

@@ -72,7 +72,7 @@ class Compiler:
                 type_class = self.types.get(added.type)
                 try:
                     type_class.prepare(added, env)
-                except ValueError as exc:
+                except (ValueError, CompileError) as exc:  # e.g. a template: name the data that asked
                     raise CompileError(f"{added.declared_by}: {added.ref}: {exc}") from None
         self.warn_unknown_keys()
         return catalog.finalize()
