@@ -142,6 +142,10 @@ def _check_keys(where, prefix, mapping, known):
 
 
 def _check_backend(where, prefix, mapping):
+    datadir = mapping.get("datadir")
+    if datadir and not isinstance(datadir, str):
+        raise DataError(f"{where}: {prefix + '.' if prefix else ''}datadir: expected a directory (a string), "
+                        f"got {datadir!r}")
     for key in ("lookup_key", "data_dig"):
         if key in mapping:
             raise DataError(f"{where}: {prefix + '.' if prefix else ''}{key}: not supported "
