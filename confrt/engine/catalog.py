@@ -80,8 +80,8 @@ class Catalog:
             known = self._param_names[type_class] = frozenset(param.name for param in type_class.params)
         for name in given:
             if name not in known:
-                raise CompileError(f"{where}: unknown attribute '{name}'"
-                                   f"{_did_you_mean(name, list(known) + list(METAPARAMS))}")
+                hint = _did_you_mean(name, list(known) + list(METAPARAMS)) if isinstance(name, str) else ""
+                raise CompileError(f"{where}: unknown attribute {name!r}{hint}")
         sensitive = meta.get("sensitive")
         if sensitive is True:
             resource.sensitive = set(known)
