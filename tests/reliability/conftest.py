@@ -1,7 +1,8 @@
 """The reliability suite: real `confrt` processes killed, raced, starved of disk and fed garbage.
 
 Every site lives under the test's temp dir. Helpers are in reliability_support.py;
-helpers shared with the unit tests (run_site) come from tests/unit.
+helpers shared with the unit tests (run_site) come from tests/unit; confrt itself is
+imported from this source tree, not from an installed copy.
 """
 import os
 import subprocess
@@ -10,8 +11,7 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "unit"))
+sys.path[:0] = [os.path.dirname(os.path.dirname(HERE)), HERE, os.path.join(os.path.dirname(HERE), "unit")]
 
 
 @pytest.fixture
