@@ -30,6 +30,7 @@ from bench.workload import Workload  # noqa: E402
 
 RESULTS = os.path.join(bench_tools.REPO, "bench", "results", "bench.json")
 REFERENCE_SIZE = 221
+RUN_FOLDER = "/"  # the working folder of every run, as under cron or systemd (`python -m` lists it)
 
 
 def parse_args(argv):
@@ -131,7 +132,7 @@ def run_case(tools, name, size, links, args):
             warm_up(tool, site)
     workload = Workload("/", size, links)
     for tool in tools:
-        first = measure.run(tool.argv(sites[tool.name]), env=tool.env(sites[tool.name]), cwd=sites[tool.name])
+        first = measure.run(tool.argv(sites[tool.name]), env=tool.env(sites[tool.name]), cwd=RUN_FOLDER)
         results[tool.name] = {"first": measure.summary([first]), "ok": tool.applied(first), "problems": []}
         if not tool.applied(first):
             results[tool.name]["problems"].append(f"first apply failed (exit {first.returncode}): "
@@ -150,7 +151,7 @@ def run_case(tools, name, size, links, args):
 
 def warm_up(tool, site):
     """One noop run of confrt: its bytecode is cached as an installed package's would be."""
-    sample = measure.run(tool.argv(site, noop=True), env=tool.env(site), cwd=site)
+    sample = measure.run(tool.argv(site, noop=True), env=tool.env(site), cwd=RUN_FOLDER)
     if not tool.applied(sample):
         sys.exit(f"bench: confrt noop failed (exit {sample.returncode}): {sample.last_error_line()}")
 
@@ -178,7 +179,7 @@ def run_series(tools, sites, results, mode, args):
             site = sites[tool.name]
             root = os.path.join(site, "root")
             before = tree.stamps(root)
-            sample = measure.run(tool.argv(site, noop=mode == "noop"), env=tool.env(site), cwd=site)
+            sample = measure.run(tool.argv(site, noop=mode == "noop"), env=tool.env(site), cwd=RUN_FOLDER)
             touched = tree.touched(before, tree.stamps(root))
             samples[tool.name].append(sample)
             problems = results[tool.name]["problems"]
