@@ -188,6 +188,7 @@ class Report:
         times["total"] = round(self.times["total"], 6)
         times["last_run"] = int(self.finished)
         summary = {
+            "status": self.status(),
             "version": {"config": None, "confrt": __version__},
             "resources": {
                 "changed": changed, "corrective_change": 0, "failed": failed,
@@ -206,18 +207,20 @@ class Report:
             summary["steps"] = {name: dict(step) for name, step in self.steps.items()}
         return summary
 
+    def status(self):
+        """failed, changed or unchanged: the run as a whole (a noop run never 'changed')."""
+        if self.has_failures or self.fatal:
+            return "failed"
+        return "changed" if self.has_changes and not self.noop else "unchanged"
+
     def to_dict(self):
         """The JSON report: the summary plus every resource with its status."""
         summary = self.summary()
         statuses = {ref: {"status": "unchanged", "time": round(seconds, 6)} for ref, seconds in self.in_sync}
         statuses.update(self.statuses)
-        if self.has_failures:
-            status = "failed"
-        else:
-            status = "changed" if self.has_changes and not self.noop else "unchanged"
         return {
             "confrt_version": __version__, "time": self.started, "noop": self.noop,
-            "noop_pending": summary["noop_pending"], "status": status, "fatal": self.fatal,
+            "noop_pending": summary["noop_pending"], "status": summary["status"], "fatal": self.fatal,
             "summary": summary, "resource_statuses": statuses,
         }
 
@@ -233,7 +236,9 @@ class Report:
             os.makedirs(statedir, mode=0o755, exist_ok=True)
             atomic_write(os.path.join(statedir, REPORT_FILE),
                          json.dumps(data, indent=1, sort_keys=True) + "\n", mode=0o640)
-            atomic_write(os.path.join(statedir, SUMMARY_FILE), dump_yaml(data["summary"]), mode=0o640)
+            # world-readable: it holds counts and times only, and monitoring that runs as
+            # another user (the condor module's startd cron job) publishes it
+            atomic_write(os.path.join(statedir, SUMMARY_FILE), dump_yaml(data["summary"]), mode=0o644)
         except OSError as exc:
             from confrt.errors import StateError
 

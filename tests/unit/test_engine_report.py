@@ -51,6 +51,9 @@ def test_real_run_files_and_statuses(tmp_path):
     assert summary["resources"] == {"changed": 1, "corrective_change": 0, "failed": 1, "failed_to_restart": 0,
                                     "out_of_sync": 1, "restarted": 0, "scheduled": 0, "skipped": 1, "total": 4}
     assert summary["time"]["total"] >= summary["time"]["startup"] >= 0
+    # monitoring running as another user (condor's startd cron) reads the summary's status
+    assert summary["status"] == "failed"
+    assert (os.stat(tmp_path / "last_run_summary.yaml").st_mode & 0o777) == 0o644
     statuses = data["resource_statuses"]
     assert [statuses[f"file[/{n}]"]["status"] for n in "abcd"] == ["changed", "failed", "skipped", "unchanged"]
     assert data["status"] == "failed" and report.exit_code(detailed=True) == 6
