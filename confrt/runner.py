@@ -100,7 +100,9 @@ def _locked_run(config, boot, noop, wait_lock, out, err):
                 apply_phase(config, report, facts, catalog)
         finally:
             if run_config is not config:
-                os.unlink(run_config.local_data)
+                import shutil
+
+                shutil.rmtree(os.path.dirname(run_config.local_data))
         run_first_boot_scripts(config, report, new_scripts)
         publish(config, report)
     return report.exit_code(detailed=True)
@@ -137,7 +139,8 @@ def refresh_userdata(config, report):
     scripts = [write.path for write in writes if write.path.startswith(local.scripts_dir(config))]
     planned = [write for write in writes if write.path == config.local_data]
     if report.noop and planned:
-        return _config_with_local_data(config, planned[0].content), scripts
+        others = [write for write in writes if write.path != config.local_data]
+        return _config_with_local_data(config, planned[0].content, others), scripts
     return config, scripts
 
 
@@ -149,16 +152,41 @@ def _keep_local_data(config, report, error):
     return config
 
 
-def _config_with_local_data(config, content):
+def _config_with_local_data(config, content, others=()):
+    """A copy of config whose local_data is `content` in a private temp dir (0700: it may hold
+    secrets). The other files the refresh would write (a glidein proxy, write_files) go there
+    too, and local_data values naming them point at those copies, so the preview compiles as
+    the real run will (a file resource's `source` must exist)."""
     import copy
     import tempfile
 
-    handle, path = tempfile.mkstemp(prefix="confrt-local-data-", suffix=".yaml")  # 0600: may hold secrets
-    with os.fdopen(handle, "wb") as stream:
-        stream.write(content)
+    directory = tempfile.mkdtemp(prefix="confrt-preview-")
+    moved = {}
+    for index, write in enumerate(others):
+        moved[write.path] = _private_file(os.path.join(directory, f"{index}-{os.path.basename(write.path)}"),
+                                          write.content)
+    if moved:
+        from confrt.util.yamlfile import dump_yaml, load_yaml
+
+        content = dump_yaml(_repointed(load_yaml(content.decode("utf-8"), config.local_data), moved)).encode()
     preview = copy.copy(config)
-    preview.local_data = path
+    preview.local_data = _private_file(os.path.join(directory, "local.yaml"), content)
     return preview
+
+
+def _private_file(path, content):
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as stream:
+        stream.write(content)
+    return path
+
+
+def _repointed(value, moved):
+    """`value` with every string equal to a key of `moved` replaced by its value."""
+    if isinstance(value, dict):
+        return {key: _repointed(item, moved) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_repointed(item, moved) for item in value]
+    return moved.get(value, value) if isinstance(value, str) else value
 
 
 def _read_local_data(config):
