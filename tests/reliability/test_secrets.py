@@ -1,0 +1,127 @@
+"""Secrets through a whole node's life, in a scratch copy of this machine (tests/system/scratch.py).
+
+Userdata (MIME: a glideinWMS part carrying the pilot proxy, a YAML part with the HTCondor pool
+password and an IDTOKEN) goes through `confrt run --boot`, noop and real, with --debug, then the
+secrets are rotated and it runs again (so replaced secret files are backed up). Afterwards:
+no secret in any command's stdout or stderr, and every file anywhere in the scratch system that
+holds one (the run log, reports and backups included, /run and /tmp too) is closed to group and
+others and owned by root, but for the proxy in the pilot's home, which is the pilot user's.
+"""
+import base64
+import gzip
+import os
+import sys
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+
+import pytest
+import yaml
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "system"))
+from scratch import Scratch, ScratchUnavailable, unavailable_reason  # noqa: E402
+
+USERDATA = "/root/user-data"
+PILOT_HOME = "/home/glidein_pilot"
+#: where the node's data sends each secret; other files holding one must be root's alone
+DESTINATIONS = {f"{PILOT_HOME}/pilot_proxy": (0o600, "glidein_pilot")}
+
+
+class Secrets:
+    def __init__(self, generation):
+        self.proxy_line = f"ProxySecret{generation}Qm9ndXM="
+        self.password = f"PoolPassword-{generation}-9f8e7d"
+        self.token = f"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjb25kb3IifQ.TokenSignature{generation}x7"
+        self.proxy = f"-----BEGIN CERTIFICATE-----\n{self.proxy_line}\n-----END CERTIFICATE-----\n"
+
+    def strings(self):
+        return [self.password, self.token, self.proxy_line]
+
+    def userdata(self):
+        """A MIME multipart: the glideinWMS pilot (ini####args####proxy) and the HTCondor secrets."""
+        ini = ("[glidein_startup]\nargs = -v std -name reliability\nwebbase = http://127.0.0.1:9/factory\n"
+               "proxy_file_name = pilot_proxy\n\n[vm_properties]\nmax_lifetime = 999999999\n"
+               "disable_shutdown = True\n")
+        glidein = (base64.b64encode(ini.encode()) + b"####-slots 1####"
+                   + base64.b64encode(gzip.compress(self.proxy.encode()))).decode()
+        condor = {"classes": ["condor"], "condor::roles": ["execute"], "condor::collector_host": "cm.example.org",
+                  "condor::pool_password": self.password, "condor::tokens": {"pool": self.token},
+                  "condor::manage_package": False, "condor::manage_service": False,
+                  "glidein::shutdown_when_done": False, "lifetime::shutdown_command": ["true"]}
+        message = MIMEMultipart()
+        message.attach(MIMEText(glidein, "plain"))
+        message.attach(MIMEText(yaml.safe_dump(condor), "x-yaml"))
+        return message.as_bytes()
+
+
+@pytest.fixture
+def node(tmp_path_factory):
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    try:
+        system = Scratch(tmp_parent=str(tmp_path_factory.getbasetemp())).start()
+    except ScratchUnavailable as exc:
+        pytest.skip(f"cannot build the scratch system: {exc}")
+    system.write_file("/etc/confrt/confrt.yaml", yaml.safe_dump({"userdata": {"sources": [f"file:{USERDATA}"]}}))
+    yield system
+    system.teardown()
+
+
+def upper_path(scratch, path):
+    """Where the overlay keeps a file the scratch system wrote."""
+    mount = max((point for point in scratch.uppers if path == point or path.startswith(point.rstrip("/") + "/")),
+                key=len)
+    return os.path.join(scratch.uppers[mount], os.path.relpath(path, mount))
+
+
+def files_holding(scratch, secrets):
+    """{path: (mode, owner, group)} of every file the scratch system wrote that holds a secret."""
+    paths = set()
+    for path, description in scratch.changes().items():
+        if description.startswith("file "):
+            with open(upper_path(scratch, path), "rb") as handle:
+                data = handle.read()
+            if any(secret.encode() in data for secret in secrets):
+                paths.add(path)
+    patterns = [arg for secret in secrets for arg in ("-e", secret)]
+    found = scratch.run(["grep", "-rlF", *patterns, "/run", "/tmp"])  # tmpfs: not in the overlay
+    paths.update(found.stdout.split())
+    return {path: scratch.stat(path) for path in sorted(paths)}
+
+
+def test_secrets_never_leak_and_stay_root_only(node):
+    first, second = Secrets(1), Secrets(2)
+    secrets = first.strings() + second.strings()
+    outputs = []
+
+    def confrt(*args):
+        result = node.confrt(*args, "--debug")
+        outputs.append((args, result.stdout + result.stderr))
+        assert "internal error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+        return result
+
+    for generation in (first, second):
+        node.write_file(USERDATA, generation.userdata(), mode=0o600)
+        confrt("userdata", "show")
+        assert confrt("run", "--boot", "--noop").returncode in (2, 6)
+        applied = confrt("run", "--boot")
+        assert applied.returncode == 2, applied.stdout + applied.stderr
+        assert confrt("run", "--boot").returncode == 0
+        confrt("apply", "--noop", "--detailed-exitcodes")
+        confrt("modules", "show", "condor")
+        confrt("modules", "show", "glidein")
+    assert node.read_text("/etc/condor/tokens.d/pool") == second.token + "\n"
+    assert node.read_text(f"{PILOT_HOME}/pilot_proxy") == second.proxy
+    for args, output in outputs:
+        leaked = [secret for secret in secrets if secret in output]
+        assert not leaked, f"confrt {' '.join(args)} printed {leaked}"
+    holding = files_holding(node, secrets)
+    for path, (mode, owner, group) in holding.items():
+        wanted_mode, wanted_owner = DESTINATIONS.get(path, (None, "root"))
+        assert mode & 0o077 == 0 and owner == wanted_owner, f"{path} holds a secret: {mode:04o} {owner}:{group}"
+        assert wanted_mode is None or mode == wanted_mode, path
+    # the scan found what it had to: the destinations, local_data, the backups of the rotated ones
+    assert {"/etc/condor/tokens.d/pool", f"{PILOT_HOME}/pilot_proxy", "/etc/confrt/data/local.yaml",
+            "/var/lib/confrt/glidein/pilot_proxy", USERDATA} <= set(holding), holding
+    assert any(path.startswith("/var/lib/confrt/backup/") for path in holding), holding
+    assert not [path for path in holding if path.startswith(("/var/log", "/tmp", "/run"))], holding
