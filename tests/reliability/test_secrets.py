@@ -8,6 +8,7 @@ holds one (the run log, reports and backups included, /run and /tmp too) is clos
 others and owned by root, but for the proxy in the pilot's home, which is the pilot user's.
 """
 import base64
+import subprocess
 import gzip
 import os
 import sys
@@ -125,3 +126,34 @@ def test_secrets_never_leak_and_stay_root_only(node):
             "/var/lib/confrt/glidein/pilot_proxy", USERDATA} <= set(holding), holding
     assert any(path.startswith("/var/lib/confrt/backup/") for path in holding), holding
     assert not [path for path in holding if path.startswith(("/var/log", "/tmp", "/run"))], holding
+
+
+BAD_SECRETS = [  # (data, a compile error expected); interpolation that finds nothing gives '' as in Hiera
+    ({"condor::pool_password": ["S3cret-in-a-list"]}, True),
+    ({"condor::pool_password": {"key": "S3cret-in-a-map"}}, True),
+    ({"condor::pool_password": 31415926}, True),
+    ({"condor::pool_password": "S3cret-%{nosuch("}, False),
+    ({"condor::pool_password": "S3cret-%{lookup('nosuch')}"}, False),
+    ({"condor::tokens": {"pool": ["S3cret-token-in-a-list"]}}, True),
+    ({"condor::tokens": {"bad name!": "S3cret-token-bad-name"}}, True),
+    ({"condor::tokens": "S3cret-token-not-a-map"}, True),
+    ({"condor::tokens": {"pool": {"nested": "S3cret-nested"}}}, True),
+]
+
+
+@pytest.mark.parametrize("bad, fails", BAD_SECRETS, ids=[str(index) for index in range(len(BAD_SECRETS))])
+def test_a_malformed_secret_is_never_quoted(tmp_path, bad, fails):
+    from reliability_support import confrt_process, process_env
+    from run_site import make_run_site
+
+    secret = "31415926" if "31415926" in str(bad) else "S3cret"
+    data = dict({"classes": ["condor"], "condor::roles": ["execute"], "condor::collector_host": "cm.example.org",
+                 "condor::manage_package": False, "condor::manage_service": False}, **bad)
+    env, _ = make_run_site(tmp_path, common=data)
+    result = subprocess.run(confrt_process("apply", "--noop", "--debug"), env=process_env(env), capture_output=True,
+                            text=True, timeout=120)
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
+    assert secret not in result.stdout + result.stderr, result.stdout + result.stderr
+    if fails:
+        assert result.returncode == 1 and result.stderr.startswith("confrt: error: "), result.stderr
+        assert len(result.stderr.splitlines()) == 1, result.stderr
