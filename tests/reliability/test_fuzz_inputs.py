@@ -23,6 +23,8 @@ from run_site import make_run_site, read
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed (pip install .[test])")
 from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from test_userdata_fuzz import EDITS  # noqa: E402  (byte edits of a sample, shared with the parser fuzzing)
+from test_userdata_fuzz import _mutate as mutate  # noqa: E402
 
 EXAMPLES = int(os.environ.get("CONFRT_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
@@ -110,27 +112,6 @@ def site_data(root):
         "resources::file": resources(root, "file"), "resources::directory": resources(root, "directory"),
         "resources::link": resources(root, "link"), "lookup_options": options, "resources::bogus": VALUES,
         "x": VALUES})
-
-
-EDITS = st.lists(st.tuples(st.integers(0, 1 << 16), st.sampled_from(["flip", "cut", "insert", "delete"]),
-                           st.integers(0, 255)), min_size=1, max_size=6)
-
-
-def mutate(data, edits):
-    data = bytearray(data)
-    for position, kind, byte in edits:
-        if not data:
-            break
-        at = position % len(data)
-        if kind == "flip":
-            data[at] = byte
-        elif kind == "cut":
-            del data[at:]
-        elif kind == "insert":
-            data.insert(at, byte)
-        else:
-            del data[at]
-    return bytes(data)
 
 
 # -- running confrt -----------------------------------------------------------------
