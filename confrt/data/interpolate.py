@@ -32,8 +32,14 @@ class Interpolator:
         if isinstance(value, list):
             return [self.value(item, where) for item in value]
         if isinstance(value, dict):
-            return {self.value(k, where): self.value(v, where) for k, v in value.items()}
+            return {self._key(k, where): self.value(v, where) for k, v in value.items()}
         return value
+
+    def _key(self, key, where):
+        expanded = self.value(key, where)
+        if isinstance(expanded, (list, dict)):  # %{alias('k')} of an array or a hash
+            raise DataError(f"{where}: hash key {key!r} becomes a {type(expanded).__name__}: a key must be a scalar")
+        return expanded
 
     def path(self, text, where, local=None):
         """(expanded text, [undefined variable names]) for a hiera.yaml path."""
