@@ -68,7 +68,10 @@ class Compiler:
                                 origin=self._origin)
             for resource in module.declare(params, self.facts, ctx):
                 _mark_secrets(resource, secrets)
-                added = catalog.add(resource)
+                try:
+                    added = catalog.add(resource)
+                except CompileError as exc:
+                    raise CompileError(self._blame(module, sensitive, resource, str(exc))) from None
                 type_class = self.types.get(added.type)
                 try:
                     type_class.prepare(added, env)
@@ -123,6 +126,20 @@ class Compiler:
             if sensitive:
                 secrets.extend(_strings(values[param.name]))
         return values, secrets
+
+    def _blame(self, module, sensitive, resource, problem):
+        """`problem` of a resource a module made, led by the file and key of the parameter whose
+        value it holds (a path parameter that is not absolute...), when one given in the data does."""
+        values = [resource.title] + list(resource.attrs.values())
+        for param in module.params:
+            value = self.params[module.name].get(param.name)
+            if param.name in sensitive or value == param.default or not isinstance(value, (str, int)) \
+                    or isinstance(value, bool) or value == "":
+                continue
+            if any(value == held or (isinstance(held, list) and value in held) for held in values):
+                key = f"{module.name}::{param.name}"
+                return f"{self._origin(key)}: {key}: {problem}"
+        return problem
 
     def _sensitive(self, module, param):
         return param.sensitive or self.store.is_sensitive(f"{module.name}::{param.name}")
