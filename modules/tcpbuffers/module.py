@@ -1,13 +1,15 @@
 """TCP buffer sysctls (CernVM's [tcpbuffers]): persistent, and never lowering a larger live value."""
 from confrt.engine.module import Param
 from confrt.errors import CompileError
+from confrt.resources._posix import absolute_path
 
 DOC = "TCP buffer sizes and related sysctls, persistent, only raised"
 
 PARAMS = [
     Param("sysctls", dict, {}, "sysctl key -> value, or -> {value, only_raise}; null drops a default key"),
     Param("only_raise", bool, True, "never lower a live value that is already larger (per key overridable)"),
-    Param("file", str, "/etc/sysctl.d/60-confrt-tcpbuffers.conf", "the sysctl.d file holding the settings"),
+    Param("file", str, "/etc/sysctl.d/60-confrt-tcpbuffers.conf", "the sysctl.d file holding the settings",
+          check=absolute_path),
 ]
 
 
