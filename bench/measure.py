@@ -80,4 +80,5 @@ def summary(samples):
         "wall_max_s": round(max(walls), 4),
         "cpu_s": round(statistics.median(s.cpu for s in samples), 4),
         "rss_mib": round(max(s.rss_mib for s in samples), 1),
+        "walls_s": [round(wall, 4) for wall in walls],   # in run order: runs of tools interleave
     }

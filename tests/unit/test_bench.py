@@ -136,3 +136,11 @@ def test_targets_pass_miss_and_not_measured():
     for case in only_confrt["cases"]:
         case["tools"] = {"confrt": case["tools"]["confrt"]}
     assert verdicts(targets.check(only_confrt))[:2] == [None, None]
+
+
+def test_tools_are_compared_run_for_run_when_the_runs_are_known():
+    confrt = {"wall_s": 0.15, "walls_s": [0.10, 0.30, 0.15]}
+    cfengine = {"wall_s": 0.14, "walls_s": [0.12, 0.33, 0.14]}  # a busy moment slowed both in run 2
+    assert targets.slower(confrt, cfengine) == pytest.approx(1.1)
+    assert targets.slower({"wall_s": 0.2}, {"wall_s": 3.0}) == pytest.approx(15)
+    assert targets.slower(confrt, None) is None
