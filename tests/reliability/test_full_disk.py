@@ -116,3 +116,18 @@ def test_local_data_on_a_full_file_system_keeps_the_last_good_one(tmp_path, full
     assert temp_leftovers(str(full)) == []
     step = summary(paths)["steps"]["userdata"]
     assert step["status"] == "failed" and "No space left on device" in step["error"], step
+
+
+def test_the_named_temp_file_fallback_leaves_nothing_either(tmp_path, full, monkeypatch):
+    """Where a file system has no O_TMPFILE (NFS, vfat), atomic_write uses a named temp file."""
+    from confrt.util import atomic
+
+    monkeypatch.setattr(atomic, "_open_unnamed", lambda directory: None)
+    atomic.atomic_write(str(tmp_path / "written"), b"fallback\n", mode=0o640)
+    assert read(tmp_path / "written") == "fallback\n" and (tmp_path / "written").stat().st_mode & 0o7777 == 0o640
+    fill(full)
+    with pytest.raises(OSError) as error:
+        atomic.atomic_write(str(full / "old.conf"), NEW_CONTENT.encode())
+    assert error.value.errno == errno.ENOSPC
+    assert read(full / "old.conf") == "old\n"
+    assert temp_leftovers(str(full)) == [] and temp_leftovers(str(tmp_path)) == []
