@@ -67,7 +67,7 @@ def test_installed_units_verify_with_the_installed_binary(installed):
 
 
 def test_image_builder_preview_uses_the_shipped_modules(installed):
-    # packaging/README.md: drop build-time defaults in /etc/confrt/data/, run `confrt apply --noop`
+    # README "For image builders": drop build-time defaults in /etc/confrt/data/, run `confrt apply --noop`
     installed.write_file("/etc/confrt/data/common.yaml", "classes: [tcpbuffers]\n")
     result = installed_python(installed, "/usr/bin/confrt", "apply", "--noop")
     assert result.returncode == 0, result.stderr
