@@ -10,6 +10,7 @@ Translation table (section names case-insensitive; README "## Userdata" repeats 
                 organisations = a,b      cvmfs::organisations  [a, b]
                 extra_repositories = name|server|b64key,...
                                          cvmfs::extra_repositories {name: {server, public_key}}
+                                         (b64key: the PEM body, kept as it is)
                 users = u:g:pw,...       accounts::users       {u: {group: g, password: pw}}
                                          (empty pw: no password key, the module makes one)
                 shell = /bin/bash        accounts::shell
@@ -106,10 +107,20 @@ def _extra_repositories(value, what):
         if len(fields) != 3 or not fields[0].strip():
             raise UserdataError(f"{what}: expected name|server|base64key, got an entry with "
                                 f"{len(fields)} fields")
-        key = b64decode(fields[2], f"{what}: {fields[0].strip()}")
         repos[fields[0].strip()] = {"server": fields[1].strip(),
-                                    "public_key": key.decode("utf-8", "replace")}
+                                    "public_key": _public_key(fields[2], f"{what}: {fields[0].strip()}")}
     return repos
+
+
+def _public_key(field, what):
+    """The key as CernVM gives it: the bare base64 body of a PEM public key, passed through.
+
+    A field that decodes to PEM text (a whole PEM file base64-encoded) gives that PEM."""
+    body = "".join(field.split())
+    decoded = b64decode(body, what)
+    if decoded.startswith(b"-----BEGIN"):
+        return decoded.decode("ascii", "replace")
+    return body
 
 
 def _commands(value, what):
