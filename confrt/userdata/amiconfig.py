@@ -28,7 +28,8 @@ Translation table (section names case-insensitive; README "## Userdata" repeats 
                 extra_vars = A=1,B=2     condor::extra_config  {A: "1", B: "2"}
     [squid]     backends = h1,h2         squid::backends [h1, h2] (cvmfs_server is added too)
                 cache_dir, cache_dir_size, cache_mem, maximum_object_size_in_memory
-                                         squid::<same name> (cache_dir_size an integer)
+                                         squid::<same name> (cache_dir_size an integer in MB;
+                                         bare numbers: cache_mem in MB, the other in KB)
     [hostname]  hostname = NAME          hostname::name
     [storage]   swap                     ephemeral_disk::swap (true/false, a size in MB, or a string)
                 relocate-paths = a:b     ephemeral_disk::relocate_paths [a, b]
@@ -40,9 +41,18 @@ are given; rootsshkeys -> sshkeys; storage -> ephemeral_disk; others by name).
 Unknown sections and options are skipped with a warning (amiconfig's other
 plugins have no confrt module).
 """
+import re
+
 from confrt.errors import UserdataError
 from confrt.userdata.decoded import Decoded
 from confrt.userdata.decoding import b64decode, parse_int, split_list
+
+#: amiconfig wrote its [squid] sizes into squid.conf as given, and its examples carry units
+#: (cache_mem = 4096 MB, maximum_object_size_in_memory = 32 KB); squid reads a bare number as
+#: bytes, so a bare number here gets the unit of those examples.
+SIZE = re.compile(r"^(\d+)\s*([A-Za-z]*)$")
+UNITS = {"b": "bytes", "byte": "bytes", "bytes": "bytes", "k": "KB", "kb": "KB",
+         "m": "MB", "mb": "MB", "g": "GB", "gb": "GB"}
 
 PLUGIN_MODULES = {
     "rootsshkeys": ["sshkeys"],
@@ -80,6 +90,33 @@ def _scalar(value, what):
 
 def _text(value, what):
     return value.strip()
+
+
+def _squid_size(value, default_unit):
+    """(number, unit) of a size with a known or no unit (the default then), else None."""
+    match = SIZE.match(value.strip())
+    if not match:
+        return None
+    suffix = match.group(2).lower()
+    unit = UNITS.get(suffix) if suffix else default_unit
+    return (int(match.group(1)), unit) if unit else None
+
+
+def _size(default_unit):
+    """A squid size: a bare number gets default_unit ('4096' -> '4096 MB'), units are spelt as squid's
+    docs do ('32kb' -> '32 KB'); anything else stays as given for the squid module to refuse."""
+    def convert(value, what):
+        size = _squid_size(value, default_unit)
+        return f"{size[0]} {size[1]}" if size else value.strip()
+    return convert
+
+
+def _megabytes(value, what):
+    """cache_dir_size: squid's cache_dir takes MB; '50000', '50000 MB' and '50 GB' are accepted."""
+    size = _squid_size(value, "MB")
+    if not size or size[1] not in ("MB", "GB"):
+        raise UserdataError(f"{what}: expected a size in MB (a number), got {value.strip()!r}")
+    return size[0] * (1024 if size[1] == "GB" else 1)
 
 
 def _list(value, what):
@@ -172,9 +209,9 @@ CONDOR = {
 }
 SQUID = {
     "cache_dir": ("squid::cache_dir", _text),
-    "cache_dir_size": ("squid::cache_dir_size", parse_int),
-    "cache_mem": ("squid::cache_mem", _text),
-    "maximum_object_size_in_memory": ("squid::maximum_object_size_in_memory", _text),
+    "cache_dir_size": ("squid::cache_dir_size", _megabytes),
+    "cache_mem": ("squid::cache_mem", _size("MB")),
+    "maximum_object_size_in_memory": ("squid::maximum_object_size_in_memory", _size("KB")),
 }
 
 

@@ -45,3 +45,39 @@ def test_extra_repository_key_survives_decode_and_compile(tmp_path, form):
 def test_extra_repository_key_that_is_not_base64_is_one_line(tmp_path):
     with pytest.raises(UserdataError, match=r"extra_repositories: west-life.egi.eu: bad base64"):
         decode(b"[cernvm]\nextra_repositories = west-life.egi.eu|s1.example.org|not*base64\n")
+
+
+def test_squid_sizes_without_units_get_amiconfig_units_and_squid_parses_them(tmp_path):
+    from test_mod_squid import CONF, squid_parse
+
+    userdata = (b"[squid]\nbackends = stratum1.example.org\ncache_mem = 4096\n"
+                b"maximum_object_size_in_memory = 32kb\ncache_dir = /var/spool/squid\ncache_dir_size = 50 GB\n")
+    data = decode(userdata).data
+    assert (data["squid::cache_mem"], data["squid::maximum_object_size_in_memory"],
+            data["squid::cache_dir_size"]) == ("4096 MB", "32 KB", 51200)
+    catalog = compile_site(tmp_path, dict(data, **{"squid::user": "proxy"}))
+    code, processed, output = squid_parse(catalog.get(f"file[{CONF}]")["content"], tmp_path)
+    assert code == 0, output
+    for directive in ("cache_mem 4096 MB", "maximum_object_size_in_memory 32 KB",
+                      "cache_dir ufs /var/spool/squid 51200 16 256"):
+        assert directive in processed, (directive, processed)
+
+
+def test_bare_maximum_object_size_in_memory_is_kilobytes():
+    data = decode(b"[squid]\nmaximum_object_size_in_memory = 512\ncache_mem = 128 mb\n").data
+    assert (data["squid::maximum_object_size_in_memory"], data["squid::cache_mem"]) == ("512 KB", "128 MB")
+
+
+def test_squid_size_with_an_unknown_unit_is_refused_by_compile_naming_the_key(tmp_path, run_confrt):
+    from mod_support import assert_compile_error
+
+    data = decode(b"[squid]\ncache_mem = 4 TB\n").data
+    assert data["squid::cache_mem"] == "4 TB"
+    assert_compile_error(run_confrt, tmp_path, dict(data, **{"squid::user": "proxy"}),
+                         "squid::cache_mem: expected a size like '128 MB'")
+
+
+@pytest.mark.parametrize("value", ["50 KB", "big"])
+def test_cache_dir_size_not_in_megabytes_is_one_line(value):
+    with pytest.raises(UserdataError, match=r"\[squid\] cache_dir_size: expected a size in MB"):
+        decode(f"[squid]\ncache_dir_size = {value}\n".encode())
