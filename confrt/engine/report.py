@@ -31,6 +31,34 @@ def process_started():
         return time.time()
 
 
+def data_version(catalog):
+    """The run's data version (summary version.config, condor's ConfrtDataVersion): 12 hex digits
+    of the sha256 of the catalog's resources as canonical JSON. The catalog is what the data,
+    modules and facts made, so equal catalogs give equal versions; sensitive values enter only
+    as their own sha256, so a changed secret changes the version and never appears in it."""
+    import hashlib
+    import json
+
+    def plain(value):  # what json cannot write itself
+        if isinstance(value, bytes):
+            return {"sha256": hashlib.sha256(value).hexdigest()}
+        if isinstance(value, (set, frozenset)):
+            return sorted(map(str, value))
+        return str(value)
+
+    def canonical(value):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=plain)
+
+    resources = []
+    for ref, resource in sorted(catalog.resources.items()):
+        attrs = {name: ({"sha256": hashlib.sha256(canonical(value).encode()).hexdigest()}
+                        if name in resource.sensitive else value)
+                 for name, value in resource.attrs.items()}
+        resources.append([ref, attrs, sorted(resource.tags),
+                          {kind: sorted(map(str, refs)) for kind, refs in resource.relations.items()}])
+    return hashlib.sha256(canonical(resources).encode()).hexdigest()[:12]
+
+
 class Report:
     """Collects what a run did; `out`/`err` get the log lines."""
 
@@ -50,6 +78,7 @@ class Report:
         self.fatal = None
         self.finished = None
         self.steps = {}            # name -> {"status": ok|failed|skipped, ...}: run steps besides the catalog
+        self.data_version = None   # data_version() of the run's catalog: summary version.config
 
     @contextlib.contextmanager
     def phase(self, name):
@@ -189,7 +218,7 @@ class Report:
         times["last_run"] = int(self.finished)
         summary = {
             "status": self.status(),
-            "version": {"config": None, "confrt": __version__},
+            "version": {"config": self.data_version, "confrt": __version__},
             "resources": {
                 "changed": changed, "corrective_change": 0, "failed": failed,
                 "failed_to_restart": refreshed.count("failed"), "out_of_sync": changed + noop + attempted,

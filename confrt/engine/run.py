@@ -114,9 +114,15 @@ def compile_phases(config, report, facts_file=None, extra_data=None):
         facts = load_facts(config, facts_file)
     with report.phase("compile"):
         from confrt.engine.catalog_cache import compiled
+        from confrt.engine.report import data_version
 
-        catalog = compiled(config, facts, lambda facts, warn: compile_catalog(config, facts, extra_data, warn)[0],
-                           warn, extra_data, facts_file)
+        def compile_versioned(facts, warn):
+            catalog = compile_catalog(config, facts, extra_data, warn)[0]
+            catalog.data_version = data_version(catalog)  # cached with the catalog: once per compile
+            return catalog
+
+        catalog = compiled(config, facts, compile_versioned, warn, extra_data, facts_file)
+        report.data_version = getattr(catalog, "data_version", None) or data_version(catalog)
     return facts, catalog
 
 
