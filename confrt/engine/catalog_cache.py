@@ -19,6 +19,8 @@ by this user and writable by nobody else. CONFRT_CATALOG_CACHE=off disables it.
 import os
 import sys
 
+from confrt.facts.names import split_name
+
 CACHE_FILE = "catalog.cache"
 FORMAT = 1
 DISABLE_VARIABLE = "CONFRT_CATALOG_CACHE"
@@ -150,11 +152,30 @@ class recording:
 
 
 class RecordedFacts:
-    """The run's Facts for the compile: every read is noted with its result (replayed by valid())."""
+    """The run's Facts for the compile: every read is noted with its result (replayed by valid()).
+
+    A fact a module publishes (its FACTS) is part of the compile, not of the host:
+    valid() could not recompute it without the data. So its function runs with
+    recording on and reads through these RecordedFacts, and what it reads (facts,
+    files) is noted instead of its value.
+    """
 
     def __init__(self, facts, recorder):
         self._facts = facts
         self._recorder = recorder
+        self._module_facts = set()   # top-level names a module's function computed
+
+    def register(self, name, function):
+        """Register a module fact: computed on first read, its own reads recorded."""
+        def compute():
+            quiet, self._recorder.quiet = self._recorder.quiet, 0
+            try:
+                return function()
+            finally:
+                self._recorder.quiet = quiet
+                self._module_facts.add(name)
+
+        self._facts.register(name, compute)
 
     def _read(self, method, *args):
         self._recorder.quiet += 1
@@ -162,10 +183,10 @@ class RecordedFacts:
             result = _call(self._facts, method, args)
         finally:
             self._recorder.quiet -= 1
+        if args and split_name(str(args[0]))[0] in self._module_facts:
+            return _raised(result)  # its inputs were recorded while it was computed
         self._recorder.facts[method, args] = result
-        if isinstance(result, KeyError):
-            raise KeyError(*result.args)
-        return result
+        return _raised(result)
 
     def get(self, name, default=None):
         value = self._read("get", name)
@@ -191,6 +212,12 @@ class RecordedFacts:
     def __getattr__(self, name):
         self._recorder.refuse(f"facts.{name} used")
         return getattr(self._facts, name)
+
+
+def _raised(result):
+    if isinstance(result, KeyError):
+        raise KeyError(*result.args)
+    return result
 
 
 def _call(facts, method, args):

@@ -59,15 +59,18 @@ class Compiler:
         self.classes = self.select_classes()
         catalog = Catalog(self.types)
         env = CompileEnv(self.facts, self.modules)
-        for name in self.classes:
-            module = self.modules[name]
-            params, secrets = self.module_params(module)
-            self.params[name] = params
+        included = [self.modules[name] for name in self.classes]
+        secrets = {}
+        for module in included:
+            self.params[module.name], secrets[module.name] = self.module_params(module)
+        self.publish_facts(included)
+        for module in included:
+            params = self.params[module.name]
             sensitive = {p.name for p in module.params if self._sensitive(module, p)}
             ctx = ModuleContext(module, params, self.facts, warn=self.warn, sensitive=sensitive,
                                 origin=self._origin)
             for resource in module.declare(params, self.facts, ctx):
-                _mark_secrets(resource, secrets)
+                _mark_secrets(resource, secrets[module.name])
                 try:
                     added = catalog.add(resource)
                 except CompileError as exc:
@@ -79,6 +82,18 @@ class Compiler:
                     raise CompileError(f"{added.declared_by}: {added.ref}: {exc}") from None
         self.warn_unknown_keys()
         return catalog.finalize()
+
+    def publish_facts(self, modules):
+        """Register every included module's FACTS before any declare() runs: then a module fact
+        reads the same whatever the order of the classes."""
+        publishers = {}
+        for module in modules:
+            for name in module.facts:
+                if name in publishers:
+                    raise CompileError(f"{module.code_file}: FACTS: fact '{name}' is published by module "
+                                       f"{publishers[name]} too")
+                publishers[name] = module.name
+            module.publish_facts(self.facts, self.params[module.name])
 
     def select_classes(self):
         """lookup('classes', unique merge, knockout '--'), each checked to be a known module."""

@@ -2,7 +2,8 @@
 
 A module is a folder <modulepath>/<name>/ (name: lower case, digits, '_'):
 
-    module.py         DOC (optional one line), PARAMS, and declare(params, facts, ctx)
+    module.py         DOC (optional one line), PARAMS, declare(params, facts, ctx),
+                      and optionally FACTS (facts the module publishes, below)
     templates/        Jinja2 templates (StrictUndefined), rendered with ctx.template()
     files/            static files, referenced as ctx.file("name") (e.g. a file's `source`)
     data/common.yaml  the module's defaults for its keys (the data store's module layer)
@@ -39,6 +40,15 @@ templates/, files/ and data/ sit beside that Python file. Both kinds are
 registered through the hook `confrt_modules` (confrt/engine/hookspecs.py).
 PARAMS may instead be a function params() -> [Param] (the `resources` module
 builds its params from the registered resource types).
+
+A module publishes facts with FACTS = {"name": function(facts, params) -> value}
+(top-level names: lower case, digits, '_'). Every included module's FACTS are
+registered before any module's declare() runs, so a fact reads the same for
+every module whatever the order of `classes`; each is computed on its first
+read (it costs nothing unless read), with the module's own parameters. A fact
+given in facts_dir or --facts still wins. Two included modules may not publish
+the same name. Example, modules/ephemeral_disk: FACTS = {"ephemeral_disk":
+disk_fact}, read by condor and cvmfs as facts.get("ephemeral_disk.mountpoint").
 """
 import functools
 import os
@@ -109,6 +119,31 @@ class Module:
             if param.name == name:
                 return param
         return None
+
+    @property
+    def facts(self):
+        """{fact name: function(facts, params) -> value}: the module's FACTS, checked."""
+        published = getattr(self.code, "FACTS", {})
+        if not isinstance(published, dict) or not all(
+                isinstance(name, str) and NAME_PATTERN.match(name) and callable(function)
+                for name, function in published.items()):
+            raise CompileError(f"{self.code_file}: FACTS: expected a mapping of fact names (lower case, "
+                               f"digits, '_') to functions(facts, params)")
+        return dict(published)
+
+    def publish_facts(self, facts, params):
+        """Register the module's FACTS on `facts`, each computed on its first read."""
+        for name, function in self.facts.items():
+            facts.register(name, functools.partial(self._fact, name, function, facts, params))
+
+    def _fact(self, name, function, facts, params):
+        try:
+            return function(facts, params)
+        except CompileError:
+            raise
+        except Exception as exc:
+            raise CompileError(f"{self.code_file}: fact {name} of module {self.name} failed: {_where(exc)}"
+                               f"{type(exc).__name__}: {exc}") from None
 
     def declare(self, params, facts, ctx):
         """Call the module's declare(); returns its list of Resource."""

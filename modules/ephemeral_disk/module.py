@@ -8,9 +8,10 @@ another device (LVM, another RAID) is never taken. A file system is only made
 on a disk without any signature (the filesystem type's blkid -p guard), so a
 disk holding data is left alone and the run says so.
 
-The result is published as the fact `ephemeral_disk` ({mountpoint, devices,
-size_bytes}) for modules compiled after this one (cvmfs sizes its cache
-from it); modules compiled earlier see the mount in `mountpoints` next run.
+The result is published as the module fact `ephemeral_disk` ({mountpoint,
+devices, size_bytes}, FACTS below): every module of the catalog sees it,
+whatever the order of `classes` (condor puts EXECUTE on it, cvmfs sizes its
+cache from it). It is only computed when some module reads it.
 """
 import os
 import re
@@ -49,7 +50,6 @@ def declare(params, facts, ctx):
         ctx.warn(f"{device}: not used ({reason})")
     if not devices:
         return []
-    publish_fact(facts, params, devices)
     resources, device = [], devices[0]
     if len(devices) > 1:
         device = params["raid_device"]
@@ -231,13 +231,17 @@ class Host:
             return 0
 
 
-def publish_fact(facts, params, devices, root="/"):
+def disk_fact(facts, params, root="/"):
+    """The `ephemeral_disk` fact: {mountpoint, devices, size_bytes}, or None without a usable disk."""
+    devices, _ = find_disks(params, facts, root)
+    if not devices:
+        return None
     host = Host(root)
-    value = {"mountpoint": params["mountpoint"], "devices": devices,
-             "size_bytes": sum(host.size_bytes(device) for device in devices)}
-    if facts.get(FACT) is None and hasattr(facts, "register"):
-        facts.register(FACT, lambda: value)
-    return value
+    return {"mountpoint": params["mountpoint"], "devices": devices,
+            "size_bytes": sum(host.size_bytes(device) for device in devices)}
+
+
+FACTS = {FACT: disk_fact}
 
 
 # -- swap and relocated paths ---------------------------------------------------------------

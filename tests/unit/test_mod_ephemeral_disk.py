@@ -138,12 +138,12 @@ def test_several_disks_make_a_raid0_first(tmp_path):
     assert all(catalog.get(f"filesystem[{d}]") is None for d in disks)
 
 
-def test_size_fact_published_for_later_modules(tmp_path, code):
+def test_size_fact_of_the_disks_found(tmp_path, code):
     disks = disk_images(tmp_path, 2, size=3 << 20)
-    facts = Facts.static({})
-    value = code.publish_fact(facts, {"mountpoint": "/scratch"}, disks)
+    value = code.disk_fact(Facts.static({}), params(devices=disks))
     assert value == {"mountpoint": "/scratch", "devices": disks, "size_bytes": 6 << 20}
-    assert facts.get("ephemeral_disk.size_bytes") == 6 << 20
+    assert code.disk_fact(Facts.static({}), params(devices=["/dev/does-not-exist"])) is None
+    assert code.FACTS == {"ephemeral_disk": code.disk_fact}
 
 
 def test_no_disk_declares_nothing(tmp_path):
