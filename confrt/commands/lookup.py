@@ -46,13 +46,22 @@ def merge_request(args):
     return dict(options, strategy=args.merge or "deep")
 
 
-def module_data(config, key):
-    """{module: data dir} of the modulepath's modules; only a module key ("m::p") needs them."""
+def module_layer(config, key):
+    """({module: data dir}, sensitive keys) of the modulepath's modules, for a module key ("m::p")
+    only: the module's data is the lowest layer, and its sensitive parameter stays redacted."""
     if "::" not in key:
-        return {}
+        return {}, ()
     from confrt.engine.loader import modulepath_modules
 
-    return {module.name: module.data_dir for module in modulepath_modules(config.modulepath) if module.data_dir}
+    modules = modulepath_modules(config.modulepath)
+    name, _, param_name = key.partition("::")
+    sensitive = ()
+    for module in modules:
+        if module.name == name:
+            param = module.param(param_name.split(".")[0])
+            if param is not None and param.sensitive:
+                sensitive = (key.split(".")[0],)
+    return {module.name: module.data_dir for module in modules if module.data_dir}, sensitive
 
 
 def render(value, render_as):
@@ -71,10 +80,11 @@ def run(args, config):
     from confrt.data.explain import REDACTED
     from confrt.facts import Facts
 
+    module_data, sensitive_keys = module_layer(config, args.key)
     store = DataStore(args.hiera_config or config.effective_hiera_config(),
                       Facts.for_config(config, args.facts),
                       variables={"confrt": {"local_data": config.local_data}},
-                      module_data=module_data(config, args.key))
+                      module_data=module_data, sensitive_keys=sensitive_keys)
     merge = merge_request(args)
     if args.explain:
         print(store.explain(args.key, merge), end="")

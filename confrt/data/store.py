@@ -20,8 +20,9 @@ LOOKUP_OPTIONS = "lookup_options"
 
 
 class DataStore:
-    def __init__(self, hiera_config_path, facts, variables=None, module_data=None):
+    def __init__(self, hiera_config_path, facts, variables=None, module_data=None, sensitive_keys=()):
         self._config = load_hiera_config(hiera_config_path)
+        self._sensitive_keys = frozenset(sensitive_keys)
         self._interpolator = Interpolator(Scope(facts, variables), self._interpolation_lookup)
         self._module_data = dict(module_data or {})
         self._levels = None
@@ -65,8 +66,10 @@ class DataStore:
         return result
 
     def is_sensitive(self, key):
-        """True when lookup_options mark the key sensitive: its value must never be shown."""
-        return self._options_for(split_key(key)[0]).get("sensitive") is True
+        """True when lookup_options mark the key sensitive, or the caller did (a module's
+        sensitive parameter): its value must never be shown."""
+        root = split_key(key)[0]
+        return root in self._sensitive_keys or self._options_for(root).get("sensitive") is True
 
     def keys(self):
         """Every top-level key of every data file in the hierarchy and the module data."""

@@ -90,6 +90,22 @@ def test_sensitive_values_are_redacted_unless_asked(run_confrt, site):
     assert "t0ps3cret" not in explained.stdout and "[redacted]" in explained.stdout
 
 
+def test_a_modules_sensitive_parameter_is_redacted_unless_asked(run_confrt, site):
+    module = site / "modules" / "pool"
+    module.mkdir()
+    (module / "module.py").write_text(
+        "from confrt.engine.params import Param\n"
+        "PARAMS = [Param('password', str, None, 'pool password', sensitive=True), Param('port', int, 1)]\n")
+    with open(site / "local.yaml", "a") as handle:
+        handle.write("pool::password: hunter2pw\npool::port: 9618\n")
+    for args in [(), ("--explain",), ("--render-as", "json")]:
+        hidden = lookup(run_confrt, site, "pool::password", *args)
+        assert hidden.returncode == 0, hidden.stderr
+        assert "hunter2pw" not in hidden.stdout and "[redacted]" in hidden.stdout
+    assert lookup(run_confrt, site, "pool::password", "--show-sensitive").stdout.strip() == "hunter2pw"
+    assert lookup(run_confrt, site, "pool::port").stdout.strip() == "9618"
+
+
 def test_explain_lists_each_level(run_confrt, site):
     result = lookup(run_confrt, site, "port", "--explain", "--merge", "deep")
     assert result.returncode == 0, result.stderr
