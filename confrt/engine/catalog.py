@@ -2,7 +2,9 @@
 
 Catalog.add() checks a resource against its type (unknown attribute, wrong type,
 missing required value, duplicates); finalize() turns relationships and
-autorequires into edges, rejects cycles (printing one) and fixes a
+autorequires (a type's autorequires(resource): refs, tuples of alternative refs
+of which the first managed one counts, or predicates over the other resources)
+into edges, rejects cycles (printing one) and fixes a
 deterministic topological order (declaration order among independent resources).
 """
 import difflib
@@ -151,8 +153,12 @@ class Catalog:
                     elif kind == "subscribe":
                         notifies.setdefault(target, []).append(ref)
             for needed in self.types.get(resource.type).autorequires(resource):
-                if needed in self.resources:
-                    edge(needed, ref)
+                if isinstance(needed, str):
+                    if needed in self.resources:
+                        edge(needed, ref)
+                else:
+                    for first in self._autorequired(needed):
+                        edge(first, ref)
         self.requires = requires
         self.notifies = notifies
         self.dependents = {ref: [] for ref in self.resources}
@@ -161,6 +167,17 @@ class Catalog:
                 self.dependents[first].append(ref)
         self.order = self._topological_order()
         return self
+
+    def _autorequired(self, needed):
+        """The managed refs an autorequire that is not a plain ref names: of a tuple of refs the
+        first managed one (the nearest enclosing mount); of a function(resource) -> bool every
+        resource it accepts."""
+        if callable(needed):
+            return [other.ref for other in self.resources.values() if needed(other)]
+        for ref in needed:
+            if ref in self.resources:
+                return [ref]
+        return []
 
     def _topological_order(self):
         index = {ref: i for i, ref in enumerate(self.resources)}

@@ -32,13 +32,26 @@ def ownership_params():
 
 
 def path_autorequires(resource):
-    """The managed parent directories (every ancestor: only managed ones become edges) and owners."""
+    """The managed parent directories (every ancestor: only managed ones become edges), the mount
+    the path lies under, and the owners."""
     refs = []
     path = os.path.dirname(resource["path"])
     while path and path != "/":
         refs.append(format_ref("directory", path))
         path = os.path.dirname(path)
-    return refs + owner_group_autorequires(resource)
+    return refs + [enclosing_mount(resource["path"])] + owner_group_autorequires(resource)
+
+
+def enclosing_mount(path):
+    """mount[...] of every mount point strictly above `path`, longest first: a tuple of
+    alternatives, so only the nearest managed mount becomes an edge (see Catalog.finalize)."""
+    return _mounts_from(os.path.dirname(path)) if path != "/" else ()
+
+
+@functools.lru_cache(maxsize=4096)
+def _mounts_from(folder):
+    """mount refs of folder and each folder above it (shared by the files of one folder)."""
+    return (format_ref("mount", folder),) + (_mounts_from(os.path.dirname(folder)) if folder != "/" else ())
 
 
 @functools.cache

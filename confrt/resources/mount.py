@@ -9,13 +9,14 @@ are applied with a remount; a changed device with umount + mount.
 """
 import os
 
-from confrt.resources._posix import absolute_path
+from confrt.resources._posix import absolute_path, enclosing_mount
 from confrt.resources._system import (
     content_change, join_lines, plan_text, read_planned, run_checked, split_lines, write_text,
 )
 from confrt.resources.base import Change, Param, Provider, ResourceFailed, ResourceType, format_ref
 
 MARK = "# managed by confrt: mount[{}]"
+LABEL_PREFIXES = ("LABEL=", "/dev/disk/by-label/")  # a device named by its file system's label
 
 
 def fstab_escape(value):
@@ -158,9 +159,15 @@ class MountType(ResourceType):
 
     @classmethod
     def autorequires(cls, resource):
-        refs = [format_ref("directory", resource["path"])]
-        if resource["device"].startswith("/"):
-            refs.append(format_ref("filesystem", resource["device"]))
+        """Its mount point directory, the mount above it, and the filesystem of its device
+        (by path, LABEL=x or /dev/disk/by-label/x)."""
+        refs = [format_ref("directory", resource["path"]), enclosing_mount(resource["path"])]
+        device = resource["device"]
+        label = next((device[len(prefix):] for prefix in LABEL_PREFIXES if device.startswith(prefix)), None)
+        if label:
+            refs.append(lambda other: other.type == "filesystem" and other.get("label") == label)
+        elif device.startswith("/"):
+            refs.append(format_ref("filesystem", device))
         return refs
 
 

@@ -3,7 +3,7 @@ import os
 
 import pytest
 from engine_support import make_site
-from node_modules_support import compile_data, content
+from node_modules_support import compile_condor_before_ephemeral_disk, content
 
 from confrt.config import load_config
 from confrt.engine import catalog_cache
@@ -119,11 +119,7 @@ def test_the_catalog_cache_records_what_a_module_fact_reads(tmp_path):
 
 
 def test_condor_listed_before_ephemeral_disk_puts_execute_on_the_disk(tmp_path):
-    disk = tmp_path / "disk0.img"
-    disk.write_bytes(b"\0" * (1 << 20))
-    catalog, warnings = compile_data(tmp_path, {
-        "classes": ["condor", "ephemeral_disk"], "condor::roles": ["execute"],
-        "condor::collector_host": "cm.example.org", "ephemeral_disk::devices": [str(disk)]})
+    catalog, warnings, _ = compile_condor_before_ephemeral_disk(tmp_path)
     assert "EXECUTE = /scratch/condor/execute\n" in content(catalog, "/etc/condor/config.d/30-confrt-slots.conf")
     assert catalog.get("directory[/scratch/condor/execute]")["owner"] == "condor"
     assert catalog.get("mount[/scratch]") is not None and warnings == []
