@@ -18,7 +18,6 @@ SETTING = re.compile(r"^CVMFS_[A-Z0-9_]+$")
 DEFAULT_DOMAIN = "cern.ch"
 DEFAULT_QUOTA_MB = 4000
 MOUNTS = ("autofs", "fstab", "none")
-MIB = 1024 * 1024
 
 PARAMS = [
     Param("repositories", list, [], "repositories to mount (unique merge over all data levels)"),
@@ -128,14 +127,13 @@ def http_proxy(value, ctx):
 
 def _cache(params, facts):
     """(CVMFS_CACHE_BASE, CVMFS_QUOTA_LIMIT): on the ephemeral disk when there is one."""
-    scratch = facts.get("ephemeral_disk.mountpoint")
-    cache_base = params["cache_base"] or (os.path.join(scratch, "cvmfs") if scratch else "/var/lib/cvmfs")
+    from confrt.util.scratch_disk import cache_location
+
+    cache_base, disk_mb = cache_location(facts, params["cache_base"], "cvmfs", "/var/lib/cvmfs")
     quota = params["quota_limit_mb"]
-    size = int(facts.get("ephemeral_disk.size_bytes", 0)) // MIB
     if quota is None:
-        on_scratch = scratch and size and (cache_base + "/").startswith(scratch.rstrip("/") + "/")
         # leave 20% of the partition plus 1 GB free, as the CernVM-FS documentation advises
-        quota = max(size * 8 // 10 - 1024, 1000) if on_scratch else DEFAULT_QUOTA_MB
+        quota = max(disk_mb * 8 // 10 - 1024, 1000) if disk_mb else DEFAULT_QUOTA_MB
     return cache_base, quota
 
 

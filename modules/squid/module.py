@@ -19,7 +19,6 @@ DURATION = re.compile(r"^\d+( ?(seconds|second|minutes|minute|hours|hour|days|da
 HOST = re.compile(r"^\.?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 RFC1918 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "fe80::/10"]
 DEFAULT_CACHE_MB = 50000
-MIB = 1024 * 1024
 
 PARAMS = [
     Param("http_port", int, 3128, "the port clients use"),
@@ -102,11 +101,11 @@ def _backend(backend, ctx):
 
 
 def _cache(params, facts):
-    scratch = facts.get("ephemeral_disk.mountpoint")
-    cache_dir = params["cache_dir"] or (os.path.join(scratch, "squid") if scratch else "/var/spool/squid")
+    """(cache_dir, its size in MB): on the ephemeral disk when there is one."""
+    from confrt.util.scratch_disk import cache_location
+
+    cache_dir, disk_mb = cache_location(facts, params["cache_dir"], "squid", "/var/spool/squid")
     size = params["cache_dir_size"]
-    disk = int(facts.get("ephemeral_disk.size_bytes", 0)) // MIB
     if size is None:
-        on_scratch = scratch and disk and (cache_dir + "/").startswith(scratch.rstrip("/") + "/")
-        size = max(disk * 8 // 10, 100) if on_scratch else DEFAULT_CACHE_MB
+        size = max(disk_mb * 8 // 10, 100) if disk_mb else DEFAULT_CACHE_MB
     return cache_dir, size
