@@ -51,7 +51,7 @@ def module_layer(config, key):
     only: the module's data is the lowest layer, and its sensitive parameter stays redacted."""
     if "::" not in key:
         return {}, ()
-    from confrt.engine.loader import modulepath_modules
+    from confrt.engine.modulepath import modulepath_modules
 
     modules = modulepath_modules(config.modulepath)
     name, _, param_name = key.partition("::")

@@ -1,27 +1,9 @@
 """Built-in plugin: modules from every modulepath folder and the entry-point group confrt.modules."""
-import os
-
 from confrt.engine.hookspecs import hookimpl
-from confrt.engine.module import NAME_PATTERN, Module
+from confrt.engine.module import Module
+from confrt.engine.modulepath import modulepath_modules  # noqa: F401  (part of this plugin's API)
 
 MODULE_ENTRY_POINT_GROUP = "confrt.modules"
-
-
-def modulepath_modules(modulepath):
-    """Module objects for <dir>/<name>/module.py; earlier folders win on a clash."""
-    found = {}
-    for directory in modulepath:
-        try:
-            entries = sorted(os.listdir(directory))
-        except OSError:
-            continue
-        for name in entries:
-            path = os.path.join(directory, name)
-            if name in found or not NAME_PATTERN.match(name):
-                continue
-            if os.path.isfile(os.path.join(path, "module.py")):
-                found[name] = Module(name, path=path)
-    return list(found.values())
 
 
 def entry_point_modules():
