@@ -272,7 +272,9 @@ class ResourceType:
 
     @classmethod
     def autorequires(cls, resource):
-        """References this resource needs first if they are managed too."""
+        """References this resource needs first if they are managed too; an item may also be a
+        tuple of alternative refs (only the first managed one counts: the nearest mount) or a
+        function(other resource) -> bool (a mount's filesystem by label)."""
         return []
 
     @classmethod
