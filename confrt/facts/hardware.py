@@ -34,14 +34,44 @@ def processors(host):
 
 def memory(host):
     """memory.system (and memory.swap when there is swap), facter's keys."""
+    sizes = meminfo_sizes(host.read_text("/proc/meminfo") or "") or psutil_memory_sizes()
+    ram_total, ram_available, swap_total, swap_free = sizes
+    fact = {"system": usage(ram_total, ram_available)}
+    if swap_total:
+        fact["swap"] = usage(swap_total, swap_free)
+    return fact
+
+
+def meminfo_sizes(text):
+    """(ram total, ram available, swap total, swap free) in bytes from /proc/meminfo text.
+
+    The numbers psutil reports; None when a field is missing or MemAvailable is
+    0 (old kernels, a kernel bug), where psutil estimates it instead.
+    """
+    fields = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition(":")
+        words = rest.split()
+        if words and words[0].isdigit():
+            fields[name] = int(words[0]) * 1024
+    try:
+        total, free, available = fields["MemTotal"], fields["MemFree"], fields["MemAvailable"]
+        swap_total, swap_free = fields["SwapTotal"], fields["SwapFree"]
+    except KeyError:
+        return None
+    if not available:
+        return None
+    if available > total:  # a container's distorted view: psutil (and procps) use MemFree
+        available = free
+    return total, available, swap_total, swap_free
+
+
+def psutil_memory_sizes():
+    """meminfo_sizes() read through psutil: the fallback, and the reference in tests."""
     import psutil
 
-    ram = psutil.virtual_memory()
-    fact = {"system": usage(ram.total, ram.available)}
-    swap = psutil.swap_memory()
-    if swap.total:
-        fact["swap"] = usage(swap.total, swap.free)
-    return fact
+    ram, swap = psutil.virtual_memory(), psutil.swap_memory()
+    return ram.total, ram.available, swap.total, swap.free
 
 
 def system_uptime(host):

@@ -1,4 +1,4 @@
-"""The `networking` fact: names, interfaces (psutil) and the primary interface.
+"""The `networking` fact: names, interfaces (getifaddrs + /sys) and the primary interface.
 
 The primary interface is the one holding the IPv4 default route
 (/proc/net/route), else the first non-loopback interface with an address;
@@ -11,7 +11,7 @@ PRIMARY_KEYS = ("ip", "ip6", "mac", "mtu", "netmask", "netmask6", "network", "ne
 
 
 def networking(host):
-    interfaces = interfaces_fact() if host.is_live else {}
+    interfaces = interfaces_fact(host) if host.is_live else {}
     fact = names_fact(host)
     fact["interfaces"] = interfaces
     primary = default_route_interface(host.read_text("/proc/net/route") or "")
@@ -77,21 +77,17 @@ def default_route_interface(text):
     return None
 
 
-def interfaces_fact():
+def interfaces_fact(host):
     """name -> bindings, bindings6, ip, ip6, mac, mtu, netmask(6), network(6), scope6."""
-    import psutil
-
-    stats = psutil.net_if_stats()
     result = {}
-    for name, addresses in psutil.net_if_addrs().items():
+    for name, (mac, mtu, addresses) in sorted(links(host).items()):
         info = {}
-        for address in addresses:
-            if address.family == psutil.AF_LINK:
-                if address.address and address.address != "00:00:00:00:00:00":
-                    info["mac"] = address.address
-            elif address.family in (socket.AF_INET, socket.AF_INET6) and address.netmask:
-                suffix = "6" if address.family == socket.AF_INET6 else ""
-                info.setdefault("bindings" + suffix, []).append(binding(address.address, address.netmask))
+        if mac and mac != "00:00:00:00:00:00":
+            info["mac"] = mac
+        for family, address, netmask in addresses:
+            if netmask:
+                suffix = "6" if family == socket.AF_INET6 else ""
+                info.setdefault("bindings" + suffix, []).append(binding(address, netmask))
         for suffix in ("", "6"):
             bindings = info.get("bindings" + suffix)
             if bindings:
@@ -101,10 +97,53 @@ def interfaces_fact():
                 info["network" + suffix] = first["network"]
                 if suffix:
                     info["scope6"] = first["scope6"]
-        if name in stats and stats[name].mtu:
-            info["mtu"] = stats[name].mtu
+        if mtu:
+            info["mtu"] = mtu
         result[name] = dict(sorted(info.items()))
-    return dict(sorted(result.items()))
+    return result
+
+
+def links(host):
+    """name -> (mac, mtu, [(family, address, netmask)]): getifaddrs + /sys, else psutil.
+
+    ctypes' getifaddrs avoids importing psutil (~15 ms); psutil stays the
+    fallback where ctypes or getifaddrs is missing. mac and mtu may be None.
+    """
+    try:
+        from confrt.facts._ifaddrs import InterfacesUnavailable, interface_addresses
+    except ImportError:  # no ctypes
+        return psutil_links()
+    try:
+        addresses = interface_addresses()
+    except InterfacesUnavailable:
+        return psutil_links()
+    return {name: (_sysfs_value(host, name, "address"), _sysfs_mtu(host, name), found)
+            for name, found in addresses.items()}
+
+
+def _sysfs_value(host, interface, attribute):
+    """/sys/class/net/<interface>/<attribute>, stripped; None when unreadable or empty."""
+    text = host.read_text(f"/sys/class/net/{interface}/{attribute}")
+    return (text.strip() or None) if text else None
+
+
+def _sysfs_mtu(host, interface):
+    text = _sysfs_value(host, interface, "mtu")
+    return int(text) if text and text.isdigit() else None
+
+
+def psutil_links():
+    """links() read through psutil: the fallback, and the reference in tests."""
+    import psutil
+
+    stats = psutil.net_if_stats()
+    result = {}
+    for name, entries in psutil.net_if_addrs().items():
+        mac = next((entry.address for entry in entries if entry.family == psutil.AF_LINK), None)
+        addresses = [(entry.family, entry.address.split("%")[0], entry.netmask) for entry in entries
+                     if entry.family in (socket.AF_INET, socket.AF_INET6)]
+        result[name] = (mac, stats[name].mtu if name in stats else None, addresses)
+    return result
 
 
 def binding(address, netmask):
