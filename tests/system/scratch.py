@@ -61,19 +61,12 @@ REAPER_TAG = "confrt-scratch-init"
 
 
 class ProvenRun(subprocess.CompletedProcess):
-    """The real run of Scratch.noop_then_apply, carrying its checked noop run.
-
-    Unpacks as (noop, real, touched) for callers written against the first
-    version of noop_then_apply, which returned that tuple.
-    """
+    """The real run of Scratch.noop_then_apply, carrying its checked noop run."""
 
     def __init__(self, real, noop, touched):
         super().__init__(real.args, real.returncode, real.stdout, real.stderr)
         self.noop = noop
         self.touched = touched
-
-    def __iter__(self):
-        return iter((self.noop, self, self.touched))
 
 
 class ScratchUnavailable(Exception):

@@ -67,7 +67,8 @@ def test_squid_caches_and_a_bad_acl_keeps_the_running_config(offline_scratch):
     system.sh("python3 /root/origin.py >/dev/null 2>&1 &")
     wait_for_port(system, 8081)
 
-    noop, first, touched = system.noop_then_apply(DATA)
+    first = system.noop_then_apply(DATA)
+    noop, touched = first.noop, first.touched
     assert noop.returncode == 2 and touched == [], (noop.stdout, noop.stderr, touched)
     assert first.returncode == 2, first.stdout + first.stderr
     assert "exec[squid -z /var/spool/squid]" in first.stdout and "service[squid]/ensure" in first.stdout
