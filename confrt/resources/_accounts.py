@@ -1,7 +1,8 @@
 """What user and group share: account names, the account databases read once per run."""
 import re
 
-from confrt.resources._system import matching, run_checked
+from confrt.resources._system import matching
+from confrt.resources.base import ResourceFailed
 
 NAME_PATTERN = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}\$?$")
 
@@ -26,13 +27,13 @@ def parse_colon_db(text):
     return entries
 
 
-def read_databases(ctx, shadow=False):
-    """{'passwd': {...}, 'group': {...}[, 'shadow': {...}]}: one getent per database."""
+def read_databases(ctx, names):
+    """{name: {...}} for each database in names ('passwd', 'group', 'shadow'): one getent each."""
     databases = {}
-    for name in ("passwd", "group") + (("shadow",) if shadow else ()):
+    for name in names:
         result = ctx.run(["getent", name])
         if result.returncode not in (0, 2):  # 2: an empty database
-            run_checked(ctx, ["getent", name])
+            raise ResourceFailed(result.describe())
         databases[name] = parse_colon_db(result.stdout)
     return databases
 

@@ -9,7 +9,7 @@ class GroupaddProvider(Provider):
 
     @classmethod
     def prefetch(cls, resources, ctx):
-        return read_databases(ctx)
+        return read_databases(ctx, ("group",))  # the only one a group needs
 
     def current(self):
         return self.prefetched["group"].get(self.resource["name"])

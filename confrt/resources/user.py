@@ -50,7 +50,8 @@ class UseraddProvider(Provider):
 
     @classmethod
     def prefetch(cls, resources, ctx):
-        return read_databases(ctx, shadow=any(r.get("password") is not None for r in resources))
+        shadow = ("shadow",) if any(r.get("password") is not None for r in resources) else ()
+        return read_databases(ctx, ("passwd", "group") + shadow)
 
     def changes(self):
         wanted, name = self.resource, self.resource["name"]

@@ -6,6 +6,7 @@ from confrt.engine.applier import ApplyContext
 from confrt.errors import CompileError
 from confrt.facts import Facts
 from confrt.resources._accounts import group_members, parse_colon_db
+from confrt.resources.base import ResourceFailed
 from confrt.resources.group import GroupaddProvider
 from confrt.resources.user import UseraddProvider
 
@@ -69,3 +70,31 @@ def test_plain_password_is_refused_without_showing_it():
 def test_bad_names_are_compile_errors(name):
     with pytest.raises(CompileError, match="expected a user/group name"):
         catalog_of(res("user", name))
+
+
+class _RecordingCtx:
+    """Answers getent from DATABASES-like text and records the commands; one database fails."""
+
+    def __init__(self, failing=None):
+        self.commands, self.failing = [], failing
+
+    def run(self, argv):
+        from confrt.util.proc import CommandResult
+
+        self.commands.append(argv)
+        if argv[1] == self.failing:
+            return CommandResult(argv, 1, "", "getent: broken\n")
+        return CommandResult(argv, 0, "alice:x:1001:\n", "")
+
+
+def test_prefetch_reads_each_database_once_and_only_what_the_type_needs():
+    ctx = _RecordingCtx()
+    GroupaddProvider.prefetch([], ctx)
+    assert ctx.commands == [["getent", "group"]]
+    ctx = _RecordingCtx()
+    UseraddProvider.prefetch([catalog_of(res("user", "alice", password=HASH)).get("user[alice]")], ctx)
+    assert ctx.commands == [["getent", "passwd"], ["getent", "group"], ["getent", "shadow"]]
+    ctx = _RecordingCtx(failing="group")
+    with pytest.raises(ResourceFailed, match="getent group exited 1: getent: broken"):
+        UseraddProvider.prefetch([], ctx)
+    assert ctx.commands == [["getent", "passwd"], ["getent", "group"]]  # the failed one is not run again
