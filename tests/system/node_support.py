@@ -1,14 +1,17 @@
 """Helpers for the node modules' system tests (tests/system/test_mod_*.py)."""
 import os
 import subprocess
+import sys
+import time
 
 import pytest
+from scratch import REPO
 
 
-def converge(scratch, data, *args):
+def converge(scratch, data):
     """noop (exact: changes nothing), apply (changes), apply again (nothing to do); returns the real run."""
     result = scratch.noop_then_apply(data)
-    second = scratch.apply(None, *args)
+    second = scratch.apply()
     assert second.returncode == 0, second.stdout + second.stderr
     return result
 
@@ -32,22 +35,17 @@ def host_uptime():
 def apply_just_booted(scratch, *args, env=None):
     """`confrt apply` inside a time namespace whose boot was about a second ago (CLOCK_BOOTTIME),
     so deadlines counted from boot start now; daemons it starts inherit the namespace."""
-    import sys
-
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     offset = str(1 - int(host_uptime()))
     probe = scratch.run(["unshare", "--time", "--boottime", offset, "true"])
     if probe.returncode != 0:
         pytest.skip(f"no time namespaces here (unshare --time, Linux 5.6+): {probe.stderr.strip()}")
     return scratch.run(["unshare", "--time", "--boottime", offset, sys.executable, "-m", "confrt", "apply",
-                        "--detailed-exitcodes", *args], env=dict({"PYTHONPATH": repo}, **(env or {})))
+                        "--detailed-exitcodes", *args], env=dict({"PYTHONPATH": REPO}, **(env or {})))
 
 
 def wait_inside(scratch, path, text="", limit=120, logs=()):
     """The text of a file inside once it holds `text` (polled; fails after `limit` seconds,
     showing the `logs` files inside)."""
-    import time
-
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if scratch.exists(path):

@@ -24,6 +24,9 @@ import sys
 import tempfile
 import time
 
+#: This source tree: `python -m confrt` inside runs it (PYTHONPATH).
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 #: Mount points (and everything below them) that are not copied as layers.
 SPECIAL_MOUNTS = ("/proc", "/sys", "/dev", "/tmp", "/run")
 
@@ -326,8 +329,7 @@ class Scratch:
 
     def confrt(self, *args, **kwargs):
         """Run `python -m confrt args` inside with this interpreter (its packages) and this source tree."""
-        repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env = {"PYTHONPATH": repo}
+        env = {"PYTHONPATH": REPO}
         env.update(kwargs.pop("env", None) or {})
         return self.run([sys.executable, "-m", "confrt", *args], env=env, **kwargs)
 
