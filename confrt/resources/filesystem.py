@@ -91,7 +91,7 @@ class BlkidProvider(Provider):
         return []
 
     def apply(self, changes):
-        properties = {change.property for change in self.changes()}
+        properties = {change.property for change in changes}
         if "fstype" in properties:
             run_checked(self.ctx, mkfs_argv(self.resource))
         elif "label" in properties:
