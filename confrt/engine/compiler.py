@@ -13,7 +13,6 @@ from confrt.errors import CompileError, LookupNotFound
 
 CLASSES_KEY = "classes"
 CLASSES_MERGE = {"strategy": "unique", "knockout_prefix": "--"}
-KNOCKOUT = "--"
 
 
 class CompileEnv:
@@ -96,29 +95,25 @@ class Compiler:
             module.publish_facts(self.facts, self.params[module.name])
 
     def select_classes(self):
-        """lookup('classes', unique merge, knockout '--'), each checked to be a known module."""
+        """lookup('classes', unique merge, knockout '--'), each checked to be a known module.
+
+        The unique merge always gives a list, without repeats and without knockout markers
+        (confrt/data/merge.py): what is left to check is that each item names a module.
+        """
         try:
             classes = self.store.lookup(CLASSES_KEY, merge=CLASSES_MERGE)
         except LookupNotFound:
             return []
-        if not isinstance(classes, list):
-            raise CompileError(f"{self._origin(CLASSES_KEY)}: {CLASSES_KEY}: expected a list of module "
-                               f"names, got {classes!r}")
-        knocked = {c[len(KNOCKOUT):] for c in classes if isinstance(c, str) and c.startswith(KNOCKOUT)}
-        selected = []
         for name in classes:
             if not isinstance(name, str):
                 raise CompileError(f"{self._origin(CLASSES_KEY)}: {CLASSES_KEY}: expected module names, "
                                    f"got {name!r}")
-            if name.startswith(KNOCKOUT) or name in knocked or name in selected:
-                continue
             if name not in self.modules:
                 close = difflib.get_close_matches(name, list(self.modules), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 raise CompileError(f"{self._origin(CLASSES_KEY, name)}: {CLASSES_KEY}: unknown class "
                                    f"'{name}' (no module of that name{hint})")
-            selected.append(name)
-        return selected
+        return classes
 
     def module_params(self, module):
         """{param: value} from the keys '<module>::<param>', and the sensitive string values."""
