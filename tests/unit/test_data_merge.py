@@ -115,27 +115,41 @@ def test_bad_merge_requests_are_one_line_errors(bad, message):
         Merge.parse(bad, "lookup_options for 'k'")
 
 
-# -- properties (hypothesis)
+# -- properties (hypothesis, in the test extra: without it only these two tests are skipped,
+#    where a module-level importorskip would silently skip every test of this file)
 
-hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is in the test extra")
-st = hypothesis.strategies
-WORDS = st.sampled_from(["a", "b", "c", "--a", "--b", "--"])
-LEVELS = st.lists(st.lists(WORDS, max_size=5), min_size=1, max_size=4)
-
-
-@hypothesis.given(LEVELS, st.sampled_from(["unique", "deep"]))
-def test_knockout_markers_never_survive_and_knocked_values_only_come_from_above(levels, strategy):
-    result = merge(strategy, *levels, knockout_prefix="--")
-    assert not any(item.startswith("--") for item in result)
-    for value in ("a", "b", "c"):
-        # a value survives exactly when some level holds it and no level above that one knocks it out
-        holders = [i for i, level in enumerate(levels) if value in level]
-        expected = any(not any(("--" + value) in above or "--" in above for above in levels[:i]) for i in holders)
-        assert (value in result) == expected
+def hypothesis_levels():
+    """(hypothesis, its strategies, a strategy for 1-4 levels of words and knockout markers)."""
+    hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is in the test extra")
+    st = hypothesis.strategies
+    words = st.sampled_from(["a", "b", "c", "--a", "--b", "--"])
+    return hypothesis, st, st.lists(st.lists(words, max_size=5), min_size=1, max_size=4)
 
 
-@hypothesis.given(LEVELS)
-def test_unique_and_deep_hold_the_same_elements(levels):
-    unique = merge("unique", *levels, knockout_prefix="--")
-    deep = merge("deep", *levels, knockout_prefix="--")
-    assert sorted(unique) == sorted(deep)
+def test_knockout_markers_never_survive_and_knocked_values_only_come_from_above():
+    hypothesis, st, levels_strategy = hypothesis_levels()
+
+    @hypothesis.given(levels_strategy, st.sampled_from(["unique", "deep"]))
+    def check(levels, strategy):
+        result = merge(strategy, *levels, knockout_prefix="--")
+        assert not any(item.startswith("--") for item in result)
+        for value in ("a", "b", "c"):
+            # a value survives exactly when some level holds it and no level above that one knocks it out
+            holders = [i for i, level in enumerate(levels) if value in level]
+            expected = any(not any(("--" + value) in above or "--" in above for above in levels[:i])
+                           for i in holders)
+            assert (value in result) == expected
+
+    check()
+
+
+def test_unique_and_deep_hold_the_same_elements():
+    hypothesis, _, levels_strategy = hypothesis_levels()
+
+    @hypothesis.given(levels_strategy)
+    def check(levels):
+        unique = merge("unique", *levels, knockout_prefix="--")
+        deep = merge("deep", *levels, knockout_prefix="--")
+        assert sorted(unique) == sorted(deep)
+
+    check()
