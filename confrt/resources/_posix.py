@@ -68,8 +68,10 @@ def _gid(name):
     return grp.getgrnam(name).gr_gid
 
 
-def resolve_id(kind, value, ctx):
-    """uid/gid of an owner/group; None when it does not exist yet but the catalog creates it."""
+def resolve_id(kind, value, ctx, attr=None):
+    """uid/gid of an owner/group; None when it does not exist yet but the catalog creates it.
+
+    attr names the attribute in the error (default 'owner' or 'group')."""
     if isinstance(value, int):
         return value
     if value.isdigit():
@@ -79,7 +81,8 @@ def resolve_id(kind, value, ctx):
     except KeyError:
         if ctx.catalog is not None and ctx.catalog.has(format_ref(kind, value)):
             return None
-        raise ResourceFailed(f"{'owner' if kind == 'user' else 'group'}: no {kind} named {value!r}") from None
+        attr = attr or ("owner" if kind == "user" else "group")
+        raise ResourceFailed(f"{attr}: no {kind} named {value!r}") from None
 
 
 def forget_ids():

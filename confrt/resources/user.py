@@ -9,9 +9,9 @@ the user keeps other groups it is in, with 'inclusive' it is in exactly these.
 from confrt.resources._accounts import (
     account_name, forget_cached_ids, group_members, non_negative, read_databases,
 )
-from confrt.resources._posix import absolute_path
+from confrt.resources._posix import absolute_path, resolve_id
 from confrt.resources._system import ensure_param, run_checked, single_line
-from confrt.resources.base import Change, Param, Provider, ResourceFailed, ResourceType, format_ref
+from confrt.resources.base import Change, Param, Provider, ResourceType, format_ref
 
 PASSWD_FIELDS = {"uid": 2, "gid": 3, "comment": 4, "home": 5, "shell": 6}
 
@@ -29,20 +29,6 @@ def _groups(value):
             raise ValueError(f"expected group names, got {name!r}")
         account_name(name)
     return value
-
-
-def group_id(value, ctx):
-    """gid of a group name or number; None when it does not exist yet but the catalog creates it."""
-    import grp
-
-    if isinstance(value, int) or value.isdigit():
-        return int(value)
-    try:
-        return grp.getgrnam(value).gr_gid
-    except KeyError:
-        if ctx.catalog is not None and ctx.catalog.has(format_ref("group", value)):
-            return None
-        raise ResourceFailed(f"gid: no group named {value!r}") from None
 
 
 class UseraddProvider(Provider):
@@ -66,7 +52,7 @@ class UseraddProvider(Provider):
             if value is None:
                 continue
             if prop == "gid":
-                number = group_id(value, self.ctx)
+                number = resolve_id("group", value, self.ctx, attr="gid")
                 if number is None or number != int(current[index]):
                     changes.append(Change("gid", int(current[index]), value))
             elif str(value) != current[index]:

@@ -98,3 +98,13 @@ def test_prefetch_reads_each_database_once_and_only_what_the_type_needs():
     with pytest.raises(ResourceFailed, match="getent group exited 1: getent: broken"):
         UseraddProvider.prefetch([], ctx)
     assert ctx.commands == [["getent", "passwd"], ["getent", "group"]]  # the failed one is not run again
+
+
+def test_primary_group_by_name_or_number():
+    def user(gid):
+        return catalog_of(res("user", "alice", gid=gid)).get("user[alice]")
+
+    assert _changes(UseraddProvider, user(1001)) == []
+    assert _changes(UseraddProvider, user("root")) == [("gid", 1001, "root")]
+    with pytest.raises(ResourceFailed, match="^gid: no group named 'no-such-group-x'$"):
+        _changes(UseraddProvider, user("no-such-group-x"))
