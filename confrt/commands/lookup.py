@@ -11,10 +11,11 @@ Examples:
 A key that has no value exits 1. Values of keys that lookup_options mark
 sensitive print as [redacted] unless --show-sensitive is given.
 """
-STRATEGIES = ("first", "unique", "hash", "deep")
 
 
 def add_arguments(parser):
+    from confrt.data.merge import STRATEGIES
+
     parser.add_argument("key", metavar="KEY", help="the key, dotted to reach inside hashes (a.b.0)")
     parser.add_argument("--merge", choices=STRATEGIES,
                         help="merge strategy (default: per lookup_options, else first)")
