@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "system"))
-from scratch import Scratch, ScratchUnavailable, unavailable_reason  # noqa: E402
+from scratch import start_or_skip  # noqa: E402
 
 USERDATA = "/root/user-data"
 PILOT_HOME = "/home/glidein_pilot"
@@ -56,13 +56,7 @@ class Secrets:
 
 @pytest.fixture
 def node(tmp_path_factory):
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    try:
-        system = Scratch(tmp_parent=str(tmp_path_factory.getbasetemp())).start()
-    except ScratchUnavailable as exc:
-        pytest.skip(f"cannot build the scratch system: {exc}")
+    system = start_or_skip(str(tmp_path_factory.getbasetemp()))
     system.write_file("/etc/confrt/confrt.yaml", yaml.safe_dump({"userdata": {"sources": [f"file:{USERDATA}"]}}))
     yield system
     system.teardown()

@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from scratch import Scratch, ScratchUnavailable, unavailable_reason  # noqa: E402
+from scratch import start_or_skip  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):
@@ -24,13 +24,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _started(tmp_path_factory, **options):
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    try:
-        return Scratch(tmp_parent=str(tmp_path_factory.getbasetemp()), **options).start()
-    except ScratchUnavailable as exc:
-        pytest.skip(f"cannot build the scratch system: {exc}")
+    return start_or_skip(str(tmp_path_factory.getbasetemp()), **options)
 
 
 @pytest.fixture
@@ -47,7 +41,6 @@ def scratch_module(tmp_path_factory):
     system = _started(tmp_path_factory)
     yield system
     system.teardown()
-
 
 
 @pytest.fixture

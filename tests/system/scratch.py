@@ -513,6 +513,19 @@ def diff_changes(before, after, ignore=()):
     return sorted(p for p in paths if before.get(p) != after.get(p) and not _under(p, ignore))
 
 
+def start_or_skip(tmp_parent=None, **options):
+    """A started Scratch(**options) for a test; skips it with the reason when this machine cannot build one."""
+    import pytest
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    try:
+        return Scratch(tmp_parent=tmp_parent, **options).start()
+    except ScratchUnavailable as exc:
+        pytest.skip(f"cannot build the scratch system: {exc}")
+
+
 def apt_install(system, *packages):
     """apt-get install inside `system` for a test; skips it when Debian's registry is unreachable."""
     import pytest
