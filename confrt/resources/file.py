@@ -3,8 +3,8 @@
 Content comes from `content`, `source` (a file: absolute, or '<module>/<name>'
 in that module's files/) or `template` (rendered at compile time with `facts`
 and `template_vars`). A replacement is atomic and durable; the replaced content
-is kept in statedir/backup/<sha256>. Unchanged content is never rewritten: sizes
-are compared first, then bytes.
+is kept in statedir/backup/<sha256>. Unchanged content is never rewritten (the
+bytes are compared).
 """
 import os
 
@@ -81,9 +81,7 @@ class PosixFileProvider(Provider):
             return [Change("ensure", before, "file", created.message, diff=created.diff,
                            sensitive=created.sensitive)]
         changes = []
-        if self.content is not None and stat.st_size != len(self.content):
-            changes.append(self.content_change(_read(path), self.content))
-        elif self.content is not None:
+        if self.content is not None:
             current = _read(path)
             if current != self.content:
                 changes.append(self.content_change(current, self.content))
