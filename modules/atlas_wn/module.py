@@ -7,7 +7,7 @@ import os
 import re
 import shlex
 
-from confrt.engine.module import Param, render_template
+from confrt.engine.module import Param
 from confrt.errors import CompileError
 
 DOC = "ATLAS worker node: HEP_OSlibs, /etc/profile.d/atlas.sh and .csh (setupATLAS, FRONTIER_SERVER)"
@@ -54,11 +54,8 @@ def declare(params, facts, ctx):
         csh = [(name, csh_quote(value)) for name, value in variables]
     except ValueError as exc:
         raise CompileError(f"{ctx.origin('site_name')}: atlas_wn: {exc}") from None
-    templates = os.path.join(ctx.path, "templates")
-    label = f"module {ctx.name}"
-    sh_text = render_template(templates, "atlas.sh.j2",
-                              {"variables": [(name, shlex.quote(value)) for name, value in variables]}, label=label)
-    csh_text = render_template(templates, "atlas.csh.j2", {"variables": csh}, label=label)
+    sh_text = ctx.template("atlas.sh.j2", variables=[(name, shlex.quote(value)) for name, value in variables])
+    csh_text = ctx.template("atlas.csh.j2", variables=csh)
     resources = [ctx.resource("package", name) for name in params["packages"]] if params["manage_package"] else []
     resources += [
         ctx.resource("file", os.path.join(params["profile_dir"], "atlas.sh"), content=sh_text, mode="0644"),

@@ -9,7 +9,7 @@ import os
 import re
 import sys
 
-from confrt.engine.module import Param, render_template
+from confrt.engine.module import Param
 from confrt.errors import CompileError
 
 DOC = "HTCondor manager/submit/execute roles, security, slots and confrt's health as ClassAds"
@@ -81,8 +81,7 @@ def declare(params, facts, ctx):
         path = os.path.join(params["config_dir"], name)
         if not wanted:
             return ctx.resource("file", path, ensure="absent")
-        content = render_template(os.path.join(ctx.path, "templates"), template, config,
-                                  label=f"module {ctx.name}")
+        content = ctx.template(template, **config)
         return ctx.resource("file", path, content=content, mode="0644", require=package_ref)
 
     reconfigured = [config_file("10-confrt-roles.conf", "roles.conf.j2"),
@@ -242,7 +241,6 @@ def _execute_resources(params, ctx, facts, package_ref):
     if params["health_check"]:
         script = params["health_script"]
         resources.append(ctx.resource("directory", os.path.dirname(script), mode="0755"))
-        content = render_template(os.path.join(ctx.path, "templates"), "last_run.py.j2",
-                                  {"python": sys.executable}, label=f"module {ctx.name}")
+        content = ctx.template("last_run.py.j2", python=sys.executable)
         resources.append(ctx.resource("file", script, content=content, mode="0755"))
     return resources

@@ -7,7 +7,7 @@ import os
 import re
 import shlex
 
-from confrt.engine.module import Param, render_template
+from confrt.engine.module import Param
 from confrt.errors import CompileError
 
 DOC = "CernVM-FS client: default.local, extra repositories, autofs or fstab mounts"
@@ -87,8 +87,7 @@ def _settings_file(ctx, path, what, settings):
         quoted = [(name, sh(value)) for name, value in settings]
     except ValueError as exc:
         raise CompileError(f"{where}: {path}: {exc}") from None
-    content = render_template(os.path.join(ctx.path, "templates"), "settings.conf.j2",
-                              {"what": what, "settings": quoted}, label=f"module {ctx.name}")
+    content = ctx.template("settings.conf.j2", what=what, settings=quoted)
     return ctx.resource("file", path, content=content, mode="0644")
 
 

@@ -8,7 +8,7 @@ import os
 import re
 import shlex
 
-from confrt.engine.module import Param, render_template
+from confrt.engine.module import Param
 from confrt.errors import CompileError
 
 DOC = "OSG worker node: wn-client, CA certificates, fetch-crl, vomses/vomsdir, osg.sh, user namespaces"
@@ -60,9 +60,7 @@ def declare(params, facts, ctx):
     variables = [("OSG_GRID", params["osg_grid"]), ("OSG_WN_TMP", wn_tmp),
                  ("OSG_SQUID_LOCATION", params["squid_location"] or "UNAVAILABLE"),
                  ("X509_CERT_DIR", cert_dir), ("X509_VOMS_DIR", VOMS_DIR)]
-    script = render_template(os.path.join(ctx.path, "templates"), "osg.sh.j2",
-                             {"variables": [(name, shlex.quote(value)) for name, value in variables]},
-                             label=f"module {ctx.name}")
+    script = ctx.template("osg.sh.j2", variables=[(name, shlex.quote(value)) for name, value in variables])
     resources.append(ctx.resource("file", params["profile_script"], content=script, mode="0644"))
     if params["user_namespaces"]:
         resources.append(ctx.resource("sysctl", "user.max_user_namespaces", value=params["user_namespaces"],
@@ -89,18 +87,17 @@ def _vo_files(params, ctx):
     resources = [ctx.resource("directory", "/etc/vomses", mode="0755"),
                  ctx.resource("directory", "/etc/grid-security", mode="0755"),
                  ctx.resource("directory", VOMS_DIR, mode="0755")]
-    templates = os.path.join(ctx.path, "templates")
     for vo, servers in sorted(vos.items()):
         if not isinstance(vo, str) or not VO_NAME.match(vo):
             raise CompileError(f"{where}: {vo!r} is not a VO name")
         servers = [_server(vo, server, where) for server in (servers or [])]
         if not servers:
             continue
-        text = render_template(templates, "vomses.j2", {"vo": vo, "servers": servers}, label=f"module {ctx.name}")
+        text = ctx.template("vomses.j2", vo=vo, servers=servers)
         resources.append(ctx.resource("file", f"/etc/vomses/{vo}", content=text, mode="0644"))
         resources.append(ctx.resource("directory", f"{VOMS_DIR}/{vo}", mode="0755"))
         for server in servers:
-            lsc = render_template(templates, "lsc.j2", {"server": server}, label=f"module {ctx.name}")
+            lsc = ctx.template("lsc.j2", server=server)
             resources.append(ctx.resource("file", f"{VOMS_DIR}/{vo}/{server['host']}.lsc", content=lsc,
                                           mode="0644"))
     return resources

@@ -9,7 +9,7 @@ import ipaddress
 import os
 import re
 
-from confrt.engine.module import Param, render_template
+from confrt.engine.module import Param
 from confrt.errors import CompileError
 
 DOC = "squid cache for CVMFS and Frontier: squid.conf validated by squid -k parse, cache dirs, service"
@@ -50,8 +50,7 @@ def declare(params, facts, ctx):
     values.update(_checked(params, ctx))
     values["cache_dir"], values["cache_dir_size"] = _cache(params, facts)
     values["backends"] = sorted(_backend(b, ctx) for b in params["backends"])
-    config = render_template(os.path.join(ctx.path, "templates"), "squid.conf.j2", values,
-                             label=f"module {ctx.name}")
+    config = ctx.template("squid.conf.j2", **values)
     package = f"package[{params['package']}]" if params["manage_package"] else None
     squid, path, cache_dir = params["binary"], params["config_file"], values["cache_dir"]
     resources = [ctx.resource("package", params["package"])] if package else []
