@@ -59,21 +59,20 @@ class Compiler:
         catalog = Catalog(self.types)
         env = CompileEnv(self.facts, self.modules)
         included = [self.modules[name] for name in self.classes]
-        secrets = {}
+        sensitive, secrets = {}, {}
         for module in included:
-            self.params[module.name], secrets[module.name] = self.module_params(module)
+            self.params[module.name], sensitive[module.name], secrets[module.name] = self.module_params(module)
         self.publish_facts(included)
         for module in included:
             params = self.params[module.name]
-            sensitive = {p.name for p in module.params if self._sensitive(module, p)}
-            ctx = ModuleContext(module, params, self.facts, warn=self.warn, sensitive=sensitive,
+            ctx = ModuleContext(module, params, self.facts, warn=self.warn, sensitive=sensitive[module.name],
                                 origin=self._origin)
             for resource in module.declare(params, self.facts, ctx):
                 _mark_secrets(resource, secrets[module.name])
                 try:
                     added = catalog.add(resource)
                 except CompileError as exc:
-                    raise CompileError(self._blame(module, sensitive, resource, str(exc))) from None
+                    raise CompileError(self._blame(module, sensitive[module.name], resource, str(exc))) from None
                 type_class = self.types.get(added.type)
                 try:
                     type_class.prepare(added, env)
@@ -116,8 +115,9 @@ class Compiler:
         return classes
 
     def module_params(self, module):
-        """{param: value} from the keys '<module>::<param>', and the sensitive string values."""
-        values, secrets = {}, []
+        """({param: value} from the keys '<module>::<param>', the names of the sensitive
+        parameters, the strings their values hold)."""
+        values, sensitive, secrets = {}, set(), []
         for param in module.params:
             key = f"{module.name}::{param.name}"
             try:
@@ -127,15 +127,16 @@ class Compiler:
                     raise CompileError(f"{key}: required parameter of module {module.name} has no "
                                        f"value in the data") from None
                 value = param.default
-            sensitive = self._sensitive(module, param)
+            secret = param.sensitive or self.store.is_sensitive(key)
             try:
                 values[param.name] = param.convert(value)
             except ValueError as exc:
-                problem = redact_problem(str(exc)) if sensitive else str(exc)
+                problem = redact_problem(str(exc)) if secret else str(exc)
                 raise CompileError(f"{self._origin(key)}: {key}: {problem}") from None
-            if sensitive:
+            if secret:
+                sensitive.add(param.name)
                 secrets.extend(_strings(values[param.name]))
-        return values, secrets
+        return values, sensitive, secrets
 
     def _blame(self, module, sensitive, resource, problem):
         """`problem` of a resource a module made, led by the file and key of the parameter whose
@@ -150,9 +151,6 @@ class Compiler:
                 key = f"{module.name}::{param.name}"
                 return f"{self._origin(key)}: {key}: {problem}"
         return problem
-
-    def _sensitive(self, module, param):
-        return param.sensitive or self.store.is_sensitive(f"{module.name}::{param.name}")
 
     def warn_unknown_keys(self):
         """A key 'm::x' of an included module m that is not one of its parameters."""
