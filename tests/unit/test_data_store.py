@@ -4,6 +4,7 @@ import os
 
 import pytest
 import yaml
+from confrt_testing import REPO
 
 from confrt.data import DataStore
 from confrt.errors import DataError, LookupNotFound
@@ -386,6 +387,5 @@ def test_deepmerge_is_imported_only_for_a_deep_merge(tmp_path):
         "store.lookup('h', merge='deep')\n"
         "print(before, 'deepmerge' in sys.modules)\n"
     )
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=repo, timeout=60)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.stdout.split() == ["False", "True"], result.stderr

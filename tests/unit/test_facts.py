@@ -1,15 +1,13 @@
 """The Facts object: laziness, layers (built-in < facts_dir < overrides), names and files."""
 import json
-import os
 import subprocess
 import sys
 
 import pytest
+from confrt_testing import REPO
 
 from confrt.errors import ConfrtError, FactError
 from confrt.facts import Facts
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def exploding(name):

@@ -3,6 +3,7 @@ import json
 
 import pytest
 import yaml
+from confrt_testing import REPO
 
 
 def config_with_facts_dir(tmp_path, files):
@@ -100,11 +101,9 @@ def test_cmdline_fact_from_the_running_kernel(run_confrt, tmp_path):
 
 def test_a_subcommand_imports_only_its_own_command_module(tmp_path):
     """cli.build_parser: `confrt facts os.family` must not pay for the other commands."""
-    import os
     import subprocess
     import sys
 
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     config = config_with_facts_dir(tmp_path, {})
     script = (
         "import sys\n"
@@ -113,7 +112,7 @@ def test_a_subcommand_imports_only_its_own_command_module(tmp_path):
         "print(sorted(m for m in sys.modules if m.startswith('confrt.commands.')), 'psutil' in sys.modules)\n"
         "sys.exit(code)\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "['confrt.commands.facts'] False"
 
@@ -139,8 +138,7 @@ def install_fact_plugin(tmp_path):
         "def confrt_facts(facts):\n"
         "    facts.register('site.rack', lambda: 'r12')\n"
         "    facts.register('site.room', lambda: 3)\n")
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return {"PYTHONPATH": f"{repo}{os.pathsep}{site}"}, marker
+    return {"PYTHONPATH": f"{REPO}{os.pathsep}{site}"}, marker
 
 
 def test_plugin_facts_are_shown_and_loaded_only_when_needed(run_confrt, tmp_path):
@@ -167,7 +165,6 @@ def test_help_still_lists_every_command(run_confrt):
 
 
 def test_all_facts_without_fact_plugins_do_not_load_pluggy(tmp_path):
-    import os
     import subprocess
     import sys
 
@@ -175,7 +172,6 @@ def test_all_facts_without_fact_plugins_do_not_load_pluggy(tmp_path):
 
     if declared("confrt"):
         pytest.skip("an installed distribution declares confrt plugins: they are loaded, rightly")
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     config = config_with_facts_dir(tmp_path, {})
     script = (
         "import io, sys, contextlib\n"
@@ -184,5 +180,5 @@ def test_all_facts_without_fact_plugins_do_not_load_pluggy(tmp_path):
         f"    code = main(['facts', '--config', {str(config)!r}])\n"
         "print(code, 'pluggy' in sys.modules)\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True)
     assert result.stdout.split() == ["0", "False"], result.stderr

@@ -9,13 +9,12 @@ import sys
 
 import psutil
 import pytest
+from confrt_testing import REPO
 
 from confrt.facts import Facts, Host
 from confrt.facts import networking
 from confrt.facts._ifaddrs import InterfacesUnavailable, interface_addresses
 from confrt.facts.hardware import memory, meminfo_sizes, psutil_memory_sizes
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 MEMINFO = """\
 MemTotal:       16303412 kB
