@@ -29,7 +29,7 @@ def parse_blkid_export(text):
 
 
 def describe_signature(probe):
-    """What blkid found, in words: 'an ext4 file system', 'a gpt partition table'."""
+    """What blkid found, in words: 'a ext4 signature', 'a gpt partition table'."""
     if probe.get("TYPE"):
         return f"a {probe['TYPE']} signature"
     if probe.get("PTTYPE"):
