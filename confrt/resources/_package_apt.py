@@ -4,6 +4,7 @@ import shutil
 
 from confrt.resources._package import PackageProvider
 from confrt.resources._system import run_checked
+from confrt.resources.base import ResourceFailed
 
 DPKG_FORMAT = "${Package}\\t${Version}\\t${db:Status-Abbrev}\\n"
 NONINTERACTIVE = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-q", "-y",
@@ -64,8 +65,6 @@ class AptProvider(PackageProvider):
     def apply_batch(cls, items, ctx):
         """A fresh image often has no package lists yet: fetch them once before installing."""
         if any(provider.action() in ("install", "upgrade") for provider, _ in items) and not have_lists():
-            from confrt.resources.base import ResourceFailed
-
             try:
                 run_checked(ctx, NONINTERACTIVE + ["update"])
             except ResourceFailed as exc:
