@@ -122,11 +122,8 @@ def _config_values(params, facts, ctx, roles):
         raise CompileError(f"{ctx.origin('collector_host')}: condor::collector_host: required for "
                            f"roles other than manager")
     port = params["collector_port"]
-    collector = None
-    if host and ":" not in host and port != DEFAULT_PORT:
-        collector = f"$(CONDOR_HOST):{port}"
-    elif not host and port != DEFAULT_PORT:
-        collector = f"$(CONDOR_HOST):{port}"
+    # a port in collector_host wins over collector_port
+    collector = f"$(CONDOR_HOST):{port}" if port != DEFAULT_PORT and ":" not in (host or "") else None
     values = dict(params)
     values.update(
         roles=roles,

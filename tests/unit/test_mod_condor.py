@@ -112,6 +112,19 @@ def test_manager_and_submit_have_no_startd_files(tmp_path):
     assert knobs["SLOT_TYPE_1_PARTITIONABLE"] is None
 
 
+
+@pytest.mark.parametrize("host, port, expected", [
+    ("cm.example.org", 9619, "COLLECTOR_HOST = $(CONDOR_HOST):9619"),
+    ("cm.example.org:9700", 9619, None),  # the port in collector_host wins
+    ("cm.example.org", 9618, None),
+])
+def test_collector_port_only_when_the_host_has_none(tmp_path, host, port, expected):
+    data = dict(EXECUTE, **{"condor::collector_host": host, "condor::collector_port": port})
+    roles = content(compile_site(tmp_path, data), f"{CONFIG_DIR}/10-confrt-roles.conf")
+    assert f"CONDOR_HOST = {host}\n" in roles
+    lines = [line for line in roles.splitlines() if line.startswith("COLLECTOR_HOST")]
+    assert lines == ([expected] if expected else [])
+
 def test_extra_config_deep_merged_and_knocked_out(tmp_path):
     data = dict(EXECUTE, **{"condor::extra_config": {"MAX_JOBS_RUNNING": 100, "STARTD_DEBUG": "D_FULLDEBUG",
                                                      "KEEP": True}})
