@@ -238,7 +238,7 @@ class Report:
 
     def status(self):
         """failed, changed or unchanged: the run as a whole (a noop run never 'changed')."""
-        if self.has_failures or self.fatal:
+        if self.has_failures:  # a fatal error included
             return "failed"
         return "changed" if self.has_changes and not self.noop else "unchanged"
 

@@ -58,3 +58,11 @@ def test_real_run_files_and_statuses(tmp_path):
     assert [statuses[f"file[/{n}]"]["status"] for n in "abcd"] == ["changed", "failed", "skipped", "unchanged"]
     assert data["status"] == "failed" and report.exit_code(detailed=True) == 6
     assert report.headline().startswith("confrt: 4 resources, 1 changed, 1 failed, 1 skipped in ")
+
+
+def test_a_fatal_error_fails_the_run():
+    report = Report(noop=False, out=io.StringIO(), err=io.StringIO(), color=False, started=0.0)
+    assert report.status() == "unchanged" and report.exit_code(detailed=True) == 0
+    report.fatal = "data/common.yaml: classes: unknown class 'mtod'"
+    assert report.status() == "failed" and report.to_dict()["status"] == "failed"
+    assert report.exit_code(detailed=True) == 4 and report.exit_code(detailed=False) == 1
