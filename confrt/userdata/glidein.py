@@ -69,6 +69,7 @@ def parse_delimited(text, context, what):
     fields = text.strip().split(SEPARATOR)
     blob = b64decode(fields[0], f"{what}: glideinWMS field 1")
     proxy = None
+    extra = fields[1:]
     if blob.startswith(GZIP_MAGIC):
         members = _tar_members(blob, context, what)
         if INI_MEMBER not in members:
@@ -77,10 +78,8 @@ def parse_delimited(text, context, what):
         proxy = members.get(_proxy_name(sections, what))
         if proxy is None and len(members) == 1:
             proxy = next(iter(members.values()))
-        extra = fields[1:]
     else:
         sections = _sections(as_text(blob, what), what)
-        extra = fields[1:]
         if len(fields) >= 3:
             proxy_field = b64decode(fields[-1], f"{what}: glideinWMS proxy field")
             proxy = gunzip(proxy_field, context.max_size, f"{what}: glideinWMS proxy field")
@@ -110,9 +109,7 @@ def glidein_decoded(sections, extra_fields, proxy, context, what):
         data["glidein::webbase"] = startup["webbase"]
     if "max_lifetime" in vm:
         data["lifetime::max_lifetime"] = parse_int(vm["max_lifetime"], f"{what}: [vm_properties] max_lifetime")
-    if "disable_shutdown" in vm:
-        data["lifetime::disable_shutdown"] = parse_bool(vm["disable_shutdown"],
-                                                        f"{what}: [vm_properties] disable_shutdown")
+    _disable_shutdown(vm, data, what)
     decoded = Decoded(data)
     if proxy is not None:
         path = os.path.join(context.statedir, "glidein", _proxy_name(sections, what))
@@ -121,13 +118,17 @@ def glidein_decoded(sections, extra_fields, proxy, context, what):
     return decoded
 
 
-def debug_decoded(sections, what):
-    """A plain glidein ini: debug mode, where only disable_shutdown matters."""
-    vm = sections.get("vm_properties", {})
-    data = {"classes": ["lifetime"]}
+def _disable_shutdown(vm, data, what):
+    """[vm_properties] disable_shutdown -> lifetime::disable_shutdown (both shapes read it)."""
     if "disable_shutdown" in vm:
         data["lifetime::disable_shutdown"] = parse_bool(vm["disable_shutdown"],
                                                         f"{what}: [vm_properties] disable_shutdown")
+
+
+def debug_decoded(sections, what):
+    """A plain glidein ini: debug mode, where only disable_shutdown matters."""
+    data = {"classes": ["lifetime"]}
+    _disable_shutdown(sections.get("vm_properties", {}), data, what)
     decoded = Decoded(data)
     decoded.warnings.append(f"{what}: glideinWMS debug mode (plain ini): only disable_shutdown is used")
     return decoded
