@@ -14,9 +14,8 @@ import re
 import subprocess
 
 import pytest
-import yaml
 from reliability_support import confrt_process, process_env
-from run_site import make_run_site, read, summary
+from run_site import make_run_site, read, summary, write_yaml
 
 TRIALS = 6
 FILES = 100
@@ -39,8 +38,7 @@ def site_data(root, version):
 @pytest.fixture
 def site(tmp_path):
     root = str(tmp_path)
-    with open(os.path.join(root, "user-data"), "w") as handle:
-        yaml.safe_dump({"role": "worker"}, handle)
+    write_yaml(os.path.join(root, "user-data"), {"role": "worker"})
     env, paths = make_run_site(root, common=site_data(root, 0), sources=[f"file:{root}/user-data"])
     return root, process_env(env), paths
 
@@ -58,8 +56,7 @@ def test_boot_and_timer_runs_at_once_apply_everything_exactly_once(site, wait):
     root, env, paths = site
     outcomes = set()
     for version in range(1, TRIALS + 1):
-        with open(os.path.join(paths["data"], "common.yaml"), "w") as handle:
-            yaml.safe_dump(site_data(root, version), handle)
+        write_yaml(os.path.join(paths["data"], "common.yaml"), site_data(root, version))
         runs = race(env, *(["--wait-lock", "60"] if wait else []))
         codes = sorted(code for _, code, _, _ in runs)
         context = f"version {version}: " + "; ".join(f"pid {pid} exit {code}: {err[-300:]}"

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 import yaml
 from reliability_support import confrt_process, process_env, temp_leftovers
-from run_site import make_run_site, read, summary
+from run_site import make_run_site, read, summary, write_yaml
 
 NEW_CONTENT = "new content\n" * 20000  # 240 KB: more than a full file system has left
 
@@ -75,8 +75,7 @@ def test_a_full_statedir_fails_the_run_clearly_and_changes_nothing_unbacked(tmp_
         str(target): {"content": NEW_CONTENT}}})
     config = yaml.safe_load(read(paths["confrt.yaml"]))
     config["statedir"] = str(full / "state")
-    with open(paths["confrt.yaml"], "w") as handle:
-        yaml.safe_dump(config, handle)
+    write_yaml(paths["confrt.yaml"], config)
     os.mkdir(full / "state")
     fill(full)
     result = run(env, "apply", "--detailed-exitcodes")
@@ -106,8 +105,7 @@ def test_local_data_on_a_full_file_system_keeps_the_last_good_one(tmp_path, full
     local_data.write_text("classes: [resources]\n")
     config = yaml.safe_load(read(paths["confrt.yaml"]))
     config["local_data"] = str(local_data)
-    with open(paths["confrt.yaml"], "w") as handle:
-        yaml.safe_dump(config, handle)
+    write_yaml(paths["confrt.yaml"], config)
     fill(full)
     result = run(env, "run", "--boot")
     assert result.returncode == 4, result.stderr

@@ -18,7 +18,7 @@ import tempfile
 import pytest
 import yaml
 from reliability_support import confrt_process, process_env, temp_leftovers
-from run_site import make_run_site, read
+from run_site import make_run_site, read, summary
 
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed (pip install .[test])")
 from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
@@ -398,7 +398,7 @@ def test_userdata_in_a_boot_run(raw):
         result = subprocess.run(confrt_process("run", "--boot", "--debug"), env=process_env(site.env),
                                 capture_output=True, text=True, timeout=120)
         check_outcome(result.returncode, result.stderr)
-        step = yaml.safe_load(read(os.path.join(site.paths["state"], "last_run_summary.yaml")))["steps"]["userdata"]
+        step = summary(site.paths)["steps"]["userdata"]
         assert "internal error" not in step.get("error", ""), step
         if step["status"] == "failed":
             with open(site.paths["local.yaml"], "rb") as handle:

@@ -18,7 +18,7 @@ import time
 import pytest
 import yaml
 from reliability_support import confrt_process, need_root, process_env, temp_leftovers
-from run_site import make_run_site, summary
+from run_site import make_run_site, summary, write_yaml
 
 TRIALS = int(os.environ.get("CONFRT_KILL9_TRIALS", "50"))
 FILES, DIRS = 200, 20
@@ -74,8 +74,7 @@ def site(tmpfs):
 
 
 def set_version(paths, tree, version):
-    with open(os.path.join(paths["data"], "common.yaml"), "w") as handle:
-        yaml.safe_dump(tree.data(version), handle)
+    write_yaml(os.path.join(paths["data"], "common.yaml"), tree.data(version))
 
 
 def converge(tree, env, paths, version, context):

@@ -17,7 +17,7 @@ import time
 import pytest
 import yaml
 from reliability_support import confrt_process, process_env
-from run_site import make_run_site, read, summary
+from run_site import make_run_site, read, summary, write_yaml
 
 TIMEOUT, TOTAL_TIMEOUT = 1, 2
 #: what the run may take besides the metadata service: start-up, compile, apply, report
@@ -107,8 +107,7 @@ def site(tmp_path):
                                sources=["ec2"])
     config = yaml.safe_load(read(paths["confrt.yaml"]))
     config["userdata"].update(ec2_url=server.url, timeout=TIMEOUT, total_timeout=TOTAL_TIMEOUT)
-    with open(paths["confrt.yaml"], "w") as handle:
-        yaml.safe_dump(config, handle)
+    write_yaml(paths["confrt.yaml"], config)
     env = process_env(env)
 
     def run(*args):
@@ -137,8 +136,7 @@ def test_run_ends_within_its_bound_on_the_last_good_local_data(site, fault):
         if fault == "refused":
             listener.close()
         config["userdata"]["ec2_url"] = f"http://127.0.0.1:{port}"
-        with open(paths["confrt.yaml"], "w") as handle:
-            yaml.safe_dump(config, handle)
+        write_yaml(paths["confrt.yaml"], config)
     server.fault = fault
     try:
         started = time.monotonic()
