@@ -87,8 +87,7 @@ def declare(params, facts, ctx):
     lifetime = Module("lifetime", path=os.path.join(os.path.dirname(ctx.path), "lifetime")).code
     resources += lifetime.daemon_service(ctx, SERVICE, "confrt: the glideinWMS VM pilot",
                                          [params["python"], script, params["config_file"]],
-                                         stop_timeout=params["stop_grace"] + 4 * params["script_timeout"])
-    service = resources[-1]
-    service.attrs["require"] = service.attrs["require"] + [f"user[{user}]", f"file[{params['config_file']}]"] + \
-        ([f"file[{proxy}]"] if proxy else [])
+                                         stop_timeout=params["stop_grace"] + 4 * params["script_timeout"],
+                                         require=[f"user[{user}]", f"file[{params['config_file']}]"] +
+                                         ([f"file[{proxy}]"] if proxy else []))
     return resources

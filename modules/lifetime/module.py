@@ -90,8 +90,9 @@ def argv_of(params, key, ctx):
     return argv
 
 
-def daemon_service(ctx, name, description, argv, watched=(), stop_timeout=90):
-    """A long-running service for systemd and SysV init alike, restarted when `watched` change.
+def daemon_service(ctx, name, description, argv, watched=(), stop_timeout=90, require=()):
+    """A long-running service for systemd and SysV init alike, restarted when `watched` change,
+    started after `require` (more references).
 
     Both the unit and the init script are written; the service type uses the
     one of the running init system. The unit change reloads systemd first.
@@ -106,6 +107,7 @@ def daemon_service(ctx, name, description, argv, watched=(), stop_timeout=90):
         ctx.resource("exec", f"systemd daemon-reload for {name}", command=["systemctl", "daemon-reload"],
                      onlyif=["test", "-d", "/run/systemd/system"], refreshonly=True, subscribe=f"file[{unit}]"),
         ctx.resource("service", name, ensure="running", enable=True,
-                     require=[f"exec[systemd daemon-reload for {name}]", f"file[/etc/init.d/{name}]"],
+                     require=[f"exec[systemd daemon-reload for {name}]", f"file[/etc/init.d/{name}]",
+                              *require],
                      subscribe=list(watched) or None),
     ]

@@ -46,6 +46,8 @@ def test_user_proxy_config_hook_and_service(tmp_path):
     assert "ExecStart=/usr/bin/python3 /usr/libexec/confrt/confrt-glidein-pilot /etc/confrt/glidein/pilot.json" in unit
     service = catalog.get("service[confrt-glidein-pilot]")
     assert "file[/home/glidein_pilot/pilot_proxy]" in service.relations["require"]
+    assert {"user[glidein_pilot]", "file[/etc/confrt/glidein/pilot.json]", "file[/etc/init.d/confrt-glidein-pilot]",
+            "exec[systemd daemon-reload for confrt-glidein-pilot]"} <= set(service.relations["require"])
     assert "subscribe" not in service.relations  # a changed config waits for the next boot
     assert catalog.get("service[confrt-lifetime]") is not None and warnings == []
 
