@@ -9,6 +9,7 @@ could touch this machine (modules other than `resources`, mutated text) are --no
 CONFRT_FUZZ_EXAMPLES scales the number of examples (default 60 per test).
 """
 import contextlib
+import functools
 import io
 import os
 import shutil
@@ -306,8 +307,9 @@ def test_mutated_hiera_yaml_text(edits):
 # -- module parameters --------------------------------------------------------------
 
 
+@functools.cache
 def module_parameters():
-    """{module: [Param]} of every module but `resources` (fuzzed above)."""
+    """{module: [Param]} of every module but `resources` (fuzzed above); loaded once, not per example."""
     from confrt.config import load_config
     from confrt.engine.plugins import modules
 
