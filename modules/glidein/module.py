@@ -63,6 +63,7 @@ def declare(params, facts, ctx):
         resources.append(ctx.resource("file", proxy, source=params["proxy_file"], owner=user, group=user,
                                       mode="0600", sensitive=True, require=f"user[{user}]"))
     script = os.path.join(params["libexec_dir"], SCRIPT)
+    lifetime = Module("lifetime", path=os.path.join(os.path.dirname(ctx.path), "lifetime")).code
     config = {
         "webbase": params["webbase"], "args": args, "user": user, "home": home, "proxy": proxy,
         "scratch": params["scratch_dir"] or home,
@@ -71,7 +72,7 @@ def declare(params, facts, ctx):
         "script_timeout": params["script_timeout"], "fetch_timeout": params["fetch_timeout"],
         "stop_grace": params["stop_grace"], "shutdown_when_done": params["shutdown_when_done"],
         "state_dir": params["state_dir"], "lifetime_config": params["lifetime_config"],
-        "lifetime_script": os.path.join(params["libexec_dir"], "confrt-lifetime"),
+        "lifetime_script": os.path.join(params["libexec_dir"], lifetime.SCRIPT),
     }
     config_dir = os.path.dirname(params["config_file"])
     resources += [ctx.resource("directory", path, mode="0755") for path in
@@ -84,7 +85,6 @@ def declare(params, facts, ctx):
         ctx.resource("file", os.path.join(params["lifetime_hooks_dir"], HOOK), mode="0755",
                      content=ctx.template("lifetime-hook.j2", service=SERVICE, state_dir=params["state_dir"])),
     ]
-    lifetime = Module("lifetime", path=os.path.join(os.path.dirname(ctx.path), "lifetime")).code
     resources += lifetime.daemon_service(ctx, SERVICE, "confrt: the glideinWMS VM pilot",
                                          [params["python"], script, params["config_file"]],
                                          stop_timeout=params["stop_grace"] + 4 * params["script_timeout"],
