@@ -43,17 +43,15 @@ def _doc(module):
 
 
 def show(config, found, args):
-    import difflib
-
     from confrt.data import MISSING
     from confrt.engine.run import load_facts, open_store
     from confrt.errors import ConfrtError, LookupNotFound
 
     module = found.get(args.name)
     if module is None:
-        close = difflib.get_close_matches(args.name, list(found), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise ConfrtError(f"{args.name}: no such module{hint}")
+        from confrt.engine.catalog import did_you_mean
+
+        raise ConfrtError(f"{args.name}: no such module{did_you_mean(args.name, list(found))}")
     store = open_store(config, load_facts(config, args.facts), found, args.data)
     print(f"{module.name}: {module.doc}")
     print(f"origin: {module.origin}")

@@ -56,7 +56,7 @@ class Catalog:
         where = f"{resource.declared_by}: {resource.ref}"
         if type_class is None:
             raise CompileError(f"{where}: unknown resource type '{resource.type}'"
-                               f"{_did_you_mean(resource.type, self.types.names())}")
+                               f"{did_you_mean(resource.type, self.types.names())}")
         self._check(resource, type_class, where)
         existing = self.resources.get(resource.ref)
         if existing is not None:
@@ -82,7 +82,7 @@ class Catalog:
             known = self._param_names[type_class] = frozenset(param.name for param in type_class.params)
         for name in given:
             if name not in known:
-                hint = _did_you_mean(name, list(known) + list(METAPARAMS)) if isinstance(name, str) else ""
+                hint = did_you_mean(name, list(known) + list(METAPARAMS)) if isinstance(name, str) else ""
                 raise CompileError(f"{where}: unknown attribute {name!r}{hint}")
         sensitive = meta.get("sensitive")
         if sensitive is True:
@@ -218,6 +218,7 @@ def _fresh(default):
     return default
 
 
-def _did_you_mean(word, candidates):
+def did_you_mean(word, candidates):
+    """The hint " (did you mean 'x'?)" naming the candidate closest to `word`, or an empty string."""
     close = difflib.get_close_matches(word, candidates, n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
