@@ -41,12 +41,14 @@ def add_arguments(parser):
     build.add_argument("-o", "--output", metavar="OUT", help="write to OUT (0600) instead of stdout")
 
 
-def _print_decoded(fetched, decoded, data):
+def _print_decoded(fetched, decoded):
+    """The local_data the userdata gives (secrets redacted), then its files and scripts."""
+    from confrt.userdata.local import local_data_of
     from confrt.userdata.redact import redact
     from confrt.util.yamlfile import dump_yaml
 
     print(f"# source: {fetched.source}" + ("" if fetched.raw is not None else " (no userdata)"))
-    sys.stdout.write(dump_yaml(redact(data)))
+    sys.stdout.write(dump_yaml(redact(local_data_of(decoded, fetched))))
     for item in decoded.files:
         print(f"# file: {item.path} (mode {item.mode:04o}, {item.owner}{', append' if item.append else ''})")
     for script in decoded.scripts:
@@ -59,7 +61,6 @@ def _warn(decoded):
 
 
 def _fetch(args, config):
-    from confrt.userdata.local import local_data_of
     from confrt.userdata.refresh import refresh_local_data
 
     fetched, decoded, writes = refresh_local_data(config, args.source, noop=args.noop)
@@ -70,17 +71,16 @@ def _fetch(args, config):
     if not writes:
         print(f"local_data {config.local_data} is up to date (source {fetched.source})")
     if args.noop:
-        _print_decoded(fetched, decoded, local_data_of(decoded, fetched))
+        _print_decoded(fetched, decoded)
     return 0
 
 
 def _show(args, config):
-    from confrt.userdata.local import local_data_of
     from confrt.userdata.refresh import fetch_and_decode
 
     fetched, decoded = fetch_and_decode(config, args.source)
     _warn(decoded)
-    _print_decoded(fetched, decoded, local_data_of(decoded, fetched))
+    _print_decoded(fetched, decoded)
     return 0
 
 
