@@ -137,26 +137,14 @@ class Module:
             facts.register(name, functools.partial(self._fact, name, function, facts, params))
 
     def _fact(self, name, function, facts, params):
-        try:
-            return function(facts, params)
-        except CompileError:
-            raise
-        except Exception as exc:
-            raise CompileError(f"{self.code_file}: fact {name} of module {self.name} failed: {_where(exc)}"
-                               f"{type(exc).__name__}: {exc}") from None
+        return self._run(f"fact {name} of module {self.name}", function, facts, params)
 
     def declare(self, params, facts, ctx):
         """Call the module's declare(); returns its list of Resource."""
         function = getattr(self.code, "declare", None)
         if not callable(function):
             raise CompileError(f"{self.code_file}: module {self.name} has no declare(params, facts, ctx)")
-        try:
-            declared = list(function(params, facts, ctx) or [])
-        except CompileError:
-            raise
-        except Exception as exc:
-            raise CompileError(f"{self.code_file}: module {self.name} failed: {_where(exc)}"
-                               f"{type(exc).__name__}: {exc}") from None
+        declared = self._run(f"module {self.name}", lambda: list(function(params, facts, ctx) or []))
         from confrt.resources.base import Resource
 
         for item in declared:
@@ -164,6 +152,15 @@ class Module:
                 raise CompileError(f"{self.code_file}: module {self.name} returned {item!r}, "
                                    f"not a resource (use ctx.resource())")
         return declared
+
+    def _run(self, what, function, *args):
+        """function(*args): a bug in the module's code is a CompileError naming its file and line."""
+        try:
+            return function(*args)
+        except CompileError:
+            raise
+        except Exception as exc:
+            raise CompileError(f"{self.code_file}: {what} failed: {_where(exc)}{type(exc).__name__}: {exc}") from None
 
     def __repr__(self):
         return f"<Module {self.name} from {self.origin}>"
