@@ -69,18 +69,3 @@ def test_userdata_overrides_the_role(tmp_path):
     assert "atlas_wn" not in catalog.classes
     assert catalog.get("file[/etc/condor/config.d/30-confrt-slots.conf]")["ensure"] == "absent"
 
-
-@pytest.mark.parametrize("name", ["condor", "cvmfs", "squid", "osg_wn", "atlas_wn"])
-def test_each_readme_lists_every_parameter_and_an_example(name):
-    """The README's table cannot drift from the module's PARAMS."""
-    import os
-
-    from confrt.engine.module import Module
-    from confrt.paths import packaged_modules
-
-    module = Module(name, path=os.path.join(packaged_modules(), name))
-    with open(os.path.join(module.path, "README.md")) as handle:
-        readme = handle.read()
-    missing = [p.name for p in module.params if f"`{p.name}`" not in readme]
-    assert not missing, f"{name}/README.md does not list {missing}"
-    assert f"classes: [{name}]" in readme
