@@ -8,25 +8,20 @@ least as much as this Python process. GNU time forks from a process of ~1 MiB,
 so the command runs under /usr/bin/time -f %M (Debian package `time`) when it is
 installed; without it the RSS is wait4's, an upper bound.
 """
+import collections
 import os
+import signal
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
 
 
-class Sample:
+class Sample(collections.namedtuple("Sample", "wall cpu rss_mib returncode stdout stderr")):
     """One run: wall and CPU seconds, peak RSS in MiB, exit code, and its output."""
 
-    __slots__ = ("wall", "cpu", "rss_mib", "returncode", "stdout", "stderr")
-
-    def __init__(self, wall, cpu, rss_mib, returncode, stdout, stderr):
-        self.wall = wall
-        self.cpu = cpu
-        self.rss_mib = rss_mib
-        self.returncode = returncode
-        self.stdout = stdout
-        self.stderr = stderr
+    __slots__ = ()
 
     def last_error_line(self):
         lines = (self.stderr.strip() or self.stdout.strip()).splitlines()
@@ -41,9 +36,6 @@ def run(argv, env=None, cwd=None, timeout=3600):
 
     A run that outlives `timeout` seconds is killed with its process group (exit code -9).
     """
-    import signal
-    import threading
-
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.NamedTemporaryFile("r") as peak:
         prefix = [TIME, "-f", "%M", "-o", peak.name] if os.access(TIME, os.X_OK) else []
