@@ -8,8 +8,13 @@ EXTENSIONS = (".yaml", ".yml", ".json")
 
 def load_facts_file(path):
     """A YAML or JSON mapping of fact names; any problem is one FactError line naming the file."""
+    from confrt.util.yamlfile import load_json_file, load_yaml_file
+
     path = str(path)
-    data = _read_json(path) if path.endswith(".json") else _read_yaml(path)
+    try:
+        data = (load_json_file if path.endswith(".json") else load_yaml_file)(path)
+    except ConfrtError as exc:  # a DataError from the reader: unreadable, not UTF-8, bad syntax
+        raise FactError(str(exc)) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -33,30 +38,6 @@ def load_facts_dir(directory):
         raise FactError(f"{directory}: cannot list facts directory: {exc.strerror}") from None
     return [load_facts_file(os.path.join(directory, name))
             for name in names if name.endswith(EXTENSIONS) and not name.startswith(".")]
-
-
-def _read_yaml(path):
-    from confrt.util.yamlfile import load_yaml_file
-
-    try:
-        return load_yaml_file(path)
-    except ConfrtError as exc:
-        raise FactError(str(exc)) from None
-
-
-def _read_json(path):
-    import json
-
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except OSError as exc:
-        raise FactError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise FactError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except ValueError as exc:
-        where = f"{path}:{exc.lineno}:{exc.colno}" if hasattr(exc, "lineno") else path
-        raise FactError(f"{where}: invalid JSON: {getattr(exc, 'msg', exc)}") from None
 
 
 def _kind(value):

@@ -1,4 +1,4 @@
-"""YAML reading with one-line errors (file, line, column, problem).
+"""YAML (and JSON) reading with one-line errors (file, line, column, problem).
 
 Uses libyaml's C loader when PyYAML was built with it: it is several times
 faster on large data files.
@@ -29,16 +29,33 @@ def load_yaml(text, source="<string>"):
 
 def load_yaml_file(path):
     """Read and parse a YAML file; unreadable files become DataError too."""
+    return load_yaml(_read_text(path), path)
+
+
+def load_json_file(path):
+    """Read and parse a JSON file (None when it holds only white space), with the same
+    one-line DataErrors: unreadable, not UTF-8, 'path:line:col: invalid JSON: problem'."""
+    import json
+
+    text = _read_text(path)
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+
+
+def _read_text(path):
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    return load_yaml(text, path)
 
 
 def dump_yaml(data):

@@ -314,6 +314,16 @@ def test_bad_json_is_one_line_with_position(tmp_path):
         store.lookup("a")
 
 
+def test_empty_json_is_empty_and_non_utf8_json_names_the_byte(tmp_path):
+    store = make_store(tmp_path, [{"name": "j", "path": "c.json", "data_hash": "json_data"}, *COMMON],
+                       {"c.json": " \n", "common.yaml": "a: 1\n"})
+    assert store.lookup("a") == 1
+    (tmp_path / "data" / "c.json").write_bytes(b'{"a": "caf\xe9"}')
+    store = DataStore(str(tmp_path / "hiera.yaml"), Facts.static(FACTS))
+    with pytest.raises(DataError, match=r"c.json: not UTF-8 text \(byte 10\)"):
+        store.lookup("a")
+
+
 def test_data_file_must_hold_a_mapping(tmp_path):
     store = one_file(tmp_path, "- a\n- b\n")
     with pytest.raises(DataError, match=r"common.yaml: expected a mapping at the top, got list"):

@@ -273,6 +273,7 @@ def test_load_file_json_errors(tmp_path):
     (tmp_path / "latin1.json").write_bytes(b'{"name": "caf\xe9"}')
     with pytest.raises(FactError, match="latin1.json: not UTF-8 text"):
         Facts.load_file(tmp_path / "latin1.json")
+    assert Facts.load_file(write(tmp_path / "empty.json", "\n")) == {}  # as an empty YAML file
 
 
 def test_register_a_dotted_leaf_like_the_confrt_facts_hook_asks():
