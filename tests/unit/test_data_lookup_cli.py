@@ -66,6 +66,9 @@ def test_knockout_prefix_alone_means_dashes_and_deep_merge(run_confrt, site):
     result = lookup(run_confrt, site, "--render-as", "json", "--knockout-prefix", "--", "settings")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"a": 1}
+    alone = lookup(run_confrt, site, "settings", "--render-as", "json", "--knockout-prefix")
+    assert alone.returncode == 0, alone.stderr
+    assert json.loads(alone.stdout) == {"a": 1}
 
 
 def test_module_data_from_the_modulepath(run_confrt, site):
