@@ -26,6 +26,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 
 from bench import measure, targets, tree  # noqa: E402
 from bench import tools as bench_tools  # noqa: E402
+from bench.markdown import VERDICTS  # noqa: E402
 from bench.workload import Workload  # noqa: E402
 
 RESULTS = os.path.join(bench_tools.REPO, "bench", "results", "bench.json")
@@ -230,8 +231,7 @@ def print_report(report):
         print(f"{row['name']:58} {shown}")
     print()
     for target in report["targets"]:
-        verdict = {True: "ok", False: "MISSED", None: "n/a"}[target["ok"]]
-        print(f"target {verdict:6} {target['text']}: {target['measured']}")
+        print(f"target {VERDICTS[target['ok']]:6} {target['text']}: {target['measured']}")
     host = report["host"]
     print(f"{host['os']}, {host['cpus']} CPUs, Python {host['python']}, load average "
           f"{host['load_average_start']} -> {host['load_average_end']}, {report['duration_s']} s")

@@ -64,7 +64,7 @@ class Workload:
                                {"label": f"f{number}", "number": number, "folder": folder}))
         self.links = []
         for number in range(link_count):
-            path, _, values = self.files[number % file_count]
+            path = self.files[number % file_count][0]
             self.links.append((f"{os.path.dirname(path)}/l{number}", os.path.basename(path)))
 
     def counts(self):
