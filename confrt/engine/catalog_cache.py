@@ -183,9 +183,8 @@ class RecordedFacts:
             result = _call(self._facts, method, args)
         finally:
             self._recorder.quiet -= 1
-        if args and split_name(str(args[0]))[0] in self._module_facts:
-            return _raised(result)  # its inputs were recorded while it was computed
-        self._recorder.facts[method, args] = result
+        if not (args and split_name(str(args[0]))[0] in self._module_facts):
+            self._recorder.facts[method, args] = result  # a module fact's inputs were recorded instead
         return _raised(result)
 
     def get(self, name, default=None):
