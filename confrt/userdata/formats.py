@@ -45,10 +45,18 @@ class DecodeContext:
             raise UserdataError(f"{what}: {len(raw)} bytes, over userdata.max_size ({self.max_size})")
         if not raw.strip():
             return Decoded()
-        for fmt in FORMATS + plugin_formats() + [YAML_MAPPING]:
+        for fmt in _formats_in_order():
             if fmt.detect(raw):
                 return fmt.parse(raw, self, what)
         raise UserdataError(f"{what}: unrecognised format")
+
+
+def _formats_in_order():
+    """FORMATS, then plugin formats, then YAML_MAPPING: the plugins (pluggy and every builtin
+    plugin) are loaded only when no built-in format matched, not for each decode."""
+    yield from FORMATS
+    yield from plugin_formats()
+    yield YAML_MAPPING
 
 
 def decode_userdata(raw, local_data, statedir, max_size):

@@ -182,3 +182,18 @@ def test_amiconfig_condor_without_master_is_a_manager():
     data = decode(b"[condor]\ncondor_secret = s\nuid_domain = example.org\n").data
     assert data == {"classes": ["condor"], "condor::roles": ["manager"], "condor::pool_password": "s",
                     "condor::uid_domain": "example.org"}
+
+
+def test_a_built_in_format_decodes_without_loading_the_plugins():
+    """Plugin formats are tried only after the built-in ones: `confrt userdata show` of
+    #cloud-config does not pay for pluggy and every built-in plugin."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from confrt.userdata.formats import decode_userdata; "
+             "decoded = decode_userdata(b'#cloud-config\\nconfrt: {classes: [a]}\\n', '/x/local.yaml', '/x', 4096); "
+             "print(decoded.data, 'pluggy' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
+                            cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["{'classes':", "['a']}", "False"]
