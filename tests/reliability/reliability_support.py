@@ -3,8 +3,8 @@ import os
 import sys
 
 import pytest
+from confrt_testing import REPO, confrt_env
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEMP_PREFIX = ".confrt-"
 
 
@@ -19,8 +19,8 @@ def confrt_process(*args):
 
 
 def process_env(site_env):
-    """This environment plus the site's (CONFRT_CONFIG) with this source tree importable."""
-    return dict(os.environ, PYTHONPATH=REPO, **site_env)
+    """This environment plus the site's (CONFRT_CONFIG) with only this source tree on PYTHONPATH."""
+    return confrt_env(dict(site_env, PYTHONPATH=REPO))
 
 
 def temp_leftovers(root):
