@@ -20,8 +20,11 @@ LOOKUP_OPTIONS = "lookup_options"
 
 
 class DataStore:
-    def __init__(self, hiera_config_path, facts, variables=None, module_data=None, sensitive_keys=()):
+    def __init__(self, hiera_config_path, facts, variables=None, module_data=None, sensitive_keys=(),
+                 top_data=None):
+        """`top_data`: a YAML file read above the whole hierarchy (`confrt apply --data`)."""
         self._config = load_hiera_config(hiera_config_path)
+        self._top_data = top_data
         self._sensitive_keys = frozenset(sensitive_keys)
         self._interpolator = Interpolator(Scope(facts, variables), self._interpolation_lookup)
         self._module_data = dict(module_data or {})
@@ -136,6 +139,9 @@ class DataStore:
         """(location, heading) of the hierarchy, then of the data of `modules`."""
         if self._levels is None:
             self._levels = []
+            if self._top_data:
+                self._levels.append((Location(self._top_data, os.path.abspath(self._top_data), "yaml_data"),
+                                     f'Extra data "--data {self._top_data}"'))
             for level in self._config.levels:
                 where = f"{self._config.path}: hierarchy level '{level.name}'"
                 for location in level.locations(self._interpolator, where):

@@ -24,41 +24,14 @@ def load_facts(config, facts_file=None):
 def open_store(config, facts, modules, extra_data=None):
     """The DataStore for this run: the hierarchy, module data, and an optional top layer."""
     from confrt.data import DataStore
-
-    hiera_config = config.effective_hiera_config()
-    if extra_data:
-        hiera_config = hiera_config_with_top_layer(hiera_config, extra_data)
-    module_data = {name: module.data_dir for name, module in modules.items() if module.data_dir}
-    return DataStore(hiera_config, facts, variables={"confrt": {"local_data": config.local_data}},
-                     module_data=module_data)
-
-
-def hiera_config_with_top_layer(hiera_config, data_file):
-    """A temporary hiera.yaml: `data_file` as the highest level over the given hierarchy."""
-    import tempfile
-
     from confrt.errors import DataError
-    from confrt.util.yamlfile import dump_yaml, load_yaml_file
 
-    if not os.path.isfile(data_file):
-        raise DataError(f"{data_file}: --data file not found")
-    config = load_yaml_file(hiera_config) or {}
-    base = os.path.dirname(os.path.abspath(hiera_config))
-    defaults = dict(config.get("defaults") or {})
-    defaults["datadir"] = os.path.join(base, defaults.get("datadir", "data"))
-    config["defaults"] = defaults
-    for level in config.get("hierarchy") or []:
-        if isinstance(level, dict) and "datadir" in level:
-            level["datadir"] = os.path.join(base, level["datadir"])
-    top = {"name": f"--data {data_file}", "path": os.path.abspath(data_file)}
-    config["hierarchy"] = [top] + list(config.get("hierarchy") or [])
-    handle = tempfile.NamedTemporaryFile("w", prefix="confrt-hiera-", suffix=".yaml", delete=False)
-    with handle:
-        handle.write(dump_yaml(config))
-    import atexit
-
-    atexit.register(os.unlink, handle.name)
-    return handle.name
+    if extra_data and not os.path.isfile(extra_data):
+        raise DataError(f"{extra_data}: --data file not found")
+    module_data = {name: module.data_dir for name, module in modules.items() if module.data_dir}
+    return DataStore(config.effective_hiera_config(), facts,
+                     variables={"confrt": {"local_data": config.local_data}},
+                     module_data=module_data, top_data=extra_data)
 
 
 def compile_catalog(config, facts, extra_data=None, warn=warn):

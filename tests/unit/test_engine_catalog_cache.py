@@ -67,6 +67,28 @@ def test_a_second_compile_comes_from_the_cache_and_is_the_same(site, tmp_path):
     assert second.requires == first.requires and second.types is not None
 
 
+def test_extra_data_is_cached_too_and_read_above_the_hierarchy(site, tmp_path):
+    """`confrt apply --data FILE` (an extra top layer) keeps the cache, keyed by that file."""
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(yaml.safe_dump(templated(tmp_path, **{"resources::file": {
+        f"{tmp_path}/out/motd": {"content": "from --data\n"}}})))
+    compiles = []
+
+    def compile(facts, warn):
+        compiles.append(1)
+        return compile_catalog(site.config, facts, str(extra), warn)[0]
+
+    facts = Facts.static({"networking": {"hostname": "node1"}, "os": {"family": "Debian"}})
+    first = catalog_cache.compiled(site.config, facts, compile, site.warnings.append, extra_data=str(extra))
+    assert content(first, tmp_path) == "from --data\n" and os.path.exists(site.cache)
+    second = catalog_cache.compiled(site.config, facts, compile, site.warnings.append, extra_data=str(extra))
+    assert len(compiles) == 1 and content(second, tmp_path) == "from --data\n"
+    extra.write_text(yaml.safe_dump(templated(tmp_path, **{"resources::file": {
+        f"{tmp_path}/out/motd": {"content": "changed\n"}}})))
+    third = catalog_cache.compiled(site.config, facts, compile, site.warnings.append, extra_data=str(extra))
+    assert len(compiles) == 2 and content(third, tmp_path) == "changed\n"
+
+
 @pytest.mark.parametrize("change", ["data", "template", "new layer file", "fact", "module code"])
 def test_any_input_change_compiles_again(tmp_path, monkeypatch, change):
     monkeypatch.setattr("sys.dont_write_bytecode", False)  # module code then runs from its .pyc
