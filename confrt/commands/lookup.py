@@ -78,7 +78,7 @@ def render(value, render_as):
 
 def run(args, config):
     from confrt.data import DataStore
-    from confrt.data.explain import REDACTED
+    from confrt.util.redaction import REDACTED
     from confrt.facts import Facts
 
     module_data, sensitive_keys = module_layer(config, args.key)

@@ -76,8 +76,10 @@ def show(config, found, args):
 
 
 def _shown(value, secret):
+    from confrt.util.redaction import REDACTED
+
     if secret and value is not None:
-        return "[redacted]"
+        return REDACTED
     import json
 
     return json.dumps(value, default=str)

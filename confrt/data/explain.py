@@ -6,7 +6,7 @@ import json
 
 from confrt.data.keys import MISSING
 
-REDACTED = "[redacted]"
+from confrt.util.redaction import REDACTED
 
 
 class Explanation:

@@ -12,7 +12,7 @@ import heapq
 
 from confrt.engine.params import redact_problem
 from confrt.errors import CompileError
-from confrt.resources.base import METAPARAMS, RELATIONSHIPS, format_ref, parse_ref
+from confrt.resources.base import METAPARAMS, REDACTED, RELATIONSHIPS, format_ref, parse_ref
 
 
 def _as_list(value):
@@ -110,7 +110,7 @@ class Catalog:
         except ValueError as exc:
             problem = str(exc)
             if any(v is not None and str(v) in problem for k, v in attrs.items() if k in resource.sensitive):
-                problem = problem.split(":")[0] + ": invalid value [redacted]"
+                problem = problem.split(":")[0] + ": invalid value " + REDACTED
             raise CompileError(f"{where}: {problem}") from None
         resource.attrs = attrs
         resource.tags = {resource.type} | ({resource.module} if resource.module else set())

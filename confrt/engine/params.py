@@ -33,7 +33,9 @@ def is_instance(value, types):
 
 def redact_problem(problem):
     """'expected an integer, got 'pw'' -> 'expected an integer, got [redacted]'."""
-    return problem.split(", got ")[0] + ", got [redacted]"
+    from confrt.util.redaction import REDACTED
+
+    return problem.split(", got ")[0] + ", got " + REDACTED
 
 
 class Param:

@@ -39,6 +39,7 @@ provider.refresh() when a resource it subscribes to (or that notifies it)
 changed. Providers never print: they return changes or raise ResourceFailed.
 """
 from confrt.engine.params import Param  # noqa: F401  (re-exported: types import it from here)
+from confrt.util.redaction import REDACTED  # noqa: F401  (re-exported for resource types)
 
 #: Attributes every resource accepts besides its type's params (Puppet's metaparameters).
 #: require/before/notify/subscribe take references "type[title]" (one string or a list);
@@ -46,7 +47,6 @@ from confrt.engine.params import Param  # noqa: F401  (re-exported: types import
 METAPARAMS = ("require", "before", "notify", "subscribe", "tags", "sensitive")
 RELATIONSHIPS = ("require", "before", "notify", "subscribe")
 
-REDACTED = "[redacted]"
 
 
 class ResourceFailed(Exception):

@@ -1,7 +1,8 @@
 """Hiding sensitive values before data is shown (show, fetch --noop, warnings)."""
 import re
 
-REDACTED = "<redacted>"
+from confrt.util.redaction import REDACTED
+
 SENSITIVE_NAME = re.compile(r"pass(word|wd)?$|password|secret|token|private|credential", re.IGNORECASE)
 
 

@@ -94,7 +94,7 @@ def test_noop_writes_nothing_and_redacts(tmp_path, run_confrt):
     assert result.returncode == 0, result.stderr
     assert f"would write {tmp_path}/data/local.yaml (mode 0600" in result.stdout
     assert f"would write {tmp_path}/etc/app.conf (mode 0640" in result.stdout
-    assert "password: <redacted>" in result.stdout
+    assert "password: '[redacted]'" in result.stdout
     assert "s3cretpw" not in result.stdout + result.stderr
     assert sorted(os.listdir(tmp_path)) == ["confrt.yaml", "seed"]
 

@@ -1,0 +1,3 @@
+"""The one marker that stands in for a secret in every output confrt writes."""
+
+REDACTED = "[redacted]"
