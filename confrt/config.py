@@ -63,21 +63,11 @@ class Config:
         return {key: getattr(self, key) for key in _TOP}
 
 
-def _type_name(types):
-    types = types if isinstance(types, tuple) else (types,)
-    names = {str: "a string", list: "a list", dict: "a mapping", int: "an integer",
-             float: "a number", bool: "true or false"}
-    return " or ".join(names[t] for t in types)
-
-
 def _check(path, where, key, value, types):
-    accepted = types if isinstance(types, tuple) else (types,)
-    if isinstance(value, bool) and bool not in accepted:
-        ok = False
-    else:
-        ok = isinstance(value, accepted)
-    if not ok:
-        raise ConfigError(f"{path}: {where}{key}: expected {_type_name(types)}, got {value!r}")
+    from confrt.engine.params import is_instance, type_name
+
+    if not is_instance(value, types):
+        raise ConfigError(f"{path}: {where}{key}: expected {type_name(types)}, got {value!r}")
 
 
 def _merge_section(path, name, given):
