@@ -62,6 +62,12 @@ class RunLock:
         self.release()
 
 
-def _read_pid(fd):
-    text = os.pread(fd, 32, 0).decode(errors="replace").strip()
-    return text or "unknown"
+def _read_pid(fd, patience=1.0):
+    """The holder's pid. The holder writes it just after taking the flock, so an empty file
+    is given a moment to fill; "unknown" only when the holder could not write it (a full disk)."""
+    deadline = time.monotonic() + patience
+    while True:
+        text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        if text or time.monotonic() >= deadline:
+            return text or "unknown"
+        time.sleep(0.01)

@@ -66,7 +66,7 @@ def test_boot_and_timer_runs_at_once_apply_everything_exactly_once(site, wait):
             (loser,) = [run for run in runs if run[1] == 1]
             held = HELD.match(loser[3].strip())
             assert held and "\n" not in loser[3].strip(), context
-            assert held.group(1) in (str(winner[0]), "unknown") and held.group(2) == os.path.join(
+            assert held.group(1) == str(winner[0]) and held.group(2) == os.path.join(
                 paths["state"], "lock"), context
             assert not wait, context
             outcomes.add("refused")
