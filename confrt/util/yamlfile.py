@@ -59,6 +59,12 @@ def _read_text(path):
 
 
 def dump_yaml(data):
+    """YAML text of `data` in block style; plain data is written without importing PyYAML."""
+    from confrt.util.yamlemit import emit
+
+    text = emit(data)
+    if text is not None:
+        return text
     import yaml
 
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
