@@ -1,4 +1,5 @@
 """Shared test helpers: run the confrt CLI from this source tree."""
+import os
 import subprocess
 import sys
 
@@ -18,3 +19,10 @@ def run_confrt():
         )
 
     return _run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def parse_cache_of_the_session(tmp_path_factory):
+    """confrt's parse cache (util/parse_cache) in a file of this session, not in /var/cache:
+    every run of the suite starts cold, and it leaves this machine's cache alone."""
+    os.environ["CONFRT_PARSE_CACHE"] = str(tmp_path_factory.mktemp("parse-cache") / "yaml.cache")

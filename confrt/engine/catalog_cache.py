@@ -297,6 +297,9 @@ def compiled(config, facts, compile, warn, extra_data=None, facts_file=None):
         catalog = entry["catalog"]
         catalog.types = resource_types()
         return catalog
+    from confrt.util import parse_cache
+
+    parse_cache.load()
     recorder = Recorder()
     with recording(recorder):
         catalog = compile(RecordedFacts(facts, recorder), recorder.warn)

@@ -3,6 +3,8 @@
 Uses libyaml's C loader when PyYAML was built with it: it is several times
 faster on large data files.
 """
+import os
+
 from confrt.errors import DataError
 
 
@@ -28,8 +30,11 @@ def load_yaml(text, source="<string>"):
 
 
 def load_yaml_file(path):
-    """Read and parse a YAML file; unreadable files become DataError too."""
-    return load_yaml(_read_text(path), path)
+    """Read and parse a YAML file (through util.parse_cache); unreadable files become DataError too."""
+    from confrt.util import parse_cache
+
+    text = _read_text(path)
+    return parse_cache.parsed(os.path.abspath(path), text, lambda: load_yaml(text, path))
 
 
 def load_json_file(path):
