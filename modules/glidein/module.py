@@ -64,6 +64,7 @@ def declare(params, facts, ctx):
                                       mode="0600", sensitive=True, require=f"user[{user}]"))
     script = os.path.join(params["libexec_dir"], SCRIPT)
     lifetime = Module("lifetime", path=os.path.join(os.path.dirname(ctx.path), "lifetime")).code
+    lifetime_script = os.path.join(params["libexec_dir"], lifetime.SCRIPT)
     config = {
         "webbase": params["webbase"], "args": args, "user": user, "home": home, "proxy": proxy,
         "scratch": params["scratch_dir"] or home,
@@ -72,7 +73,7 @@ def declare(params, facts, ctx):
         "script_timeout": params["script_timeout"], "fetch_timeout": params["fetch_timeout"],
         "stop_grace": params["stop_grace"], "shutdown_when_done": params["shutdown_when_done"],
         "state_dir": params["state_dir"], "lifetime_config": params["lifetime_config"],
-        "lifetime_script": os.path.join(params["libexec_dir"], lifetime.SCRIPT),
+        "lifetime_script": lifetime_script,
     }
     config_dir = os.path.dirname(params["config_file"])
     resources += [ctx.resource("directory", path, mode="0755") for path in
@@ -88,6 +89,8 @@ def declare(params, facts, ctx):
     resources += lifetime.daemon_service(ctx, SERVICE, "confrt: the glideinWMS VM pilot",
                                          [params["python"], script, params["config_file"]],
                                          stop_timeout=params["stop_grace"] + 4 * params["script_timeout"],
-                                         require=[f"user[{user}]", f"file[{params['config_file']}]"] +
+                                         # the pilot loads the lifetime script: both in place before it starts
+                                         require=[f"user[{user}]", f"file[{params['config_file']}]",
+                                                  f"file[{script}]", f"file[{lifetime_script}]"] +
                                          ([f"file[{proxy}]"] if proxy else []))
     return resources

@@ -49,6 +49,10 @@ def test_user_proxy_config_hook_and_service(tmp_path):
     assert {"user[glidein_pilot]", "file[/etc/confrt/glidein/pilot.json]", "file[/etc/init.d/confrt-glidein-pilot]",
             "exec[systemd daemon-reload for confrt-glidein-pilot]"} <= set(service.relations["require"])
     assert "subscribe" not in service.relations  # a changed config waits for the next boot
+    # the pilot loads confrt-lifetime as it starts: with glidein listed first, both scripts still come first
+    order = [resource.ref for resource in catalog.order]
+    for script in ("/usr/libexec/confrt/confrt-glidein-pilot", "/usr/libexec/confrt/confrt-lifetime"):
+        assert order.index(f"file[{script}]") < order.index("service[confrt-glidein-pilot]")
     assert catalog.get("service[confrt-lifetime]") is not None and warnings == []
 
 
