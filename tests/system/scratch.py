@@ -30,8 +30,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 #: Mount points (and everything below them) that are not copied as layers.
 SPECIAL_MOUNTS = ("/proc", "/sys", "/dev", "/tmp", "/run")
 
-#: confrt's own run state (reports, run lock), written by noop runs too.
-CONFRT_STATE = ("/var/lib/confrt",)
+#: confrt's own run state (reports, run lock) and parse cache, written by noop runs too.
+CONFRT_STATE = ("/var/lib/confrt", "/var/cache/confrt")
 
 #: Commands that change a system, traced during noop runs, and their read-only uses.
 TRACED_COMMANDS = (
