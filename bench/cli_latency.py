@@ -32,6 +32,9 @@ from bench.tools import REPO, Confrt  # noqa: E402
 RESULTS = os.path.join(REPO, "bench", "results", "cli_latency.json")
 TARGET_MS = 100
 LOOKUP_KEY = "site::greeting"
+# the distribution's interpreter, as the RPM runs confrt (timed too when it has PyYAML)
+SYSTEM_PYTHON = tuple(path for path in ("/usr/bin/python3",)
+                      if os.path.exists(path) and os.path.realpath(path) != os.path.realpath(sys.executable))
 
 HIERA_YAML = """\
 version: 5
@@ -73,14 +76,15 @@ def write_hierarchy(directory):
     return config
 
 
-def cases(python, config, no_site=False):
+def cases(python, config, script, no_site=False):
     """(label, argv, runs divisor) of what to time with this interpreter.
 
-    no_site runs it with -S: site-packages then come from PYTHONPATH, and the .pth
-    hooks an environment may install (they can cost tens of ms) are not run.
+    script: confrt's console script (bench.tools.Confrt.script), run as the installed
+    `confrt` runs. no_site runs it with -S: site-packages then come from PYTHONPATH, and
+    the .pth hooks an environment may install (they can cost tens of ms) are not run.
     """
     python = [python, "-S"] if no_site else [python]
-    confrt = python + ["-m", "confrt"]
+    confrt = python + [script]
     suffix = " [python -S]" if no_site else "" if python[0] == sys.executable else f" [{python[0]}]"
     return [
         (f"python -c pass (interpreter start){suffix}", python + ["-c", "pass"], 1),
@@ -118,11 +122,11 @@ def time_command(argv, runs, env, cwd):
             "output": first.stdout.strip().splitlines()[0][:60] if first.stdout.strip() else ""}
 
 
-def interpreters(requested):
+def interpreters(requested, env):
     """sys.executable, plus the requested ones that can import PyYAML (confrt's config needs it)."""
     found = [sys.executable]
     for python in requested:
-        ok = subprocess.run([python, "-c", "import yaml"], capture_output=True).returncode == 0
+        ok = subprocess.run([python, "-c", "import yaml"], capture_output=True, env=env).returncode == 0
         if ok and python not in found:
             found.append(python)
         elif not ok:
@@ -130,32 +134,33 @@ def interpreters(requested):
     return found
 
 
-def measure_all(runs, env=None, pythons=(), reference=True):
+def measure_all(confrt, runs, pythons=SYSTEM_PYTHON, reference=True):
     """Time every case (confrt under each interpreter and under -S, then facter and puppet); the rows.
 
-    env: the environment of the confrt runs (bench.tools.Confrt.env: its copy of this checkout,
-    bytecode cached); the interpreter's site-packages are added to its PYTHONPATH (for -S).
+    confrt: a bench.tools.Confrt (its copy of this checkout, bytecode and parse cache kept in
+    its work folder). Each interpreter finds its own site-packages (the distribution's
+    python3 its Debian packages); under -S, this interpreter's are put on PYTHONPATH.
     """
     import sysconfig
 
-    env = dict(os.environ if env is None else env)
-    site_packages = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
-    env["PYTHONPATH"] = os.pathsep.join([env.get("PYTHONPATH") or REPO, *sorted(site_packages)])
+    env = confrt.env(None)
     env.pop("CONFRT_CONFIG", None)
+    # Time confrt as installed (pip and RPM byte-compile it), even where the environment
+    # sets PYTHONDONTWRITEBYTECODE: the warm-up run writes the .pyc files.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    site_packages = sorted({sysconfig.get_paths()[key] for key in ("purelib", "platlib")})
+    no_site_env = dict(env, PYTHONPATH=os.pathsep.join([env["PYTHONPATH"], *site_packages]))
     rows = []
     with tempfile.TemporaryDirectory(prefix="confrt-bench-") as directory:
-        # Time confrt as installed (pip and RPM byte-compile it), even where the environment
-        # sets PYTHONDONTWRITEBYTECODE: the warm-up run writes __pycache__ (git ignores it).
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
         config = write_hierarchy(directory)
         todo = []
-        for python in interpreters(pythons):
-            todo.extend(cases(python, config))
-        todo.extend(cases(sys.executable, config, no_site=True))
+        for python in interpreters(pythons, env):
+            todo.extend((*case, env) for case in cases(python, config, confrt.script))
+        todo.extend((*case, no_site_env) for case in cases(sys.executable, config, confrt.script, no_site=True))
         if reference:
-            todo.extend(reference_cases(directory))
-        for name, argv, factor in todo:
-            result = time_command(argv, max(3, runs // factor), env, directory)
+            todo.extend((*case, env) for case in reference_cases(directory))
+        for name, argv, factor, case_env in todo:
+            result = time_command(argv, max(3, runs // factor), case_env, directory)
             rows.append(dict(result, name=name, argv=argv))
             print_row(rows[-1])
     return rows
@@ -164,14 +169,14 @@ def measure_all(runs, env=None, pythons=(), reference=True):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="timed runs per command (default 15)")
-    parser.add_argument("--python", action="append", default=[],
-                        help="also time confrt under this interpreter (repeatable)")
+    parser.add_argument("--python", action="append", default=list(SYSTEM_PYTHON),
+                        help="also time confrt under this interpreter (repeatable; default: "
+                             f"{', '.join(SYSTEM_PYTHON) or 'none'})")
     parser.add_argument("--no-reference", action="store_true", help="skip facter and puppet")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="confrt-bench-") as workdir:
-        env = Confrt(workdir).env(None)
-        rows = measure_all(args.runs, env, args.python, reference=not args.no_reference)
+        rows = measure_all(Confrt(workdir), args.runs, args.python, reference=not args.no_reference)
     save(rows, args.runs)
     return 0 if all("error" not in row for row in rows if row["name"].startswith("confrt")) else 1
 

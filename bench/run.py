@@ -204,7 +204,7 @@ def run_latency(confrt, runs):
     from bench import cli_latency
 
     print("== confrt facts / lookup against facter / puppet lookup", flush=True)
-    return cli_latency.measure_all(runs=max(3, runs), env=confrt.env(None))
+    return cli_latency.measure_all(confrt, runs=max(3, runs))
 
 
 def print_report(report):

@@ -59,13 +59,21 @@ class Confrt(Tool):
 
     name = "confrt"
     SOURCES = ("confrt", "modules", "hiera")
+    # the console script pip writes (the RPM's differs only in its vendor path)
+    SCRIPT = ("import re\nimport sys\nfrom confrt.cli import main\nif __name__ == '__main__':\n"
+              "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    sys.exit(main())\n")
 
     def __init__(self, workdir, python=None):
         super().__init__(workdir)
         self.python = python or sys.executable
         self.pycache = os.path.join(workdir, "pycache")
         self.source = os.path.join(workdir, "source")
+        self.script = os.path.join(workdir, "bin", "confrt")  # its own folder: it is sys.path[0]
+        self.parse_cache = os.path.join(workdir, "parse-cache", "yaml.cache")
         if not os.path.isdir(self.source):
+            os.makedirs(os.path.dirname(self.script))
+            with open(self.script, "w") as handle:
+                handle.write(self.SCRIPT)
             for name in self.SOURCES:
                 shutil.copytree(os.path.join(REPO, name), os.path.join(self.source, name),
                                 ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -92,11 +100,12 @@ class Confrt(Tool):
         return site
 
     def argv(self, site, noop=False):
-        return [self.python, "-m", "confrt", "apply", "--detailed-exitcodes", *(["--noop"] if noop else []),
+        return [self.python, self.script, "apply", "--detailed-exitcodes", *(["--noop"] if noop else []),
                 "--config", os.path.join(site, "confrt.yaml")]
 
     def env(self, site):
-        """The copy of this checkout first on the path; .pyc files kept under the work directory.
+        """The copy of this checkout first on the path; .pyc files and the parse cache kept under
+        the work directory.
 
         PYTHONDONTWRITEBYTECODE (set in some shells) would make every run compile
         every module again, which no installed package does.
@@ -106,6 +115,7 @@ class Confrt(Tool):
         env.pop("CONFRT_CONFIG", None)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [self.source, env.get("PYTHONPATH")]))
         env["PYTHONPYCACHEPREFIX"] = self.pycache
+        env["CONFRT_PARSE_CACHE"] = self.parse_cache
         return env
 
     def phases(self, site):
