@@ -59,12 +59,10 @@ def _open_unnamed(directory):
 
 def _publish_unnamed(fd, directory, path):
     """Name the unnamed file behind fd with a temp name and rename that over path, back to back."""
-    import secrets
-
     dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         while True:
-            name = f"{TEMP_PREFIX}{secrets.token_hex(6)}"
+            name = f"{TEMP_PREFIX}{os.urandom(6).hex()}"  # what secrets.token_hex does, without its imports
             try:  # a dir fd makes os.link use linkat, whose AT_SYMLINK_FOLLOW resolves /proc's fd link
                 os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
                 break
