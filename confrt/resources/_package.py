@@ -73,7 +73,8 @@ class PackageProvider(Provider):
 
     @classmethod
     def apply_batch(cls, items, ctx):
-        """One transaction per action (install, remove, purge); its error goes to all of its items."""
+        """One transaction per action (install, remove, purge). When it fails, each of its packages
+        is tried alone: one unknown name must not keep the others off the machine."""
         groups = {}
         for index, (provider, _changes) in enumerate(items):
             groups.setdefault(provider.action(), []).append(index)
@@ -81,12 +82,17 @@ class PackageProvider(Provider):
         for action, indexes in groups.items():
             if action is None:
                 continue
-            args = [cls.transaction_arg(items[i][0]) if action == "install" else items[i][0].resource["name"]
-                    for i in indexes]
-            args.sort()
+            args = sorted((cls.transaction_arg(items[i][0]) if action == "install" else items[i][0].resource["name"], i)
+                          for i in indexes)
             try:
-                run_checked(ctx, cls.command(action, args))
+                run_checked(ctx, cls.command(action, [arg for arg, _ in args]))
             except ResourceFailed as exc:
-                for i in indexes:
-                    errors[i] = str(exc)
+                if len(args) == 1:
+                    errors[args[0][1]] = str(exc)
+                    continue
+                for arg, i in args:
+                    try:
+                        run_checked(ctx, cls.command(action, [arg]))
+                    except ResourceFailed as alone:
+                        errors[i] = str(alone)
         return errors

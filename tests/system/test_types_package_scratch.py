@@ -61,3 +61,14 @@ def test_a_fresh_image_without_package_lists_gets_them_first(debian):
     result = debian.apply({"classes": ["resources"], "resources::package": {"hello": {}}})
     assert result.returncode == 2, result.stdout + result.stderr
     assert debian.run(["hello"], check=True).stdout.strip() == "Hello, world!"
+
+
+def test_one_unknown_package_keeps_no_other_off_the_machine(debian):
+    packages = {"classes": ["resources"],
+                "resources::package": {"hello": {}, "confrt-no-such-package": {}, "sl": {}}}
+    result = debian.apply(packages)
+    assert result.returncode == 6, result.stdout + result.stderr  # changes (2) and failures (4)
+    assert _installed(debian, "hello") and _installed(debian, "sl")
+    failed = [line for line in result.stderr.splitlines() if "failed" in line]
+    assert len(failed) == 1 and "package[confrt-no-such-package]" in failed[0], result.stderr
+    assert "Unable to locate package confrt-no-such-package" in failed[0]

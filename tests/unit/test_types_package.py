@@ -98,3 +98,40 @@ def test_apt_prefetch_reads_this_system_in_one_query():
     version = run(["dpkg-query", "-W", "-f", "${Version}", "dpkg"]).stdout
     assert prefetched["installed"]["dpkg"] == version
     assert AptProvider(catalog.get("package[dpkg]"), ctx, prefetched).changes() == []
+
+
+class FailingContext(RecordingContext):
+    """apt-get fails every transaction that names one of `bad`, as it does for an unknown package."""
+
+    def __init__(self, bad):
+        super().__init__()
+        self.bad = bad
+
+    def run(self, argv, **kwargs):
+        self.commands.append(list(argv))
+        missing = [arg for arg in argv if arg in self.bad]
+        if missing:
+            return CommandResult(argv, 100, "", f"E: Unable to locate package {missing[0]}\n")
+        return CommandResult(argv, 0, "", "")
+
+
+def test_a_failed_transaction_is_retried_package_by_package():
+    catalog = catalog_of(res("package", "squid"), res("package", "no-such-pkg"), res("package", "hello"),
+                         res("package", "cowsay", ensure="absent"))
+    prefetched = {"installed": {"cowsay": "1"}, "config_only": set(), "candidates": {}}
+    ctx = FailingContext({"no-such-pkg"})
+    items = [(AptProvider(r, ctx, prefetched), None) for r in catalog.resources.values()]
+    errors = AptProvider.apply_batch(items, ctx)
+    assert errors[0] is None and errors[2] is None and errors[3] is None
+    assert "Unable to locate package no-such-pkg" in errors[1]
+    assert [argv[argv.index("-y") + 5:] for argv in ctx.commands] == [
+        ["install", "hello", "no-such-pkg", "squid"],  # the transaction, then each package alone
+        ["install", "hello"], ["install", "no-such-pkg"], ["install", "squid"], ["remove", "cowsay"]]
+
+
+def test_a_single_package_that_fails_is_not_tried_twice():
+    catalog = catalog_of(res("package", "no-such-pkg"))
+    ctx = FailingContext({"no-such-pkg"})
+    prefetched = {"installed": {}, "config_only": set(), "candidates": {}}
+    errors = AptProvider.apply_batch([(AptProvider(catalog.get("package[no-such-pkg]"), ctx, prefetched), None)], ctx)
+    assert "no-such-pkg" in errors[0] and len(ctx.commands) == 1
