@@ -7,7 +7,9 @@ stat subtlety can serve stale data. Data marshal cannot hold (YAML timestamps)
 is not kept. The cache is one file, written (atomically, 0600) only after a run
 parsed something new: /var/cache/confrt/yaml.cache for root, else
 ~/.cache/confrt/yaml.cache; it is read only when owned by this user and writable
-by nobody else. CONFRT_PARSE_CACHE names another file, or `off`.
+by nobody else. It holds what the files hold (local_data's secrets too), as
+private as local_data itself; an entry is replaced when its file changes and
+dropped when it is gone. CONFRT_PARSE_CACHE names another file, or `off`.
 """
 import os
 import sys
@@ -44,12 +46,17 @@ def parsed(path, text, parse):
         entries[path] = entries.pop(path)  # most recently used last
         return marshal.loads(entry[1])
     data = parse()
+    blob = None
     if location() is not None and len(text) <= MAX_TEXT:
         try:
-            entries[path] = (text, marshal.dumps(data))
+            blob = marshal.dumps(data)
         except ValueError:  # a date, or another type marshal cannot hold
-            return data
+            pass
+    if blob is not None:
+        entries[path] = (text, blob)
         _changed()
+    elif entries.pop(path, None) is not None:
+        _changed()  # the entry of the file's old text goes
     return data
 
 
@@ -113,6 +120,8 @@ def save():
 
     kept, total = {}, 0
     for name, entry in reversed(list(_entries.items())):
+        if not os.path.exists(name):
+            continue  # no copy of a removed file's content (it may have held a secret) stays behind
         total += len(entry[0])
         if len(kept) >= MAX_ENTRIES or total > MAX_TOTAL:
             break

@@ -106,9 +106,12 @@ def test_off_writes_nothing(tmp_path):
 
 def test_dates_are_parsed_every_time(tmp_path, cache):
     data = tmp_path / "site.yaml"
+    data.write_text("secret: s3cr3t-before\n")
+    load(data, cache)
     data.write_text("since: 2024-01-02\n")
     assert load(data, cache) == {"data": {"since": "2024-01-02"}, "yaml": True}
     assert load(data, cache)["yaml"] is True  # marshal cannot hold a date: not kept
+    assert b"s3cr3t-before" not in cache.read_bytes()  # nor is the old text's entry
 
 
 def test_bad_yaml_keeps_its_one_line_error_and_is_not_kept(tmp_path, cache, run_confrt):
@@ -152,3 +155,24 @@ def test_the_least_recently_used_go_first(tmp_path, monkeypatch, cache):
     parse_cache.save()
     header, entries = marshal.loads(cache.read_bytes())
     assert list(entries) == [str(paths[2]), str(paths[3]), str(paths[0])]
+
+
+def test_a_removed_file_leaves_nothing_behind(tmp_path, monkeypatch, cache):
+    monkeypatch.setenv("CONFRT_PARSE_CACHE", str(cache))
+    monkeypatch.setattr(parse_cache, "_entries", None)
+    monkeypatch.setattr(parse_cache, "_dirty", False)
+    from confrt.util.yamlfile import load_yaml_file
+
+    secret, kept = tmp_path / "local.yaml", tmp_path / "site.yaml"
+    secret.write_text("condor::pool_password: hunter2\n")
+    kept.write_text("a: 1\n")
+    load_yaml_file(secret)
+    load_yaml_file(kept)
+    parse_cache.save()
+    assert b"hunter2" in cache.read_bytes()
+    secret.unlink()
+    (tmp_path / "new.yaml").write_text("b: 2\n")
+    load_yaml_file(tmp_path / "new.yaml")  # something new: the cache is written again
+    parse_cache.save()
+    assert b"hunter2" not in cache.read_bytes()
+    assert sorted(marshal.loads(cache.read_bytes())[1]) == [str(tmp_path / "new.yaml"), str(kept)]
