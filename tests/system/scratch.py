@@ -380,8 +380,9 @@ class Scratch:
             self.write_site(data)
         return self.confrt("apply", "--detailed-exitcodes", *args, env=env)
 
-    def noop_then_apply(self, data):
-        """Prove a noop exact, then apply for real: returns the real run's result (a ProvenRun).
+    def noop_then_apply(self, data, *args):
+        """Prove a noop exact, then apply for real (both with `args`): returns the real run's result
+        (a ProvenRun).
 
         Asserts that the noop exits 2 (changes pending), writes nothing (the
         overlay's upper layer is the same, minus confrt's own run state), runs no
@@ -390,12 +391,12 @@ class Scratch:
         """
         self.write_site(data)
         before = self.changes()
-        noop = self.apply(None, "--noop", env=self.trace_commands())
+        noop = self.apply(None, "--noop", *args, env=self.trace_commands())
         assert noop.returncode == 2, noop.stdout + noop.stderr
         touched = diff_changes(before, self.changes(), ignore=CONFRT_STATE)
         commands = state_changing(self.read_text(TRACE_LOG).splitlines())
         assert touched == [] and commands == [], (touched, commands)
-        real = self.apply()
+        real = self.apply(None, *args)
         assert real.returncode == 2, real.stdout + real.stderr
         assert change_lines(noop.stdout) == change_lines(real.stdout)
         return ProvenRun(real, noop, touched)
@@ -483,8 +484,9 @@ def _describe(host_path):
 
 
 def state_changing(commands):
-    """The traced commands that are not read-only uses."""
-    return [c for c in commands if not any(pattern.match(c) for pattern in READ_ONLY)]
+    """The traced commands that are not read-only uses (a blank line is the end of an argument
+    holding a newline, such as rpm's --qf format)."""
+    return [c for c in commands if c.strip() and not any(pattern.match(c) for pattern in READ_ONLY)]
 
 
 def change_lines(output):

@@ -1,0 +1,93 @@
+"""package through the dnf provider (EL), in the scratch system: real rpm and dnf (Debian's
+packages) against a local repository built here with rpmbuild and createrepo_c. The host is
+Debian, so os.family comes from --facts, as on an EL9 worker."""
+import os
+import shutil
+import subprocess
+
+import pytest
+from scratch import change_lines
+
+SPEC = """\
+Name: confrt-probe
+Version: 1.0
+Release: 1
+Summary: a package for confrt's dnf tests
+License: MIT
+BuildArch: noarch
+AutoReqProv: no
+%description
+Installs one file.
+%install
+mkdir -p %{buildroot}/usr/share/confrt-probe
+echo probe > %{buildroot}/usr/share/confrt-probe/installed
+%files
+/usr/share/confrt-probe/installed
+"""
+REPO_INSIDE = "/srv/confrt-probe-repo"
+FACTS_INSIDE = "/etc/confrt-test/el9.yaml"
+TOOLS = ("rpm", "rpmbuild", "createrepo_c", "dnf")
+
+
+@pytest.fixture(scope="module")
+def probe_repo(tmp_path_factory):
+    """{relative path: bytes} of a dnf repository holding confrt-probe-1.0-1.noarch."""
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (Debian packages rpm, createrepo-c, dnf)")
+    top = tmp_path_factory.mktemp("probe-rpm")
+    (top / "probe.spec").write_text(SPEC)
+    subprocess.run(["rpmbuild", "-bb", "--define", f"_topdir {top}/build", str(top / "probe.spec")],
+                   check=True, capture_output=True)
+    repo = top / "repo"
+    repo.mkdir()
+    for built in (top / "build" / "RPMS" / "noarch").iterdir():
+        shutil.copy(built, repo)
+    subprocess.run(["createrepo_c", "-q", str(repo)], check=True, capture_output=True)
+    return {os.path.relpath(os.path.join(folder, name), repo): open(os.path.join(folder, name), "rb").read()
+            for folder, _dirs, names in os.walk(repo) for name in names}
+
+
+@pytest.fixture
+def el(scratch, probe_repo):
+    for relative, content in probe_repo.items():
+        scratch.write_file(f"{REPO_INSIDE}/{relative}", content)
+    scratch.write_file("/etc/yum.repos.d/confrt-probe.repo",
+                       f"[confrt-probe]\nname=confrt probe\nbaseurl=file://{REPO_INSIDE}\ngpgcheck=0\n")
+    scratch.write_file(FACTS_INSIDE, "os:\n  family: RedHat\n  name: Rocky\n")
+    if scratch.run(["rpm", "-q", "confrt-probe"]).returncode == 0:
+        pytest.skip("confrt-probe is in this machine's rpm database already")
+    return scratch
+
+
+def packages(**wanted):
+    return {"classes": ["resources"], "resources::package": wanted}
+
+
+def probe_installed(system):
+    return system.run(["rpm", "-q", "confrt-probe"]).returncode == 0
+
+
+def test_dnf_installs_then_removes_idempotently(el):
+    installed = el.noop_then_apply(packages(**{"confrt-probe": {}}), "--facts", FACTS_INSIDE)  # noop exact first
+    assert "package[confrt-probe]/ensure: ensure changed 'absent' to 'present'" in change_lines(installed.stdout)
+    assert probe_installed(el) and el.read_text("/usr/share/confrt-probe/installed") == "probe\n"
+
+    again = el.apply(None, "--facts", FACTS_INSIDE)
+    assert again.returncode == 0, again.stdout + again.stderr  # rpm -qa saw it: nothing to do
+
+    pinned = el.apply(packages(**{"confrt-probe": {"ensure": "1.0-1"}}), "--facts", FACTS_INSIDE)
+    assert pinned.returncode == 0, pinned.stdout + pinned.stderr  # the version installed is the one asked
+
+    removed = el.apply(packages(**{"confrt-probe": {"ensure": "absent"}}), "--facts", FACTS_INSIDE)
+    assert removed.returncode == 2, removed.stdout + removed.stderr
+    assert not probe_installed(el) and not el.exists("/usr/share/confrt-probe/installed")
+    assert el.apply(None, "--facts", FACTS_INSIDE).returncode == 0
+
+
+def test_dnf_one_unknown_package_fails_alone(el):
+    result = el.apply(packages(**{"confrt-probe": {}, "confrt-no-such-package": {}}), "--facts", FACTS_INSIDE)
+    assert result.returncode == 6, result.stdout + result.stderr
+    assert probe_installed(el)
+    failed = [line for line in result.stderr.splitlines() if "failed" in line]
+    assert len(failed) == 1 and "package[confrt-no-such-package]" in failed[0], result.stderr
