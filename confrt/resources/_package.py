@@ -1,5 +1,4 @@
 """What the package providers share: deciding the action, reporting it, batching it."""
-from confrt.resources._system import run_checked
 from confrt.resources.base import Change, Provider, ResourceFailed
 
 ABSENT = ("absent", "purged")
@@ -73,8 +72,10 @@ class PackageProvider(Provider):
 
     @classmethod
     def apply_batch(cls, items, ctx):
-        """One transaction per action (install, remove, purge). When it fails, each of its packages
-        is tried alone: one unknown name must not keep the others off the machine."""
+        """One transaction per action (install, remove, purge). When the package tool names
+        packages it does not know, those fail and the others go in again, in one transaction:
+        one unknown name must not keep the rest off the machine. Any other failure (a conflict,
+        a lock, the network) is the error of every package of the transaction."""
         groups = {}
         for index, (provider, _changes) in enumerate(items):
             groups.setdefault(provider.action(), []).append(index)
@@ -82,17 +83,37 @@ class PackageProvider(Provider):
         for action, indexes in groups.items():
             if action is None:
                 continue
-            args = sorted((cls.transaction_arg(items[i][0]) if action == "install" else items[i][0].resource["name"], i)
-                          for i in indexes)
-            try:
-                run_checked(ctx, cls.command(action, [arg for arg, _ in args]))
-            except ResourceFailed as exc:
-                if len(args) == 1:
-                    errors[args[0][1]] = str(exc)
-                    continue
-                for arg, i in args:
-                    try:
-                        run_checked(ctx, cls.command(action, [arg]))
-                    except ResourceFailed as alone:
-                        errors[i] = str(alone)
+            pending = sorted((cls.transaction_arg(items[i][0]) if action == "install"
+                              else items[i][0].resource["name"], i) for i in indexes)
+            while pending:
+                argv = cls.command(action, [arg for arg, _ in pending])
+                result = ctx.run(argv)
+                if result.ok:
+                    break
+                unknown = {i: line for arg, i in pending
+                           for line in [unknown_line(result, arg, items[i][0].resource["name"])] if line}
+                for i, line in unknown.items():
+                    errors[i] = f"{' '.join(argv)} exited {result.returncode}: {line}"
+                if not unknown or len(unknown) == len(pending):
+                    for _arg, i in pending:
+                        errors[i] = errors[i] or result.describe()
+                    break
+                pending = [(arg, i) for arg, i in pending if i not in unknown]
         return errors
+
+
+# how apt-get, dnf and yum say that they know no such package (or version)
+UNKNOWN_MARKERS = ("Unable to locate package", "has no installation candidate", "was not found",
+                   "No match for argument", "Unable to find a match", "No package")
+
+
+def unknown_line(result, arg, name):
+    """The line of a failed transaction's output saying that `arg` (or `name`) is unknown, or None."""
+    import re
+
+    words = {arg, name}
+    for line in (result.stderr + "\n" + result.stdout).splitlines():
+        if any(marker in line for marker in UNKNOWN_MARKERS) and any(
+                re.search(rf"(?<![\w.+:~-]){re.escape(word)}(?![\w.+:~-])", line) for word in words):
+            return line.strip()
+    return None

@@ -2,8 +2,8 @@
 
 The provider reads every installed package in ONE query per run (prefetch:
 `dpkg-query -W` or `rpm -qa`) and installs or removes all pending packages in
-one transaction per action (apply_batch: one `apt-get install a b c`); a failed
-transaction is retried package by package, so only the packages that fail alone fail.
+one transaction per action (apply_batch: one `apt-get install a b c`); packages
+the tool says it does not know fail alone, and the others go in again together.
 """
 import re
 

@@ -101,37 +101,76 @@ def test_apt_prefetch_reads_this_system_in_one_query():
 
 
 class FailingContext(RecordingContext):
-    """apt-get fails every transaction that names one of `bad`, as it does for an unknown package."""
+    """apt-get fails every transaction that names one of `bad` as it does for an unknown package,
+    or every transaction with `error` (a lock, a conflict) when given."""
 
-    def __init__(self, bad):
+    def __init__(self, bad=(), error=None):
         super().__init__()
-        self.bad = bad
+        self.bad, self.error = bad, error
 
     def run(self, argv, **kwargs):
         self.commands.append(list(argv))
+        if self.error:
+            return CommandResult(argv, 100, "", self.error)
         missing = [arg for arg in argv if arg in self.bad]
         if missing:
-            return CommandResult(argv, 100, "", f"E: Unable to locate package {missing[0]}\n")
+            return CommandResult(argv, 100, "Reading package lists...\n",
+                                 "".join(f"E: Unable to locate package {name}\n" for name in missing))
         return CommandResult(argv, 0, "", "")
 
 
-def test_a_failed_transaction_is_retried_package_by_package():
-    catalog = catalog_of(res("package", "squid"), res("package", "no-such-pkg"), res("package", "hello"),
-                         res("package", "cowsay", ensure="absent"))
-    prefetched = {"installed": {"cowsay": "1"}, "config_only": set(), "candidates": {}}
-    ctx = FailingContext({"no-such-pkg"})
+def transactions(ctx):
+    return [argv[argv.index("-y") + 5:] for argv in ctx.commands]
+
+
+def apply_all(ctx, *resources, installed=None):
+    catalog = catalog_of(*resources)
+    prefetched = {"installed": installed or {}, "config_only": set(), "candidates": {}}
     items = [(AptProvider(r, ctx, prefetched), None) for r in catalog.resources.values()]
-    errors = AptProvider.apply_batch(items, ctx)
-    assert errors[0] is None and errors[2] is None and errors[3] is None
-    assert "Unable to locate package no-such-pkg" in errors[1]
-    assert [argv[argv.index("-y") + 5:] for argv in ctx.commands] == [
-        ["install", "hello", "no-such-pkg", "squid"],  # the transaction, then each package alone
-        ["install", "hello"], ["install", "no-such-pkg"], ["install", "squid"], ["remove", "cowsay"]]
+    return AptProvider.apply_batch(items, ctx)
 
 
-def test_a_single_package_that_fails_is_not_tried_twice():
-    catalog = catalog_of(res("package", "no-such-pkg"))
+def test_unknown_packages_fail_alone_and_the_rest_go_in_one_transaction():
+    ctx = FailingContext({"no-such-pkg", "nor-this"})
+    errors = apply_all(ctx, res("package", "squid"), res("package", "no-such-pkg"), res("package", "hello"),
+                       res("package", "nor-this"), res("package", "cowsay", ensure="absent"),
+                       installed={"cowsay": "1"})
+    assert [error is None for error in errors] == [True, False, True, False, True]
+    assert errors[1].endswith("exited 100: E: Unable to locate package no-such-pkg")
+    assert errors[3].endswith("exited 100: E: Unable to locate package nor-this")
+    assert transactions(ctx) == [["install", "hello", "no-such-pkg", "nor-this", "squid"],
+                                 ["install", "hello", "squid"], ["remove", "cowsay"]]
+
+
+@pytest.mark.parametrize("error", [
+    "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)\n",
+    "The following packages have unmet dependencies:\n chrony : Conflicts: time-daemon\n"
+    "E: Unable to correct problems, you have held broken packages.\n",
+])
+def test_any_other_failure_is_every_package_s_without_a_retry(error):
+    ctx = FailingContext(error=error)
+    errors = apply_all(ctx, res("package", "chrony"), res("package", "ntpsec"), res("package", "hello"))
+    assert len(ctx.commands) == 1  # conflicting packages tried one by one would each succeed
+    assert len(set(errors)) == 1 and errors[0].endswith(error.strip().splitlines()[-1])
+
+
+def test_a_single_unknown_package_is_tried_once():
     ctx = FailingContext({"no-such-pkg"})
-    prefetched = {"installed": {}, "config_only": set(), "candidates": {}}
-    errors = AptProvider.apply_batch([(AptProvider(catalog.get("package[no-such-pkg]"), ctx, prefetched), None)], ctx)
+    errors = apply_all(ctx, res("package", "no-such-pkg"))
     assert "no-such-pkg" in errors[0] and len(ctx.commands) == 1
+
+
+@pytest.mark.parametrize("output, arg, name, found", [
+    ("Error: Unable to find a match: confrt-probe-9 nope\n", "nope", "nope", True),
+    ("No match for argument: hello-2.0\nError: Unable to find a match: hello-2.0\n", "hello-2.0", "hello", True),
+    ("E: Version '9.9' for 'hello' was not found\n", "hello=9.9", "hello", True),
+    ("E: Package 'squid' has no installation candidate\n", "squid", "squid", True),
+    ("E: Unable to locate package hello-extra\n", "hello", "hello", False),
+    ("E: Unable to locate package xhello\n", "hello", "hello", False),
+    ("E: Could not get lock /var/lib/dpkg/lock\n", "hello", "hello", False),
+])
+def test_unknown_line(output, arg, name, found):
+    from confrt.resources._package import unknown_line
+
+    line = unknown_line(CommandResult(["apt-get"], 100, "", output), arg, name)
+    assert (line is not None) == found
