@@ -69,7 +69,7 @@ class Confrt(Tool):
         self.pycache = os.path.join(workdir, "pycache")
         self.source = os.path.join(workdir, "source")
         self.script = os.path.join(workdir, "bin", "confrt")  # its own folder: it is sys.path[0]
-        self.parse_cache = os.path.join(workdir, "parse-cache", "yaml.cache")
+        self.parse_cache = os.path.join(workdir, "parse-cache")
         if not os.path.isdir(self.source):
             os.makedirs(os.path.dirname(self.script))
             with open(self.script, "w") as handle:

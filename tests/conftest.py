@@ -25,4 +25,4 @@ def run_confrt():
 def parse_cache_of_the_session(tmp_path_factory):
     """confrt's parse cache (util/parse_cache) in a file of this session, not in /var/cache:
     every run of the suite starts cold, and it leaves this machine's cache alone."""
-    os.environ["CONFRT_PARSE_CACHE"] = str(tmp_path_factory.mktemp("parse-cache") / "yaml.cache")
+    os.environ["CONFRT_PARSE_CACHE"] = str(tmp_path_factory.mktemp("parse-cache"))

@@ -44,6 +44,10 @@ class Recorder:
     """Notes what a compile depends on; `problem` says why it cannot be cached."""
 
     def __init__(self):
+        from confrt.util import parse_cache
+
+        # the parse cache's entries are no input of the compile: the data files they stand for are
+        self.ignored = parse_cache.directory()
         self.paths = {}      # (path, follow symlinks) -> signature
         self.facts = {}      # (method, args) -> result of every fact read
         self.warnings = []
@@ -52,6 +56,8 @@ class Recorder:
 
     def note_path(self, path, follow=True):
         path = os.path.abspath(os.fsdecode(path))
+        if self.is_ignored(path):
+            return
         if path.endswith(".pyc"):  # an import read the bytecode: what counts is its source
             import importlib.util
 
@@ -64,6 +70,12 @@ class Recorder:
         elif (path, follow) not in self.paths:
             self.paths[path, follow] = signature(path, follow)
 
+    def is_ignored(self, path):
+        if self.ignored is None or path is None:
+            return False
+        path = os.path.abspath(os.fsdecode(path))
+        return path == self.ignored or path.startswith(self.ignored + os.sep)
+
     def refuse(self, why):
         if self.problem is None:
             self.problem = why
@@ -73,7 +85,7 @@ class Recorder:
             return
         if event == "open":
             path, mode, flags = args
-            if path is None or isinstance(path, int):
+            if path is None or isinstance(path, int) or self.is_ignored(path):
                 return
             if (mode and any(c in mode for c in "wax+")) or (flags or 0) & _WRITE_FLAGS:
                 if not _is_bytecode(os.fsdecode(path)):  # an import caching its .pyc changes nothing
@@ -82,7 +94,7 @@ class Recorder:
                 self.note_path(path)
         elif event in ("os.listdir", "os.scandir"):
             path = args[0]
-            if not isinstance(path, int):
+            if not isinstance(path, int) and not self.is_ignored(path):
                 self.note_path(os.getcwd() if path is None else path)
         elif event.startswith(OUTSIDE_EVENTS):
             self.refuse(f"used {event}")
@@ -297,9 +309,6 @@ def compiled(config, facts, compile, warn, extra_data=None, facts_file=None):
         catalog = entry["catalog"]
         catalog.types = resource_types()
         return catalog
-    from confrt.util import parse_cache
-
-    parse_cache.load()
     recorder = Recorder()
     with recording(recorder):
         catalog = compile(RecordedFacts(facts, recorder), recorder.warn)

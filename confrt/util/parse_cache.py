@@ -1,133 +1,162 @@
 """Parsed YAML files kept between runs, so that an unchanged file costs neither PyYAML's
 import (~15 ms) nor its parse.
 
-Each entry holds a file's whole text and its parsed data (marshal); the data is
-used only when the file's text, read again in full, is the same, so no clock or
-stat subtlety can serve stale data. Data marshal cannot hold (YAML timestamps)
-is not kept. The cache is one file, written (atomically, 0600) only after a run
-parsed something new: /var/cache/confrt/yaml.cache for root, else
-~/.cache/confrt/yaml.cache; it is read only when owned by this user and writable
-by nobody else. It holds what the files hold (local_data's secrets too), as
-private as local_data itself; an entry is replaced when its file changes and
-dropped when it is gone. CONFRT_PARSE_CACHE names another file, or `off`.
+One entry file per source file, in /var/cache/confrt/yaml/ for root (else
+~/.cache/confrt/yaml/; CONFRT_PARSE_CACHE names another folder, or `off`), named
+after the source's path. An entry holds the source's whole text and its parsed
+data (marshal, with a CRC); the data is used only when the source's text, read
+again in full, is the same, so no clock or stat subtlety can serve stale data.
+A run reads only the entries of the files it reads. An entry is believed only
+when it is a regular file owned by this user and writable by nobody else; it is
+written (0600, atomically) when its source was parsed anew, removed when its
+source no longer parses or holds data marshal cannot keep (YAML timestamps), and
+the entries of sources that are gone are removed whenever an entry is written.
+Entries hold what the sources hold (local_data's secrets too), as private as
+local_data itself.
 """
 import os
 import sys
 
 VARIABLE = "CONFRT_PARSE_CACHE"
-FORMAT = 1
-MAX_ENTRIES = 256
-MAX_TEXT = 4 << 20        # a larger file is parsed every time
-MAX_TOTAL = 32 << 20      # texts kept in all; the least recently used go first
+FORMAT = 2                 # raise it when load_yaml's results change
+MAX_TEXT = 4 << 20         # a larger source is parsed every time
+MAX_ENTRY = 4 * MAX_TEXT   # an entry file larger than this is not read
+PREFIX = "%2F"             # every entry's name: its source's absolute path, '/' as %2F
+TEMP_PREFIX = ".new-"
 
-_entries = None           # path -> (text, marshalled data), least recently used first
-_dirty = False
+_header = None
 
 
-def location():
-    """The cache file of this process, or None when it has none."""
+def directory():
+    """The cache folder of this process, or None when it has none."""
     chosen = os.environ.get(VARIABLE)
     if chosen:
         return None if chosen == "off" else os.path.abspath(chosen)
     if os.geteuid() == 0:
-        return "/var/cache/confrt/yaml.cache"
+        return "/var/cache/confrt/yaml"
     base = os.environ.get("XDG_CACHE_HOME") or (os.path.join(os.environ["HOME"], ".cache")
                                                 if os.environ.get("HOME") else None)
-    return os.path.join(base, "confrt", "yaml.cache") if base else None
+    return os.path.join(base, "confrt", "yaml") if base else None
 
 
 def parsed(path, text, parse):
-    """parse() of `text` (the content of `path`), from the cache when the text is the same."""
-    import marshal
+    """parse() of `text`, the content of the file at absolute `path`: from its entry when the
+    text is the same."""
+    folder = directory()
+    entry = _entry_path(folder, path) if folder and len(text) <= MAX_TEXT else None
+    if entry is None:
+        return parse()
+    stored = _read(entry)
+    if stored is not None and stored[0] == text:
+        import marshal
 
-    entries = load()
-    entry = entries.get(path)
-    if entry is not None and entry[0] == text:
-        entries[path] = entries.pop(path)  # most recently used last
-        return marshal.loads(entry[1])
-    data = parse()
-    blob = None
-    if location() is not None and len(text) <= MAX_TEXT:
         try:
-            blob = marshal.dumps(data)
-        except ValueError:  # a date, or another type marshal cannot hold
+            return marshal.loads(stored[1])
+        except (ValueError, EOFError, TypeError):
             pass
-    if blob is not None:
-        entries[path] = (text, blob)
-        _changed()
-    elif entries.pop(path, None) is not None:
-        _changed()  # the entry of the file's old text goes
+    try:
+        data = parse()
+    except BaseException:
+        _remove(entry)  # no copy of a text that no longer parses (it may hold an old secret)
+        raise
+    _write(folder, entry, text, data)
     return data
 
 
-def _header():
-    from confrt import __version__
-
-    return FORMAT, __version__, tuple(sys.version_info[:2])
-
-
-def load():
-    """The entries, read once per process (the catalog cache reads them before it records
-    what a compile opens: the cache is not an input of the compile)."""
-    global _entries
-    if _entries is None:
-        _entries = {}
-        path = location()
-        if path is not None:
-            _entries = _read(path)
-    return _entries
+def _entry_path(folder, path):
+    name = path.replace("%", "%25").replace("/", "%2F")
+    return os.path.join(folder, name) if len(name.encode("utf-8", "surrogateescape")) <= 255 else None
 
 
-def _read(path):
-    import marshal
+def _source_of(name):
+    return name.replace("%2F", "/").replace("%25", "%")
+
+
+def header():
+    """What the parse depends on besides the text: this format, confrt, Python and PyYAML's files."""
+    global _header
+    if _header is None:
+        from confrt import __version__
+
+        _header = (FORMAT, __version__, tuple(sys.version_info[:2]), _pyyaml_stamp())
+    return _header
+
+
+def _pyyaml_stamp():
+    """Where PyYAML is and when it was installed, without importing it (an upgrade changes it)."""
+    for folder in sys.path:
+        try:
+            info = os.stat(os.path.join(folder or ".", "yaml", "__init__.py"))
+        except OSError:
+            continue
+        return os.path.abspath(folder or "."), info.st_mtime_ns, info.st_size
+    return None
+
+
+def _read(entry):
+    """(text, marshalled data) of an entry we can trust, or None."""
+    import stat
 
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
-        return {}
+        return None
     try:
         info = os.fstat(fd)
-        if info.st_uid != os.geteuid() or info.st_mode & 0o022:
-            return {}  # somebody else could have written it
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022 \
+                or info.st_size > MAX_ENTRY:
+            return None  # somebody else could have written it, or it is no entry of ours
         with open(fd, "rb", closefd=False) as handle:
-            header, entries = marshal.loads(handle.read())
-        return entries if header == _header() and isinstance(entries, dict) else {}
+            raw = handle.read()
+        import marshal
+        import zlib
+
+        stored_header, text, crc, blob = marshal.loads(raw)
+        if stored_header != header() or zlib.crc32(blob) != crc:
+            return None
+        return text, blob
     except (OSError, ValueError, EOFError, TypeError):
-        return {}
+        return None
     finally:
         os.close(fd)
 
 
-def _changed():
-    global _dirty
-    if not _dirty:
-        import atexit
-
-        atexit.register(save)
-        _dirty = True
-
-
-def save():
-    """Write the cache when this process parsed something new; never fails the run."""
-    global _dirty
-    path = location()
-    if not _dirty or path is None:
-        return
-    _dirty = False
+def _write(folder, entry, text, data):
+    """Keep (text, data) as the entry; a failure only means no cache. Sweeps the entries of
+    sources that are gone, and temp files a killed run left."""
     import marshal
+    import time
+    import zlib
 
-    from confrt.util.atomic import atomic_write
-
-    kept, total = {}, 0
-    for name, entry in reversed(list(_entries.items())):
-        if not os.path.exists(name):
-            continue  # no copy of a removed file's content (it may have held a secret) stays behind
-        total += len(entry[0])
-        if len(kept) >= MAX_ENTRIES or total > MAX_TOTAL:
-            break
-        kept[name] = entry
     try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        atomic_write(path, marshal.dumps((_header(), dict(reversed(list(kept.items()))))), mode=0o600)
+        blob = marshal.dumps(data)
+    except ValueError:  # a date, or another type marshal cannot hold
+        _remove(entry)
+        return
+    content = marshal.dumps((header(), text, zlib.crc32(blob), blob))
+    temp = os.path.join(folder, f"{TEMP_PREFIX}{os.urandom(6).hex()}")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        # not util.atomic: a cache needs no fsync (a torn entry fails its CRC), and a compile
+        # being recorded for the catalog cache must not look at /proc
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            with open(fd, "wb", closefd=False) as handle:
+                handle.write(content)
+        finally:
+            os.close(fd)
+        os.replace(temp, entry)
+        for name in os.listdir(folder):
+            path = os.path.join(folder, name)
+            if name.startswith(PREFIX) and not os.access(_source_of(name), os.F_OK, follow_symlinks=False) \
+                    or name.startswith(TEMP_PREFIX) and os.lstat(path).st_mtime < time.time() - 600:
+                _remove(path)
+    except OSError:
+        _remove(temp)
+
+
+def _remove(entry):
+    try:
+        os.unlink(entry)
     except OSError:
         pass
