@@ -18,21 +18,27 @@ COMMANDS = ["facts", "lookup", "userdata", "submit", "apply", "run", "modules"]
 def _columns():
     """The terminal width as shutil.get_terminal_size finds it, without importing shutil."""
     try:
-        return int(os.environ["COLUMNS"])
+        columns = int(os.environ["COLUMNS"])
+        if columns > 0:
+            return columns
     except (KeyError, ValueError):
         pass
     try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
     except (AttributeError, ValueError, OSError):
         return 80
 
 
-class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+class HelpFormatter(argparse.HelpFormatter):
     """argparse's, given its width: argparse builds a formatter for every option it adds, and
     the default one imports shutil to measure the terminal (~4 ms of every run)."""
 
     def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
-        super().__init__(prog, indent_increment, max_help_position, width or _columns() - 2)
+        super().__init__(prog, indent_increment, max_help_position, width or max(_columns() - 2, 20))
+
+
+class RawDescriptionHelpFormatter(HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """The subcommands' formatter: their descriptions keep their lines."""
 
 
 def _common_options():
@@ -67,7 +73,7 @@ def build_parser(argv=None):
         module = importlib.import_module(f"confrt.commands.{name}")
         cmd = sub.add_parser(name, parents=[common], help=module.HELP,
                              description=getattr(module, "DESCRIPTION", module.HELP),
-                             formatter_class=HelpFormatter)
+                             formatter_class=RawDescriptionHelpFormatter)
         module.add_arguments(cmd)
         cmd.set_defaults(_module=module)
     return parser

@@ -4,8 +4,8 @@ Importing PyYAML costs ~15 ms (its reader and resolver compile large regular
 expressions), a good part of a `confrt facts` run. Plain data (dicts, lists,
 str, int, float, bool, None) is written here in PyYAML's block layout; a string
 is left plain only when no YAML 1.1 reader could take it for anything else,
-otherwise it is quoted: single quotes, or double quotes with JSON escapes
-(valid YAML) when it holds a line break or an unprintable character. `emit` returns
+otherwise it is quoted: single quotes when it is printable ASCII, else double
+quotes with escapes, as PyYAML does (the output is ASCII). `emit` returns
 None for anything else (dates, bytes, sets, a cycle), and the caller falls
 back to PyYAML.
 """
@@ -74,6 +74,7 @@ def _scalar(value):
     if isinstance(value, float):
         return _float(value)
     if isinstance(value, str):
+        value = str.__str__(value)  # a str subclass (a str Enum) as its text, not its name
         if _PLAIN.match(value) and value.lower() not in _RESERVED and ": " not in value \
                 and not value.endswith(":"):
             return value
@@ -96,21 +97,23 @@ def _float(value):
     return text
 
 
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
 def _quoted(text):
-    """Single-quoted as PyYAML does when every character stands for itself, else double-quoted
-    with escapes."""
-    if all(_printable(ord(char)) for char in text):
+    """Single-quoted when the text is printable ASCII, else double-quoted with every other
+    character escaped, as PyYAML writes (so the output is ASCII whatever stdout's encoding)."""
+    if text.isascii() and text.isprintable():
         return "'" + text.replace("'", "''") + "'"
-    import json
-
-    quoted = json.dumps(text, ensure_ascii=False)
-    if quoted.isascii() and "\x7f" not in quoted:
-        return quoted
-    return "".join(char if _printable(ord(char)) else f"\\u{ord(char):04x}" for char in quoted)
+    return '"' + "".join(_escaped(char) for char in text) + '"'
 
 
-def _printable(code):
-    """What a YAML reader takes raw in a quoted string as itself: not a character it refuses
-    in a stream, nor one it reads as a line break (NEL, U+2028, U+2029) or a byte order mark."""
-    return (0x20 <= code <= 0x7E or 0xA0 <= code <= 0xD7FF and code not in (0x2028, 0x2029)
-            or 0xE000 <= code <= 0xFFFD and code != 0xFEFF or code >= 0x10000)
+def _escaped(char):
+    code = ord(char)
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    if 0x20 <= code <= 0x7E:
+        return char
+    if 0xD800 <= code <= 0xDFFF:
+        raise _Unsupported  # a lone surrogate: libyaml refuses its escape
+    return f"\\x{code:02X}" if code < 0x100 else f"\\u{code:04X}" if code < 0x10000 else f"\\U{code:08X}"

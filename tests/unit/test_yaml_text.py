@@ -73,6 +73,32 @@ def test_other_data_falls_back_to_pyyaml(data):
     assert yaml.safe_load(dump_yaml(data)) == data
 
 
+@settings(max_examples=200, deadline=None)
+@given(data=DATA)
+def test_the_output_is_ascii(data):
+    assert emit(data).isascii()
+
+
+def test_a_lone_surrogate_is_left_to_pyyaml():
+    assert emit({"key": "a\udfffb"}) is None  # libyaml refuses the escape of a lone surrogate
+
+
+def test_a_str_enum_is_written_as_its_text():
+    import enum
+
+    class Role(str, enum.Enum):
+        WORKER = "worker"
+
+    assert emit({Role.WORKER: [Role.WORKER]}) == "worker:\n- worker\n"
+
+
+def test_facts_print_on_an_ascii_terminal(tmp_path, run_confrt):
+    (tmp_path / "facts.yaml").write_text("site: {name: \"Universit\u00e9 de Gen\u00e8ve\", emoji: \"\U0001F600\"}\n")
+    result = run_confrt("facts", "site", "--facts", tmp_path / "facts.yaml", env={"PYTHONIOENCODING": "ascii"})
+    assert result.returncode == 0, result.stderr
+    assert yaml.safe_load(result.stdout) == {"name": "Universit\u00e9 de Gen\u00e8ve", "emoji": "\U0001F600"}
+
+
 def test_a_recursive_structure_falls_back_to_pyyaml():
     loop = []
     loop.append(loop)
