@@ -35,8 +35,6 @@ PARAMS = [
     Param("libexec_dir", str, "/usr/libexec/confrt", "where the service script is (with confrt-lifetime)"),
     Param("config_file", str, "/etc/confrt/glidein/pilot.json", "the service's settings (0600)"),
     Param("state_dir", str, "/run/confrt-glidein", "run-time state: the pilot runs once per boot"),
-    Param("lifetime_config", str, "/etc/confrt/lifetime.json", "the lifetime module's config_file"),
-    Param("lifetime_hooks_dir", str, "/etc/confrt/lifetime.d", "the lifetime module's hooks_dir"),
 ]
 
 SCRIPT = "confrt-glidein-pilot"
@@ -63,8 +61,12 @@ def declare(params, facts, ctx):
         resources.append(ctx.resource("file", proxy, source=params["proxy_file"], owner=user, group=user,
                                       mode="0600", sensitive=True, require=f"user[{user}]"))
     script = os.path.join(params["libexec_dir"], SCRIPT)
+    lifetime_paths = facts.get("lifetime")
+    if not isinstance(lifetime_paths, dict):
+        raise CompileError("module glidein needs the lifetime module (classes: [glidein, lifetime]): its "
+                           "confrt-lifetime is loaded by the pilot, and its hook stops the pilot at the deadline")
     lifetime = Module("lifetime", path=os.path.join(os.path.dirname(ctx.path), "lifetime")).code
-    lifetime_script = os.path.join(params["libexec_dir"], lifetime.SCRIPT)
+    lifetime_script = lifetime_paths["script"]
     config = {
         "webbase": params["webbase"], "args": args, "user": user, "home": home, "proxy": proxy,
         "scratch": params["scratch_dir"] or home,
@@ -72,18 +74,18 @@ def declare(params, facts, ctx):
         "pre_script_dir": params["pre_script_dir"], "post_script_dir": params["post_script_dir"],
         "script_timeout": params["script_timeout"], "fetch_timeout": params["fetch_timeout"],
         "stop_grace": params["stop_grace"], "shutdown_when_done": params["shutdown_when_done"],
-        "state_dir": params["state_dir"], "lifetime_config": params["lifetime_config"],
+        "state_dir": params["state_dir"], "lifetime_config": lifetime_paths["config_file"],
         "lifetime_script": lifetime_script,
     }
     config_dir = os.path.dirname(params["config_file"])
     resources += [ctx.resource("directory", path, mode="0755") for path in
                   sorted({config_dir, params["pre_script_dir"], params["post_script_dir"], params["libexec_dir"],
-                          params["lifetime_hooks_dir"]})]
+                          lifetime_paths["hooks_dir"]})]
     resources += [
         ctx.resource("file", script, source=f"{ctx.name}/{SCRIPT}", mode="0755"),
         ctx.resource("file", params["config_file"], mode="0600",
                      content=json.dumps(config, indent=2, sort_keys=True) + "\n"),
-        ctx.resource("file", os.path.join(params["lifetime_hooks_dir"], HOOK), mode="0755",
+        ctx.resource("file", os.path.join(lifetime_paths["hooks_dir"], HOOK), mode="0755",
                      content=ctx.template("lifetime-hook.j2", service=SERVICE, state_dir=params["state_dir"])),
     ]
     resources += lifetime.daemon_service(ctx, SERVICE, "confrt: the glideinWMS VM pilot",

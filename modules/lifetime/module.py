@@ -37,6 +37,17 @@ PARAMS = [
 
 SCRIPT = "confrt-lifetime"
 SERVICE = "confrt-lifetime"
+FACT = "lifetime"
+
+
+def lifetime_fact(facts, params):
+    """The `lifetime` fact: where the daemon, its settings and its hooks are, for the modules
+    that work with it (glidein). It exists only when this module is included."""
+    return {"script": os.path.join(params["libexec_dir"], SCRIPT), "config_file": params["config_file"],
+            "hooks_dir": params["hooks_dir"]}
+
+
+FACTS = {FACT: lifetime_fact}
 
 
 def declare(params, facts, ctx):

@@ -202,3 +202,21 @@ def test_fetch_failure_runs_post_and_ends_the_vm(tmp_path, factory):
         runner.terminate()
         output = runner.communicate(timeout=30)[0]
     assert "glidein_startup.sh: HTTP 404" in output and (tmp_path / "post.ran").exists()
+
+
+def test_without_the_lifetime_module_the_error_says_so(tmp_path):
+    data = glidein_data(tmp_path, classes=["glidein"])
+    with pytest.raises(CompileError, match=r"module glidein needs the lifetime module \(classes: \[glidein, "
+                                           r"lifetime\]\)"):
+        compile_data(tmp_path, data)
+
+
+def test_the_lifetime_module_s_paths_are_followed(tmp_path):
+    data = glidein_data(tmp_path, **{"lifetime::libexec_dir": "/opt/confrt/libexec",
+                                     "lifetime::hooks_dir": "/etc/vm-end.d",
+                                     "lifetime::config_file": "/etc/vm-end.json"})
+    catalog, _warnings = compile_data(tmp_path, data)
+    config = json.loads(content(catalog, "/etc/confrt/glidein/pilot.json"))
+    assert config["lifetime_script"] == "/opt/confrt/libexec/confrt-lifetime"
+    assert config["lifetime_config"] == "/etc/vm-end.json"
+    assert catalog.get("file[/etc/vm-end.d/10-glidein-pilot]") is not None
