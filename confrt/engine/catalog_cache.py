@@ -2,15 +2,17 @@
 
 A compile is a function of the settings, the files it reads (hiera.yaml, data
 files, module code, templates, module files, the Python code it runs), the
-paths it finds missing, and the facts it reads (the module contract: modules
-read nothing else). While compiling, a Recorder notes all of them: Python's
-audit hook sees every file opened and folder listed, a wrapper of os.stat/lstat
-every existence check, and RecordedFacts every fact read with its value. The
-next run stats only those paths and recomputes only those facts; when all
+paths it finds missing, the facts and the environment variables it reads (the
+module contract: modules read nothing else). While compiling, a Recorder notes
+all of them: Python's audit hook sees every file opened and folder listed, a
+wrapper of os.stat/lstat every existence check, RecordedFacts every fact read
+and RecordedEnviron every variable read, with their values. The next run stats
+those paths, recomputes those facts and compares those variables; when all
 agree, it unpickles the catalog instead of parsing data, importing Jinja2,
 running modules and rendering templates (on the 221-resource benchmark that is
 most of a converged run). A compile that reaches outside (a socket, a
-subprocess, /proc, /sys, /dev) or writes a file is never cached.
+subprocess, /proc, /sys, /dev), writes a file, or lists or sets the environment
+is never cached. The clock is not seen: a module must not read it.
 
 A catalog with a value in a sensitive attribute is not cached: secrets never
 reach statedir. The file (statedir/catalog.cache, 0600) is used only when owned
@@ -18,11 +20,12 @@ by this user and writable by nobody else. CONFRT_CATALOG_CACHE=off disables it.
 """
 import os
 import sys
+from collections.abc import MutableMapping
 
 from confrt.facts.names import split_name
 
 CACHE_FILE = "catalog.cache"
-FORMAT = 1
+FORMAT = 2
 DISABLE_VARIABLE = "CONFRT_CATALOG_CACHE"
 OUTSIDE = ("/proc/", "/sys/", "/dev/")
 OUTSIDE_EVENTS = ("subprocess.", "socket.", "urllib.", "http.client.", "ftplib.", "smtplib.", "os.system",
@@ -50,6 +53,7 @@ class Recorder:
         self.ignored = parse_cache.directory()
         self.paths = {}      # (path, follow symlinks) -> signature
         self.facts = {}      # (method, args) -> result of every fact read
+        self.environ = {}    # environment variable -> its value (None: unset) when the compile read it
         self.warnings = []
         self.problem = None
         self.quiet = 0       # > 0 while facts are computed: they are recorded by value instead
@@ -102,6 +106,12 @@ class Recorder:
     def warn(self, message):
         self.warnings.append(message)
 
+    def note_environ(self, name, value):
+        # a fact reading it is recomputed by valid() anyway; confrt's own variables choose files
+        # and caches, and what the compile read from those is recorded
+        if not self.quiet and not name.startswith("CONFRT_"):
+            self.environ.setdefault(name, value)
+
 
 def _is_bytecode(path):
     prefix = getattr(sys, "pycache_prefix", None)
@@ -153,6 +163,7 @@ class recording:
             if isinstance(source, str):
                 self.recorder.note_path(source)
         os.stat, os.lstat = _stat, _lstat
+        self.environ, os.environ = os.environ, RecordedEnviron(os.environ, self.recorder)
         _recorder = self.recorder
         return self.recorder
 
@@ -160,7 +171,43 @@ class recording:
         global _recorder
         _recorder = None
         os.stat, os.lstat = _STAT, _LSTAT
+        os.environ = self.environ  # noqa: B003  (the same object back, not a new environment)
         return False
+
+
+class RecordedEnviron(MutableMapping):
+    """os.environ (and so os.getenv) while a compile is recorded: each variable read is noted
+    with its value, so that a run under cron does not reuse a catalog a shell's environment made."""
+
+    def __init__(self, environ, recorder):
+        self._environ = environ
+        self._recorder = recorder
+
+    def __getitem__(self, name):
+        value = self._environ.get(name)
+        self._recorder.note_environ(name, value)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __iter__(self):
+        if not self._recorder.quiet:
+            self._recorder.refuse("listed the environment")
+        return iter(self._environ)
+
+    def __len__(self):
+        return len(self._environ)
+
+    def __setitem__(self, name, value):
+        self._recorder.refuse(f"set the environment variable {name}")
+        self._environ[name] = value
+
+    def __delitem__(self, name):
+        self._recorder.refuse(f"unset the environment variable {name}")
+        del self._environ[name]
+
+    def copy(self):
+        return dict(self.items())  # depends on every variable: refused as a listing
 
 
 class RecordedFacts:
@@ -265,6 +312,8 @@ def valid(entry, facts, expected_key):
     for (path, follow), recorded in entry["paths"].items():
         if signature(path, follow) != recorded:
             return False
+    if any(os.environ.get(name) != value for name, value in entry["environ"].items()):
+        return False
     return all(_same(_call(facts, method, args), result) for (method, args), result in entry["facts"].items())
 
 
@@ -320,6 +369,7 @@ def compiled(config, facts, compile, warn, extra_data=None, facts_file=None):
     try:
         if recorder.problem is None:
             write(path, {"key": expected, "paths": recorder.paths, "facts": recorder.facts,
+                         "environ": recorder.environ,
                          "warnings": recorder.warnings, "catalog": catalog})
         elif os.path.exists(path):
             os.unlink(path)

@@ -206,3 +206,41 @@ def test_the_parse_cache_is_not_an_input_of_the_compile(site, tmp_path_factory, 
     assert not [path for path, _follow in entry["paths"] if path.startswith(str(cache))]
     site.catalog()
     assert site.compiles == 1
+
+
+PROXY_MODULE = """\
+import os
+PARAMS = []
+def declare(params, facts, ctx):
+    return [ctx.resource("file", os.environ["SITE_ROOT"] + "/proxy", content=os.getenv("SITE_PROXY", "none") + "\\n")]
+"""
+
+
+def test_an_environment_variable_a_module_read_is_an_input(tmp_path, monkeypatch):
+    """A catalog made under a shell's environment is not reused by a run whose variables differ
+    (a cron run); one made under the same variables is."""
+    monkeypatch.setenv("SITE_ROOT", str(tmp_path))
+    monkeypatch.setenv("SITE_PROXY", "http://squid.example.org:3128")
+    site = Site(tmp_path, {"classes": ["proxy"]}, modules={"proxy": PROXY_MODULE})
+    proxy = f"file[{tmp_path}/proxy]"
+    assert site.catalog().get(proxy)["content"] == "http://squid.example.org:3128\n"
+    assert catalog_cache.read(site.cache)["environ"] == {"SITE_ROOT": str(tmp_path),
+                                                          "SITE_PROXY": "http://squid.example.org:3128"}
+    site.catalog()
+    assert site.compiles == 1
+    monkeypatch.delenv("SITE_PROXY")  # as under cron
+    assert site.catalog().get(proxy)["content"] == "none\n"
+    assert site.compiles == 2
+    monkeypatch.setenv("UNRELATED", "x")
+    site.catalog()
+    assert site.compiles == 2
+
+
+def test_a_compile_that_lists_or_sets_the_environment_is_not_cached(tmp_path, monkeypatch):
+    for body in ("    sorted(os.environ)\n", "    os.environ['SITE_SET'] = 'x'\n"):
+        module = "import os\nPARAMS = []\ndef declare(params, facts, ctx):\n" + body + "    return []\n"
+        site = Site(tmp_path, {"classes": ["lister"]}, modules={"lister": module})
+        site.catalog()
+        assert catalog_cache.read(site.cache) is None
+    monkeypatch.delenv("SITE_SET", raising=False)
+    assert not isinstance(os.environ, catalog_cache.RecordedEnviron)
