@@ -1,5 +1,7 @@
 """`confrt run`: the boot and hourly run (userdata, apply, first-boot scripts, report)."""
 
+BOOT_WAIT_LOCK = 600  # seconds a boot run waits for another run's lock
+
 HELP = "the boot/hourly run: refresh userdata, converge, first-boot scripts, report"
 DESCRIPTION = """\
 What cron (@reboot and hourly) and the systemd units run. Under the run lock:
@@ -17,6 +19,9 @@ with the last good local_data and reports the failure (exit bit 4); the next
 run tries again. Lines go to stdout/stderr, <run.log_dir>/run.log and syslog
 (when the output is not already collected by the journal or a pipe).
 
+A run that finds another run's lock held exits 1 at once; a boot run waits
+for it first (up to 600 s): it alone refreshes the userdata on most hosts.
+
 exit codes: 0 nothing to do, 2 changes, 4 failures (a resource, the userdata
 refresh or a first-boot script), 6 both, 1 fatal (lock held, compile error).
 
@@ -32,11 +37,16 @@ def add_arguments(parser):
     parser.add_argument("--no-splay", action="store_true", help="do not wait the per-host splay")
     parser.add_argument("--noop", action="store_true",
                         help="change nothing (local_data included); show what would change")
-    parser.add_argument("--wait-lock", metavar="SECONDS", type=float, default=0,
-                        help="wait this long for another run's lock (default 0: exit 1 at once)")
+    parser.add_argument("--wait-lock", metavar="SECONDS", type=float, default=None,
+                        help=f"wait this long for another run's lock (default: {BOOT_WAIT_LOCK:g} with "
+                             "--boot, else 0: exit 1 at once)")
 
 
 def run(args, config):
     from confrt.runner import run as confrt_run
 
-    return confrt_run(config, boot=args.boot, noop=args.noop, splay=not args.no_splay, wait_lock=args.wait_lock)
+    wait_lock = args.wait_lock
+    if wait_lock is None:  # a boot run must not be lost to an hourly run that got the lock first
+        wait_lock = BOOT_WAIT_LOCK if args.boot else 0
+
+    return confrt_run(config, boot=args.boot, noop=args.noop, splay=not args.no_splay, wait_lock=wait_lock)

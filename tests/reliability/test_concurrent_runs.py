@@ -64,6 +64,7 @@ def test_boot_and_timer_runs_at_once_apply_everything_exactly_once(site, wait):
         if codes == [1, 2]:  # one applied, the other found the lock held
             (winner,) = [run for run in runs if run[1] == 2]
             (loser,) = [run for run in runs if run[1] == 1]
+            assert loser is runs[1], context  # the timer run: a boot run waits for the lock
             held = HELD.match(loser[3].strip())
             assert held and "\n" not in loser[3].strip(), context
             assert held.group(1) == str(winner[0]) and held.group(2) == os.path.join(

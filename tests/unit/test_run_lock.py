@@ -48,3 +48,30 @@ def test_a_second_run_exits_naming_the_holder_or_waits_for_it(tmp_path, run_conf
     assert boot.returncode == 2, boot_err
     assert waiting.returncode == 2, wait_err
     assert read(order) == "start\nend\nstart\nend\n"  # the runs never overlapped
+
+
+def test_a_boot_run_waits_for_an_hourly_run_that_holds_the_lock(tmp_path, run_confrt):
+    """On most hosts only the boot run fetches the userdata: it must not be lost to an hourly run
+    that took the lock first."""
+    order, started, gate = tmp_path / "order", tmp_path / "started", tmp_path / "gate"
+    hold = (f"echo start >> {order}; touch {started}; "
+            f"while [ ! -e {gate} ]; do sleep 0.05; done; echo end >> {order}")
+    env, _ = make_run_site(tmp_path, common={"classes": ["resources"], "resources::exec": {
+        "hold": {"command": ["/bin/sh", "-c", hold], "timeout": 120}}})
+    hourly = start_run(env, "--no-splay")
+    boot = None
+    try:
+        wait_for(started, hourly)
+        boot = start_run(env, "--boot")
+        assert boot.stdout.readline() == "confrt: boot run started\n"
+        time.sleep(0.5)
+        assert boot.poll() is None  # waiting for the lock, not refused
+    finally:
+        gate.write_text("")
+        hourly.communicate(timeout=120)
+        if boot is not None:
+            boot_out, boot_err = boot.communicate(timeout=120)
+    assert hourly.returncode == 2
+    assert boot.returncode == 2, boot_err
+    assert read(order) == "start\nend\nstart\nend\n"
+    assert run_confrt("run", "--boot", "--wait-lock", "0", env=env).returncode in (0, 2)  # free again
