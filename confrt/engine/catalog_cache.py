@@ -27,6 +27,7 @@ from confrt.facts.names import split_name
 CACHE_FILE = "catalog.cache"
 FORMAT = 2
 DISABLE_VARIABLE = "CONFRT_CATALOG_CACHE"
+OWN_VARIABLES = (DISABLE_VARIABLE, "CONFRT_CONFIG", "CONFRT_PARSE_CACHE")
 OUTSIDE = ("/proc/", "/sys/", "/dev/")
 OUTSIDE_EVENTS = ("subprocess.", "socket.", "urllib.", "http.client.", "ftplib.", "smtplib.", "os.system",
                   "os.exec", "os.spawn", "os.posix_spawn", "os.fork", "os.forkpty", "ctypes.")
@@ -50,7 +51,10 @@ class Recorder:
         from confrt.util import parse_cache
 
         # the parse cache's entries are no input of the compile: the data files they stand for are
+        # (and its once-per-run sweep, which lists its folder, is done before recording)
         self.ignored = parse_cache.directory()
+        if self.ignored:
+            parse_cache.sweep(self.ignored)
         self.paths = {}      # (path, follow symlinks) -> signature
         self.facts = {}      # (method, args) -> result of every fact read
         self.environ = {}    # environment variable -> its value (None: unset) when the compile read it
@@ -77,8 +81,9 @@ class Recorder:
     def is_ignored(self, path):
         if self.ignored is None or path is None:
             return False
-        path = os.path.abspath(os.fsdecode(path))
-        return path == self.ignored or path.startswith(self.ignored + os.sep)
+        from confrt.util.parse_cache import is_entry
+
+        return is_entry(os.path.abspath(os.fsdecode(path)), self.ignored)
 
     def refuse(self, why):
         if self.problem is None:
@@ -109,7 +114,7 @@ class Recorder:
     def note_environ(self, name, value):
         # a fact reading it is recomputed by valid() anyway; confrt's own variables choose files
         # and caches, and what the compile read from those is recorded
-        if not self.quiet and not name.startswith("CONFRT_"):
+        if not self.quiet and name not in OWN_VARIABLES:
             self.environ.setdefault(name, value)
 
 
@@ -155,6 +160,8 @@ class recording:
 
     def __enter__(self):
         global _recorder
+        if _recorder is not None:
+            raise RuntimeError("a compile is already being recorded")  # one at a time per process
         if not recording._hooked:
             sys.addaudithook(_audit_hook)  # permanent: it does nothing when no recorder is set
             recording._hooked = True

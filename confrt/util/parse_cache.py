@@ -9,8 +9,9 @@ again in full, is the same, so no clock or stat subtlety can serve stale data.
 A run reads only the entries of the files it reads. An entry is believed only
 when it is a regular file owned by this user and writable by nobody else; it is
 written (0600, atomically) when its source was parsed anew, removed when its
-source no longer parses or holds data marshal cannot keep (YAML timestamps), and
-the entries of sources that are gone are removed whenever an entry is written.
+source no longer parses, cannot be read, grew too large or holds data marshal
+cannot keep (YAML timestamps), and the first use in a run removes the entries of
+sources that are gone.
 Entries hold what the sources hold (local_data's secrets too), as private as
 local_data itself.
 """
@@ -43,8 +44,12 @@ def parsed(path, text, parse):
     """parse() of `text`, the content of the file at absolute `path`: from its entry when the
     text is the same."""
     folder = directory()
-    entry = _entry_path(folder, path) if folder and len(text) <= MAX_TEXT else None
+    entry = _entry_path(folder, path) if folder else None
     if entry is None:
+        return parse()
+    sweep(folder)
+    if len(text) > MAX_TEXT:
+        _remove(entry)  # parsed every time: no entry, and no copy of an older text
         return parse()
     stored = _read(entry)
     if stored is not None and stored[0] == text:
@@ -61,6 +66,21 @@ def parsed(path, text, parse):
         raise
     _write(folder, entry, text, data)
     return data
+
+
+def forget(path):
+    """Remove the entry of `path` (a file that can no longer be read)."""
+    folder = directory()
+    entry = _entry_path(folder, path) if folder else None
+    if entry is not None:
+        _remove(entry)
+
+
+def is_entry(path, folder):
+    """True for an entry (or an entry being written) of the cache in `folder`: what the
+    catalog cache does not count as an input of a compile."""
+    head, name = os.path.split(path)
+    return head == folder and name.startswith((PREFIX, TEMP_PREFIX))
 
 
 def _entry_path(folder, path):
@@ -122,10 +142,8 @@ def _read(entry):
 
 
 def _write(folder, entry, text, data):
-    """Keep (text, data) as the entry; a failure only means no cache. Sweeps the entries of
-    sources that are gone, and temp files a killed run left."""
+    """Keep (text, data) as the entry; a failure only means no cache."""
     import marshal
-    import time
     import zlib
 
     try:
@@ -134,9 +152,17 @@ def _write(folder, entry, text, data):
         _remove(entry)
         return
     content = marshal.dumps((header(), text, zlib.crc32(blob), blob))
+    if len(content) > MAX_ENTRY:
+        _remove(entry)
+        return
     temp = os.path.join(folder, f"{TEMP_PREFIX}{os.urandom(6).hex()}")
     try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
+        try:
+            os.mkdir(folder, 0o700)  # not makedirs: it would stat the parent, which a compile then records
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
         # not util.atomic: a cache needs no fsync (a torn entry fails its CRC), and a compile
         # being recorded for the catalog cache must not look at /proc
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
@@ -146,13 +172,35 @@ def _write(folder, entry, text, data):
         finally:
             os.close(fd)
         os.replace(temp, entry)
-        for name in os.listdir(folder):
-            path = os.path.join(folder, name)
-            if name.startswith(PREFIX) and not os.access(_source_of(name), os.F_OK, follow_symlinks=False) \
-                    or name.startswith(TEMP_PREFIX) and os.lstat(path).st_mtime < time.time() - 600:
-                _remove(path)
     except OSError:
         _remove(temp)
+
+
+_swept = set()
+
+
+def sweep(folder):
+    """Once per process: remove the entries of sources that are gone, and temp files a killed
+    run left (only ours: the folder may be shared)."""
+    if folder in _swept:
+        return
+    _swept.add(folder)
+    import time
+
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    uid, stale = os.geteuid(), time.time() - 600
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            if name.startswith(PREFIX) and not os.access(_source_of(name), os.F_OK, follow_symlinks=False) \
+                    or name.startswith(TEMP_PREFIX) and os.lstat(path).st_mtime < stale:
+                if os.lstat(path).st_uid == uid:
+                    os.unlink(path)
+        except OSError:
+            continue
 
 
 def _remove(entry):

@@ -33,7 +33,11 @@ def load_yaml_file(path):
     """Read and parse a YAML file (through util.parse_cache); unreadable files become DataError too."""
     from confrt.util import parse_cache
 
-    text = _read_text(path)
+    try:
+        text = _read_text(path)
+    except DataError:
+        parse_cache.forget(os.path.abspath(path))
+        raise
     return parse_cache.parsed(os.path.abspath(path), text, lambda: load_yaml(text, path))
 
 

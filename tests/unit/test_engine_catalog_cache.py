@@ -204,8 +204,21 @@ def test_the_parse_cache_is_not_an_input_of_the_compile(site, tmp_path_factory, 
     entry = catalog_cache.read(site.cache)
     assert entry is not None
     assert not [path for path, _follow in entry["paths"] if path.startswith(str(cache))]
+    assert (os.path.dirname(str(cache)), True) not in entry["paths"]  # its parent is no input either
     site.catalog()
     assert site.compiles == 1
+
+
+def test_a_parse_cache_in_the_site_s_own_folder_hides_no_data_change(site, tmp_path, monkeypatch):
+    """Only entry-shaped names count as the parse cache's: pointed at the site's folder, it must
+    not make the catalog cache blind to the data files there."""
+    monkeypatch.setenv("CONFRT_PARSE_CACHE", str(tmp_path / "data"))
+    assert content(site.catalog(), tmp_path) == "node1 1\n"
+    site.write("data/common.yaml", yaml.safe_dump(templated(tmp_path) | {
+        "resources::file": {f"{tmp_path}/out/motd": {"template": f"{tmp_path}/motd.j2",
+                                                     "template_vars": {"n": 2}}}}))
+    assert content(site.catalog(), tmp_path) == "node1 2\n"
+    assert site.compiles == 2
 
 
 PROXY_MODULE = """\

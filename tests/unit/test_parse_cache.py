@@ -205,3 +205,62 @@ def test_a_pyyaml_upgrade_is_a_new_header(tmp_path, monkeypatch):
     first = parse_cache._pyyaml_stamp()
     (site / "yaml" / "__init__.py").write_text("# PyYAML 6.0.1, reinstalled\n")
     assert first[0] == str(site) and parse_cache._pyyaml_stamp() != first
+
+
+def fresh_process_state(monkeypatch, cache):
+    monkeypatch.setenv("CONFRT_PARSE_CACHE", str(cache))
+    monkeypatch.setattr(parse_cache, "_swept", set())
+
+
+def test_a_cold_cache_lists_its_folder_once_per_run(tmp_path, monkeypatch, cache):
+    fresh_process_state(monkeypatch, cache)
+    from confrt.util.yamlfile import load_yaml_file
+
+    listed = []
+    real_listdir = os.listdir
+    monkeypatch.setattr(os, "listdir", lambda path=".": listed.append(path) or real_listdir(path))
+    for number in range(50):
+        (tmp_path / f"{number}.yaml").write_text(f"n: {number}\n")
+        load_yaml_file(tmp_path / f"{number}.yaml")
+    assert listed.count(str(cache)) <= 1 and len(os.listdir(cache)) == 50
+
+
+def test_the_sweep_removes_only_our_own_files(tmp_path, monkeypatch, cache):
+    if os.geteuid() != 0:
+        pytest.skip("chown needs root")
+    gone = write_entry(cache, tmp_path / "gone.yaml", "a: 1\n", {"a": 1})
+    foreign = write_entry(cache, tmp_path / "also-gone.yaml", "a: 1\n", {"a": 1})
+    old_temp, foreign_temp = cache / ".new-0001", cache / ".new-0002"
+    for path in (old_temp, foreign_temp):
+        path.write_bytes(b"")
+        os.utime(path, (0, 0))
+    for path in (foreign, foreign_temp):
+        os.chown(path, 65534, 65534)
+    (tmp_path / "site.yaml").write_text("b: 2\n")
+    load(cache, tmp_path / "site.yaml")
+    left = set(os.listdir(cache))
+    assert gone.name not in left and old_temp.name not in left
+    assert {foreign.name, foreign_temp.name} <= left
+
+
+def test_a_file_grown_too_large_or_unreadable_leaves_no_entry(tmp_path, monkeypatch, cache):
+    fresh_process_state(monkeypatch, cache)
+    monkeypatch.setattr(parse_cache, "MAX_TEXT", 100)
+    from confrt.errors import DataError
+    from confrt.util.yamlfile import load_yaml_file
+
+    data = tmp_path / "local.yaml"
+    data.write_text("password: s3cr3t-small\n")
+    load_yaml_file(data)
+    assert entry(cache, data).exists()
+    data.write_text("password: s3cr3t-grown\n" + "# padding\n" * 20)
+    assert load_yaml_file(data) == {"password": "s3cr3t-grown"}
+    assert not entry(cache, data).exists()
+
+    data.write_text("password: s3cr3t-small\n")
+    load_yaml_file(data)
+    data.unlink()
+    data.mkdir()  # no longer a file confrt can read
+    with pytest.raises(DataError):
+        load_yaml_file(data)
+    assert not entry(cache, data).exists()
