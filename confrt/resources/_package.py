@@ -102,7 +102,7 @@ class PackageProvider(Provider):
         return errors
 
 
-# how apt-get, dnf and yum say that they know no such package (or version)
+# how apt-get, dnf and yum say that they know no such package (or version); they run with LC_ALL=C
 UNKNOWN_MARKERS = ("Unable to locate package", "has no installation candidate", "was not found",
                    "No match for argument", "Unable to find a match", "No package")
 
@@ -111,7 +111,7 @@ def unknown_line(result, arg, name):
     """The line of a failed transaction's output saying that `arg` (or `name`) is unknown, or None."""
     import re
 
-    words = {arg, name}
+    words = {arg, name, name.split(":")[0]}  # apt names 'bash' for a pinned 'bash:amd64=9.9'
     for line in (result.stderr + "\n" + result.stdout).splitlines():
         if any(marker in line for marker in UNKNOWN_MARKERS) and any(
                 re.search(rf"(?<![\w.+:~-]){re.escape(word)}(?![\w.+:~-])", line) for word in words):

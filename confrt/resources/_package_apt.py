@@ -7,7 +7,8 @@ from confrt.resources._system import run_checked
 from confrt.resources.base import ResourceFailed
 
 DPKG_FORMAT = "${Package}\\t${Version}\\t${db:Status-Abbrev}\\n"
-NONINTERACTIVE = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-q", "-y",
+# LC_ALL=C: messages in English whatever the host's locale (apply_batch reads "Unable to locate")
+NONINTERACTIVE = ["env", "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C", "apt-get", "-q", "-y",
                   "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"]
 
 

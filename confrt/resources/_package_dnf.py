@@ -58,4 +58,5 @@ class DnfProvider(PackageProvider):
     @classmethod
     def command(cls, action, args):
         verb = {"install": "install", "upgrade": "upgrade", "remove": "remove", "purge": "remove"}[action]
-        return [package_tool(), "-y", "-q", verb, *args]
+        # LC_ALL=C: messages in English whatever the host's locale (apply_batch reads "No match")
+        return ["env", "LC_ALL=C", package_tool(), "-y", "-q", verb, *args]

@@ -62,9 +62,12 @@ def declare(params, facts, ctx):
                                       mode="0600", sensitive=True, require=f"user[{user}]"))
     script = os.path.join(params["libexec_dir"], SCRIPT)
     lifetime_paths = facts.get("lifetime")
-    if not isinstance(lifetime_paths, dict):
+    if lifetime_paths is None:
         raise CompileError("module glidein needs the lifetime module (classes: [glidein, lifetime]): its "
                            "confrt-lifetime is loaded by the pilot, and its hook stops the pilot at the deadline")
+    if not (isinstance(lifetime_paths, dict) and {"script", "config_file", "hooks_dir"} <= set(lifetime_paths)):
+        raise CompileError(f"module glidein: the fact 'lifetime' is {lifetime_paths!r}, not the lifetime module's "
+                           f"paths: a fact of that name in facts.d or --facts hides them")
     lifetime = Module("lifetime", path=os.path.join(os.path.dirname(ctx.path), "lifetime")).code
     lifetime_script = lifetime_paths["script"]
     config = {

@@ -66,7 +66,8 @@ def test_a_fresh_image_without_package_lists_gets_them_first(debian):
 def test_one_unknown_package_keeps_no_other_off_the_machine(debian):
     packages = {"classes": ["resources"],
                 "resources::package": {"hello": {}, "confrt-no-such-package": {}, "sl": {}}}
-    result = debian.apply(packages)
+    # on a host whose apt speaks German (its messages are translated): confrt reads them in English
+    result = debian.apply(packages, env={"LANGUAGE": "de", "LANG": "C.UTF-8"})
     assert result.returncode == 6, result.stdout + result.stderr  # changes (2) and failures (4)
     assert _installed(debian, "hello") and _installed(debian, "sl")
     failed = [line for line in result.stderr.splitlines() if "failed" in line]

@@ -220,3 +220,9 @@ def test_the_lifetime_module_s_paths_are_followed(tmp_path):
     assert config["lifetime_script"] == "/opt/confrt/libexec/confrt-lifetime"
     assert config["lifetime_config"] == "/etc/vm-end.json"
     assert catalog.get("file[/etc/vm-end.d/10-glidein-pilot]") is not None
+
+
+def test_a_host_fact_named_lifetime_is_named_in_the_error(tmp_path):
+    data = glidein_data(tmp_path)
+    with pytest.raises(CompileError, match=r"the fact 'lifetime' is 86400, not the lifetime module's paths"):
+        compile_data(tmp_path, data, facts={"lifetime": 86400})

@@ -72,6 +72,7 @@ def test_one_transaction_per_action():
     assert verbs == [("install", ["hello=2.10-3", "squid"]), ("remove", ["cowsay", "sl"])]
     assert "--allow-downgrades" in ctx.commands[0]
     assert DnfProvider.command("install", ["squid-5.5"])[-2:] == ["install", "squid-5.5"]
+    assert "LC_ALL=C" in ctx.commands[0] and DnfProvider.command("remove", ["x"])[:2] == ["env", "LC_ALL=C"]
 
 
 def test_lists_are_fetched_first_on_a_fresh_image(tmp_path, monkeypatch):
@@ -167,6 +168,7 @@ def test_a_single_unknown_package_is_tried_once():
     ("E: Package 'squid' has no installation candidate\n", "squid", "squid", True),
     ("E: Unable to locate package hello-extra\n", "hello", "hello", False),
     ("E: Unable to locate package xhello\n", "hello", "hello", False),
+    ("E: Version '9.9' for 'bash' was not found\n", "bash:amd64=9.9", "bash:amd64", True),
     ("E: Could not get lock /var/lib/dpkg/lock\n", "hello", "hello", False),
 ])
 def test_unknown_line(output, arg, name, found):
