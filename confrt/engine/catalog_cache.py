@@ -25,7 +25,7 @@ from collections.abc import MutableMapping
 from confrt.facts.names import split_name
 
 CACHE_FILE = "catalog.cache"
-FORMAT = 2
+FORMAT = 3
 DISABLE_VARIABLE = "CONFRT_CATALOG_CACHE"
 OWN_VARIABLES = (DISABLE_VARIABLE, "CONFRT_CONFIG", "CONFRT_PARSE_CACHE")
 OUTSIDE = ("/proc/", "/sys/", "/dev/")
@@ -58,12 +58,16 @@ class Recorder:
         self.paths = {}      # (path, follow symlinks) -> signature
         self.facts = {}      # (method, args) -> result of every fact read
         self.environ = {}    # environment variable -> its value (None: unset) when the compile read it
+        self.used_cwd = False  # a relative path was read: the working folder is an input too
         self.warnings = []
         self.problem = None
         self.quiet = 0       # > 0 while facts are computed: they are recorded by value instead
 
     def note_path(self, path, follow=True):
-        path = os.path.abspath(os.fsdecode(path))
+        path = os.fsdecode(path)
+        if not os.path.isabs(path):
+            self.used_cwd = True
+        path = os.path.abspath(path)
         if self.is_ignored(path):
             return
         if path.endswith(".pyc"):  # an import read the bytecode: what counts is its source
@@ -104,7 +108,7 @@ class Recorder:
         elif event in ("os.listdir", "os.scandir"):
             path = args[0]
             if not isinstance(path, int) and not self.is_ignored(path):
-                self.note_path(os.getcwd() if path is None else path)
+                self.note_path("." if path is None else path)
         elif event.startswith(OUTSIDE_EVENTS):
             self.refuse(f"used {event}")
 
@@ -305,11 +309,12 @@ def holds_secrets(catalog):
 
 
 def key(config, extra_data=None, facts_file=None):
-    """What must be equal besides the recorded inputs: format, confrt and Python versions, the settings."""
+    """What must be equal besides the recorded inputs: format, confrt and Python versions, the
+    settings, and where imports come from (sys.path; '' is the working folder)."""
     from confrt import __version__
 
     return repr((FORMAT, __version__, sys.version, sorted(config.as_dict().items()), extra_data, facts_file,
-                 os.getcwd()))
+                 [os.path.abspath(folder) for folder in sys.path]))
 
 
 def valid(entry, facts, expected_key):
@@ -320,6 +325,8 @@ def valid(entry, facts, expected_key):
         if signature(path, follow) != recorded:
             return False
     if any(os.environ.get(name) != value for name, value in entry["environ"].items()):
+        return False
+    if entry["cwd"] is not None and entry["cwd"] != os.getcwd():
         return False
     return all(_same(_call(facts, method, args), result) for (method, args), result in entry["facts"].items())
 
@@ -376,7 +383,7 @@ def compiled(config, facts, compile, warn, extra_data=None, facts_file=None):
     try:
         if recorder.problem is None:
             write(path, {"key": expected, "paths": recorder.paths, "facts": recorder.facts,
-                         "environ": recorder.environ,
+                         "environ": recorder.environ, "cwd": os.getcwd() if recorder.used_cwd else None,
                          "warnings": recorder.warnings, "catalog": catalog})
         elif os.path.exists(path):
             os.unlink(path)

@@ -257,3 +257,37 @@ def test_a_compile_that_lists_or_sets_the_environment_is_not_cached(tmp_path, mo
         assert catalog_cache.read(site.cache) is None
     monkeypatch.delenv("SITE_SET", raising=False)
     assert not isinstance(os.environ, catalog_cache.RecordedEnviron)
+
+
+RELATIVE_MODULE = """\
+PARAMS = []
+def declare(params, facts, ctx):
+    with open("motd.txt") as handle:  # relative: from the working folder
+        text = handle.read()
+    return [ctx.resource("file", "/tmp/confrt-test-never-applied", content=text)]
+"""
+
+
+def test_the_working_folder_counts_only_when_the_compile_used_it(tmp_path, monkeypatch):
+    """Runs from a shell, cron ($HOME) and systemd (/) share the cache; a compile that read a
+    relative path is redone in another folder."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, text in ((first, "first\n"), (second, "second\n")):
+        folder.mkdir()
+        (folder / "motd.txt").write_text(text)
+    monkeypatch.chdir(first)
+    site = Site(tmp_path / "site", templated(tmp_path / "site"))
+    site.write("motd.j2", "{{ n }}\n")
+    site.catalog()
+    monkeypatch.chdir(second)
+    site.catalog()
+    assert site.compiles == 1
+
+    relative = Site(tmp_path / "relative", {"classes": ["relative"]}, modules={"relative": RELATIVE_MODULE})
+    monkeypatch.chdir(first)
+    assert relative.catalog().get("file[/tmp/confrt-test-never-applied]")["content"] == "first\n"
+    relative.catalog()
+    assert relative.compiles == 1
+    monkeypatch.chdir(second)
+    assert relative.catalog().get("file[/tmp/confrt-test-never-applied]")["content"] == "second\n"
+    assert relative.compiles == 2
