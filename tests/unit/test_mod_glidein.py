@@ -226,3 +226,24 @@ def test_a_host_fact_named_lifetime_is_named_in_the_error(tmp_path):
     data = glidein_data(tmp_path)
     with pytest.raises(CompileError, match=r"the fact 'lifetime' is 86400, not the lifetime module's paths"):
         compile_data(tmp_path, data, facts={"lifetime": 86400})
+
+
+def test_a_stop_during_the_end_is_honoured_once_the_end_is_done(tmp_path, factory):
+    """The service stopped (SIGTERM) while the POST scripts or the end run: they complete, then
+    the pilot exits, instead of idling forever with the signal lost."""
+    webbase, files = factory
+    files.clear()
+    config, _home = pilot_config(tmp_path, webbase, [])
+    settings = json.loads((tmp_path / "lifetime.json").read_text())
+    settings["shutdown_command"] = ["sh", "-c", f"touch {tmp_path}/ending; sleep 1; touch {tmp_path}/shutdown.ran"]
+    (tmp_path / "lifetime.json").write_text(json.dumps(settings))
+    runner = subprocess.Popen([sys.executable, PILOT, str(config)], stdout=subprocess.PIPE, text=True)
+    try:
+        wait_for(tmp_path / "ending")
+        runner.terminate()
+        assert runner.wait(timeout=30) == 0
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+        runner.communicate(timeout=30)
+    assert (tmp_path / "shutdown.ran").exists() and (tmp_path / "post.ran").exists()
