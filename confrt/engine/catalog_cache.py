@@ -25,7 +25,7 @@ from collections.abc import MutableMapping
 from confrt.facts.names import split_name
 
 CACHE_FILE = "catalog.cache"
-FORMAT = 3
+FORMAT = 4
 DISABLE_VARIABLE = "CONFRT_CATALOG_CACHE"
 OWN_VARIABLES = (DISABLE_VARIABLE, "CONFRT_CONFIG", "CONFRT_PARSE_CACHE")
 OUTSIDE = ("/proc/", "/sys/", "/dev/")
@@ -59,6 +59,7 @@ class Recorder:
         self.facts = {}      # (method, args) -> result of every fact read
         self.environ = {}    # environment variable -> its value (None: unset) when the compile read it
         self.used_cwd = False  # a relative path was read: the working folder is an input too
+        self.module_facts = {}  # module fact -> ((module name, path, code file, params), value)
         self.warnings = []
         self.problem = None
         self.quiet = 0       # > 0 while facts are computed: they are recorded by value instead
@@ -224,10 +225,10 @@ class RecordedEnviron(MutableMapping):
 class RecordedFacts:
     """The run's Facts for the compile: every read is noted with its result (replayed by valid()).
 
-    A fact a module publishes (its FACTS) is part of the compile, not of the host:
-    valid() could not recompute it without the data. So its function runs with
-    recording on and reads through these RecordedFacts, and what it reads (facts,
-    files) is noted instead of its value.
+    A fact a module publishes (its FACTS) is computed from the module's params (from
+    the data, recorded as files) and the host (ephemeral_disk looks at /dev and
+    /sys): its own reads are not recorded, its value is, with what valid() needs to
+    compute it again (the module's code file and the params).
     """
 
     def __init__(self, facts, recorder):
@@ -235,15 +236,19 @@ class RecordedFacts:
         self._recorder = recorder
         self._module_facts = set()   # top-level names a module's function computed
 
-    def register(self, name, function):
-        """Register a module fact: computed on first read, its own reads recorded."""
+    def register_module_fact(self, name, function, module, params):
+        """Register a module fact: computed on first read, recorded by value and recipe."""
         def compute():
-            quiet, self._recorder.quiet = self._recorder.quiet, 0
+            self._recorder.quiet += 1
             try:
-                return function()
+                value = function()
             finally:
-                self._recorder.quiet = quiet
+                self._recorder.quiet -= 1
                 self._module_facts.add(name)
+            if module.code_file is None:
+                self._recorder.refuse(f"module {module.name} publishes facts without a code file")
+            self._recorder.module_facts[name] = ((module.name, module.path, module.code_file, params), value)
+            return value
 
         self._facts.register(name, compute)
 
@@ -328,7 +333,22 @@ def valid(entry, facts, expected_key):
         return False
     if entry["cwd"] is not None and entry["cwd"] != os.getcwd():
         return False
+    if not all(_module_fact_now(name, recipe, facts) == value
+               for name, (recipe, value) in entry["module_facts"].items()):
+        return False
     return all(_same(_call(facts, method, args), result) for (method, args), result in entry["facts"].items())
+
+
+def _module_fact_now(name, recipe, facts):
+    """A module fact computed again from its module's code and the recorded params (a
+    KeyError, never equal to a value, when that fails)."""
+    from confrt.engine.module import Module
+
+    module_name, path, code_file, params = recipe
+    try:
+        return Module(module_name, path=path, code_file=code_file).facts[name](facts, params)
+    except Exception as exc:  # noqa: BLE001  whatever went wrong, the cached catalog is not used
+        return KeyError(f"{name}: {exc}")
 
 
 def read(path):
@@ -384,6 +404,7 @@ def compiled(config, facts, compile, warn, extra_data=None, facts_file=None):
         if recorder.problem is None:
             write(path, {"key": expected, "paths": recorder.paths, "facts": recorder.facts,
                          "environ": recorder.environ, "cwd": os.getcwd() if recorder.used_cwd else None,
+                         "module_facts": recorder.module_facts,
                          "warnings": recorder.warnings, "catalog": catalog})
         elif os.path.exists(path):
             os.unlink(path)

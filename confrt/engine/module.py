@@ -134,7 +134,11 @@ class Module:
     def publish_facts(self, facts, params):
         """Register the module's FACTS on `facts`, each computed on its first read."""
         for name, function in self.facts.items():
-            facts.register(name, functools.partial(self._fact, name, function, facts, params))
+            compute = functools.partial(self._fact, name, function, facts, params)
+            if hasattr(facts, "register_module_fact"):  # the catalog cache's RecordedFacts
+                facts.register_module_fact(name, compute, self, params)
+            else:
+                facts.register(name, compute)
 
     def _fact(self, name, function, facts, params):
         return self._run(f"fact {name} of module {self.name}", function, facts, params)

@@ -97,7 +97,7 @@ def test_bad_facts_are_compile_errors_naming_the_module(tmp_path, source, proble
     assert str(tmp_path / "modules" / "broken" / "module.py") in str(error.value)
 
 
-def test_the_catalog_cache_records_what_a_module_fact_reads(tmp_path):
+def test_the_catalog_cache_computes_a_module_fact_again_instead_of_compiling(tmp_path):
     config = site(tmp_path, ["reader", "publisher"])
     compiles = []
 
@@ -105,17 +105,38 @@ def test_the_catalog_cache_records_what_a_module_fact_reads(tmp_path):
         compiles.append(1)
         return compile_catalog(config, facts, None, warn)[0]
 
-    def cached():
-        facts = Facts.static(HOST_FACTS)
+    def cached(hostname="node1"):
+        facts = Facts.static({"networking": {"hostname": hostname}})
         return catalog_cache.compiled(config, facts, compile, print).get(f"file[{tmp_path}/out]")["content"]
 
     assert cached() == "42 on node1\n" and cached() == "42 on node1\n"
-    assert len(compiles) == 1  # the second came from the cache: the fact was recomputable
+    assert len(compiles) == 1  # the second came from the cache: the fact was computed again, and equal
     entry = catalog_cache.read(os.path.join(config.statedir, catalog_cache.CACHE_FILE))
-    assert entry["facts"] == {("get", ("networking.hostname",)): "node1"}  # what the module fact read
-    assert (str(tmp_path / "answer.txt"), True) in entry["paths"]
-    (tmp_path / "answer.txt").write_text("43 and more\n")
+    (recipe, value), = entry["module_facts"].values()
+    assert value == {"value": "42", "host": "node1"}
+    assert recipe[0] == "publisher" and recipe[3]["source"] == str(tmp_path / "answer.txt")
+    (tmp_path / "answer.txt").write_text("43 and more\n")  # what the fact reads changed
     assert cached() == "43 and more on node1\n" and len(compiles) == 2
+    assert cached(hostname="node2") == "43 and more on node2\n" and len(compiles) == 3
+
+
+def test_a_module_fact_that_looks_at_dev_and_sys_is_cached(tmp_path):
+    """ephemeral_disk's fact reads /dev/disk/by-label and /sys: the worker role's catalog is
+    cached all the same, and the fact is computed again on each run."""
+    looker = PUBLISHER.replace("with open(params[\"source\"]) as handle:",
+                               "os.listdir('/sys/class/block'); os.path.exists('/dev/disk/by-label/x')\n"
+                               "    with open(params[\"source\"]) as handle:").replace(
+        "from confrt.engine.module import Param", "import os\nfrom confrt.engine.module import Param")
+    config = site(tmp_path, ["reader", "publisher"], {"publisher": looker})
+    compiles = []
+
+    def compile(facts, warn):
+        compiles.append(1)
+        return compile_catalog(config, facts, None, warn)[0]
+
+    for _ in range(3):
+        catalog_cache.compiled(config, Facts.static(HOST_FACTS), compile, print)
+    assert len(compiles) == 1
 
 
 def test_condor_listed_before_ephemeral_disk_puts_execute_on_the_disk(tmp_path):
