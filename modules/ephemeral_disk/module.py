@@ -41,13 +41,17 @@ PARAMS = [
 DEFAULT_SWAP_MB = 2048
 RAID_SCRIPT = "confrt-ephemeral-raid"
 FACT = "ephemeral_disk"
+UNUSED_FACT = "ephemeral_disk_unused"
 
 
 def declare(params, facts, ctx):
     check_params(params, ctx)
-    devices, skipped = find_disks(params, facts)
-    for device, reason in skipped:
+    # Through this module's facts, not /dev and /sys directly: the catalog cache computes module
+    # facts again on every run, so a run whose disks did not change needs no compile.
+    for device, reason in facts.get(UNUSED_FACT) or []:
         ctx.warn(f"{device}: not used ({reason})")
+    disk = facts.get(FACT)
+    devices = [str(device) for device in disk.get("devices") or []] if isinstance(disk, dict) else []
     if not devices:
         return []
     resources, device = [], devices[0]
@@ -241,7 +245,12 @@ def disk_fact(facts, params, root="/"):
             "size_bytes": sum(host.size_bytes(device) for device in devices)}
 
 
-FACTS = {FACT: disk_fact}
+def unused_fact(facts, params, root="/"):
+    """The `ephemeral_disk_unused` fact: [[device, why it is left alone], ...] (the run's warnings)."""
+    return [[device, reason] for device, reason in find_disks(params, facts, root)[1]]
+
+
+FACTS = {FACT: disk_fact, UNUSED_FACT: unused_fact}
 
 
 # -- swap and relocated paths ---------------------------------------------------------------

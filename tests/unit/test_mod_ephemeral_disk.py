@@ -143,7 +143,9 @@ def test_size_fact_of_the_disks_found(tmp_path, code):
     value = code.disk_fact(Facts.static({}), params(devices=disks))
     assert value == {"mountpoint": "/scratch", "devices": disks, "size_bytes": 6 << 20}
     assert code.disk_fact(Facts.static({}), params(devices=["/dev/does-not-exist"])) is None
-    assert code.FACTS == {"ephemeral_disk": code.disk_fact}
+    assert code.FACTS == {"ephemeral_disk": code.disk_fact, "ephemeral_disk_unused": code.unused_fact}
+    assert code.unused_fact(Facts.static({}), params(devices=["/dev/does-not-exist"])) == \
+        [["/dev/does-not-exist", "no such device"]]
 
 
 def test_no_disk_declares_nothing(tmp_path):
