@@ -161,8 +161,9 @@ def _write(folder, entry, text, data):
             os.mkdir(folder, 0o700)  # not makedirs: it would stat the parent, which a compile then records
         except FileExistsError:
             pass
-        except FileNotFoundError:
-            os.makedirs(folder, mode=0o700, exist_ok=True)
+        except FileNotFoundError:  # the first run: /var/cache/confrt is made private too
+            os.makedirs(os.path.dirname(folder), mode=0o700, exist_ok=True)
+            os.mkdir(folder, 0o700)
         # not util.atomic: a cache needs no fsync (a torn entry fails its CRC), and a compile
         # being recorded for the catalog cache must not look at /proc
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)

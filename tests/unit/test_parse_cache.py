@@ -46,6 +46,9 @@ def test_an_unchanged_file_is_read_back_without_pyyaml(tmp_path, cache):
                      "yaml": True}
     assert oct(entry(cache, data).stat().st_mode & 0o777) == "0o600"
     assert oct(cache.stat().st_mode & 0o777) == "0o700"
+    nested = tmp_path / "var-cache-confrt" / "yaml"  # as /var/cache/confrt/yaml on a first run
+    load(nested, data)
+    assert [oct(path.stat().st_mode & 0o777) for path in (nested.parent, nested)] == ["0o700", "0o700"]
     assert load(cache, data) == dict(first, yaml=False)
 
 
