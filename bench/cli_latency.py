@@ -143,11 +143,7 @@ def measure_all(confrt, runs, pythons=SYSTEM_PYTHON, reference=True):
     """
     import sysconfig
 
-    env = confrt.env(None)
-    env.pop("CONFRT_CONFIG", None)
-    # Time confrt as installed (pip and RPM byte-compile it), even where the environment
-    # sets PYTHONDONTWRITEBYTECODE: the warm-up run writes the .pyc files.
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env = confrt.env(None)  # without CONFRT_CONFIG and PYTHONDONTWRITEBYTECODE: the warm-up run writes the .pyc files
     site_packages = sorted({sysconfig.get_paths()[key] for key in ("purelib", "platlib")})
     no_site_env = dict(env, PYTHONPATH=os.pathsep.join([env["PYTHONPATH"], *site_packages]))
     rows = []
