@@ -50,7 +50,8 @@ class Tool:
 
 
 class Confrt(Tool):
-    """`python -m confrt apply` from a copy of this checkout, with bytecode cached like an installed package.
+    """`confrt apply` (its console script, by sys.executable) from a copy of this checkout, with bytecode
+    cached like an installed package.
 
     The copy (made once per work directory) keeps the code the same through a
     whole benchmark while others edit the checkout: an edit would also rightly
@@ -63,9 +64,8 @@ class Confrt(Tool):
     SCRIPT = ("import re\nimport sys\nfrom confrt.cli import main\nif __name__ == '__main__':\n"
               "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    sys.exit(main())\n")
 
-    def __init__(self, workdir, python=None):
+    def __init__(self, workdir):
         super().__init__(workdir)
-        self.python = python or sys.executable
         self.pycache = os.path.join(workdir, "pycache")
         self.source = os.path.join(workdir, "source")
         self.script = os.path.join(workdir, "bin", "confrt")  # its own folder: it is sys.path[0]
@@ -100,7 +100,7 @@ class Confrt(Tool):
         return site
 
     def argv(self, site, noop=False):
-        return [self.python, self.script, "apply", "--detailed-exitcodes", *(["--noop"] if noop else []),
+        return [sys.executable, self.script, "apply", "--detailed-exitcodes", *(["--noop"] if noop else []),
                 "--config", os.path.join(site, "confrt.yaml")]
 
     def env(self, site):
