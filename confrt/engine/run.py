@@ -95,7 +95,7 @@ def compile_phases(config, report, facts_file=None, extra_data=None):
             return catalog
 
         catalog = compiled(config, facts, compile_versioned, warn, extra_data, facts_file)
-        report.data_version = getattr(catalog, "data_version", None) or data_version(catalog)
+        report.data_version = catalog.data_version
     return facts, catalog
 
 
