@@ -234,7 +234,6 @@ class RecordedFacts:
     def __init__(self, facts, recorder):
         self._facts = facts
         self._recorder = recorder
-        self._module_facts = set()   # top-level names a module's function computed
 
     def register_module_fact(self, name, function, module, params):
         """Register a module fact: computed on first read, recorded by value and recipe."""
@@ -244,7 +243,6 @@ class RecordedFacts:
                 value = function()
             finally:
                 self._recorder.quiet -= 1
-                self._module_facts.add(name)
             if module.code_file is None:
                 self._recorder.refuse(f"module {module.name} publishes facts without a code file")
             self._recorder.module_facts[name] = ((module.name, module.path, module.code_file, params), value)
@@ -258,7 +256,7 @@ class RecordedFacts:
             result = _call(self._facts, method, args)
         finally:
             self._recorder.quiet -= 1
-        if not (args and split_name(str(args[0]))[0] in self._module_facts):
+        if not (args and split_name(str(args[0]))[0] in self._recorder.module_facts):
             self._recorder.facts[method, args] = result  # a module fact's inputs were recorded instead
         return _raised(result)
 
