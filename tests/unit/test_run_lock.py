@@ -22,12 +22,19 @@ def start_run(env, *args):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_a_second_run_exits_naming_the_holder_or_waits_for_it(tmp_path, run_confrt):
+def holding_site(tmp_path):
+    """A site whose one exec writes start to `order`, touches `started` and holds the run until
+    `gate` exists, then writes end. Returns (env, order, started, gate)."""
     order, started, gate = tmp_path / "order", tmp_path / "started", tmp_path / "gate"
     hold = (f"echo start >> {order}; touch {started}; "
             f"while [ ! -e {gate} ]; do sleep 0.05; done; echo end >> {order}")
     env, _ = make_run_site(tmp_path, common={"classes": ["resources"], "resources::exec": {
         "hold": {"command": ["/bin/sh", "-c", hold], "timeout": 120}}})
+    return env, order, started, gate
+
+
+def test_a_second_run_exits_naming_the_holder_or_waits_for_it(tmp_path, run_confrt):
+    env, order, started, gate = holding_site(tmp_path)
     boot = start_run(env, "--boot")
     waiting = None
     try:
@@ -53,11 +60,7 @@ def test_a_second_run_exits_naming_the_holder_or_waits_for_it(tmp_path, run_conf
 def test_a_boot_run_waits_for_an_hourly_run_that_holds_the_lock(tmp_path, run_confrt):
     """On most hosts only the boot run fetches the userdata: it must not be lost to an hourly run
     that took the lock first."""
-    order, started, gate = tmp_path / "order", tmp_path / "started", tmp_path / "gate"
-    hold = (f"echo start >> {order}; touch {started}; "
-            f"while [ ! -e {gate} ]; do sleep 0.05; done; echo end >> {order}")
-    env, _ = make_run_site(tmp_path, common={"classes": ["resources"], "resources::exec": {
-        "hold": {"command": ["/bin/sh", "-c", hold], "timeout": 120}}})
+    env, order, started, gate = holding_site(tmp_path)
     hourly = start_run(env, "--no-splay")
     boot = None
     try:
