@@ -21,9 +21,11 @@ def keygen(tmp_path, name, kind="ed25519"):
     return fields[0], fields[1]
 
 
-@pytest.fixture
-def keys(tmp_path):
-    return {name: keygen(tmp_path, name) for name in ("alice", "backup", "meta", "owner")}
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    """Made once for the module: the tests only read them."""
+    folder = tmp_path_factory.mktemp("keys")
+    return {name: keygen(folder, name) for name in ("alice", "backup", "meta", "owner")}
 
 
 def test_keys_per_user_with_options_and_exclusive(tmp_path, keys):
