@@ -127,11 +127,11 @@ def run_case(tools, name, size, links, args):
     """First apply, converged and noop series of every tool on one workload; its result dict."""
     sites, results = {}, {}
     for tool in tools:
-        site = tool.prepare(Workload(os.path.join(tool.workdir, tool.name, name, "root"), size, links), name)
+        workload = Workload(os.path.join(tool.workdir, tool.name, name, "root"), size, links)
+        site = tool.prepare(workload, name)
         sites[tool.name] = site
         if isinstance(tool, bench_tools.Confrt):
             warm_up(tool, site)
-    workload = Workload("/", size, links)
     for tool in tools:
         first = measure.run(tool.argv(sites[tool.name]), env=tool.env(sites[tool.name]), cwd=RUN_FOLDER)
         results[tool.name] = {"first": measure.summary([first]), "ok": tool.applied(first), "problems": []}
