@@ -5,8 +5,8 @@ For each case (the issue's reference work of 221 resources, then --sizes with
 links) the same workload is written as confrt data, a Puppet manifest and a
 CFEngine policy, each applied into its own empty root: a first apply, then
 converged applies and noop runs, interleaved tool by tool so that a busy
-machine slows all of them alike. Every run is timed alone (wall, CPU, peak RSS
-through wait4). The trees the tools made are compared byte for byte and mode
+machine slows all of them alike. Every run is timed alone (wall and CPU through
+wait4, peak RSS through GNU time). The trees the tools made are compared byte for byte and mode
 for mode, and a converged run that touches any file is reported. The table is
 printed and bench/results/bench.json written; --check compares with the
 targets (bench/README.md) and exits 1 when one is missed.
