@@ -90,15 +90,16 @@ class PackageProvider(Provider):
                 result = ctx.run(argv)
                 if result.ok:
                     break
-                unknown = {i: line for arg, i in pending
-                           for line in [unknown_line(result, arg, items[i][0].resource["name"])] if line}
-                for i, line in unknown.items():
-                    errors[i] = f"{' '.join(argv)} exited {result.returncode}: {line}"
-                if not unknown or len(unknown) == len(pending):
+                for arg, i in pending:
+                    line = unknown_line(result, arg, items[i][0].resource["name"])
+                    if line:
+                        errors[i] = f"{' '.join(argv)} exited {result.returncode}: {line}"
+                known = [(arg, i) for arg, i in pending if errors[i] is None]
+                if len(known) == len(pending):  # no unknown name: the failure is every package's
                     for _arg, i in pending:
-                        errors[i] = errors[i] or result.describe()
+                        errors[i] = result.describe()
                     break
-                pending = [(arg, i) for arg, i in pending if i not in unknown]
+                pending = known
         return errors
 
 
