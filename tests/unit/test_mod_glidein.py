@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from node_modules_support import compile_data, content
@@ -140,7 +141,7 @@ def wait_for(path, text=None):
     for _ in range(600):
         if path.exists() and (text is None or text in path.read_text()):
             return path.read_text()
-        subprocess.run(["sleep", "0.05"])
+        time.sleep(0.05)
     raise AssertionError(f"{path} never got {text!r}")
 
 
