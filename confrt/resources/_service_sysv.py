@@ -11,7 +11,7 @@ INIT_DIR = "/etc/init.d"
 
 def just_started(provider):
     """True when this run started the service already: a refresh need not restart it again."""
-    return any(change.property == "ensure" for change in getattr(provider, "applied_changes", ()))
+    return any(change.property == "ensure" for change in provider.applied_changes)
 
 
 def debian_enabled(name, root=""):
