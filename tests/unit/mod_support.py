@@ -5,7 +5,6 @@ process; the real software's parsers then read what the catalog would write.
 """
 import os
 import subprocess
-import sys
 
 import pytest
 import yaml
@@ -80,11 +79,6 @@ def sh_values(script_path, names, shell="/bin/sh"):
                             capture_output=True, text=True)
     assert result.returncode == 0, f"{shell} could not source {script_path}: {result.stderr}"
     return dict(zip(names, result.stdout.split("\0")))
-
-
-def run_python(code, *args, env=None):
-    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
-                          env=env)
 
 
 def scratch_disk(size_mb, mountpoint="/scratch"):
