@@ -5,6 +5,7 @@ import os
 
 import pytest
 import yaml
+from confrt_testing import REPO
 from userdata_helpers import FIXTURES, decode, summary
 
 from confrt.errors import UserdataError
@@ -193,7 +194,6 @@ def test_a_built_in_format_decodes_without_loading_the_plugins():
     probe = ("import sys; from confrt.userdata.formats import decode_userdata; "
              "decoded = decode_userdata(b'#cloud-config\\nconfrt: {classes: [a]}\\n', '/x/local.yaml', '/x', 4096); "
              "print(decoded.data, 'pluggy' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
-                            cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["{'classes':", "['a']}", "False"]
