@@ -10,11 +10,12 @@ from userdata_helpers import decode
 from confrt.errors import UserdataError
 
 
-def _public_key(tmp_path):
-    """A real RSA public key in PEM, made by openssl."""
+@pytest.fixture(scope="module")
+def public_key(tmp_path_factory):
+    """A real RSA public key in PEM, made by openssl (once: an RSA key takes a while)."""
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed (needed to make and check a real public key)")
-    private = tmp_path / "key.pem"
+    private = tmp_path_factory.mktemp("key") / "key.pem"
     subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
                     "-out", str(private)], check=True, capture_output=True)
     return subprocess.run(["openssl", "pkey", "-in", str(private), "-pubout"], check=True,
@@ -28,8 +29,8 @@ def _compiled_keys(tmp_path, userdata):
 
 
 @pytest.mark.parametrize("form", ["bare body", "base64 of the whole PEM"])
-def test_extra_repository_key_survives_decode_and_compile(tmp_path, form):
-    pem = _public_key(tmp_path)
+def test_extra_repository_key_survives_decode_and_compile(tmp_path, form, public_key):
+    pem = public_key
     body = "".join(pem.strip().splitlines()[1:-1])  # what CernVM examples carry
     field = body if form == "bare body" else base64.b64encode(pem.encode()).decode()
     userdata = (f"[cernvm]\nrepositories = atlas\n"
