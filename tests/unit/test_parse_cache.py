@@ -225,7 +225,7 @@ def test_a_cold_cache_lists_its_folder_once_per_run(tmp_path, monkeypatch, cache
     for number in range(50):
         (tmp_path / f"{number}.yaml").write_text(f"n: {number}\n")
         load_yaml_file(tmp_path / f"{number}.yaml")
-    assert listed.count(str(cache)) <= 1 and len(os.listdir(cache)) == 50
+    assert listed.count(str(cache)) == 1 and len(os.listdir(cache)) == 50
 
 
 def test_the_sweep_removes_only_our_own_files(tmp_path, monkeypatch, cache):
