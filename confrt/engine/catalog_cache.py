@@ -331,20 +331,23 @@ def valid(entry, facts, expected_key):
         return False
     if entry["cwd"] is not None and entry["cwd"] != os.getcwd():
         return False
-    if not all(_module_fact_now(name, recipe, facts) == value
+    modules = {}  # one load of each module's code, however many facts it publishes
+    if not all(_module_fact_now(name, recipe, facts, modules) == value
                for name, (recipe, value) in entry["module_facts"].items()):
         return False
     return all(_same(_call(facts, method, args), result) for (method, args), result in entry["facts"].items())
 
 
-def _module_fact_now(name, recipe, facts):
-    """A module fact computed again from its module's code and the recorded params (a
-    KeyError, never equal to a value, when that fails)."""
+def _module_fact_now(name, recipe, facts, modules):
+    """A module fact computed again from its module's code (loaded once into `modules`) and the
+    recorded params (a KeyError, never equal to a value, when that fails)."""
     from confrt.engine.module import Module
 
     module_name, path, code_file, params = recipe
     try:
-        return Module(module_name, path=path, code_file=code_file).facts[name](facts, params)
+        module = modules.get(code_file) or modules.setdefault(
+            code_file, Module(module_name, path=path, code_file=code_file))
+        return module.facts[name](facts, params)
     except Exception as exc:  # noqa: BLE001  whatever went wrong, the cached catalog is not used
         return KeyError(f"{name}: {exc}")
 
