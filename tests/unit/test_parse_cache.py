@@ -27,9 +27,13 @@ def cache(tmp_path):
     return tmp_path / "cache"
 
 
+def run_load(cache, *paths, **env):
+    return subprocess.run([sys.executable, "-c", LOAD, *map(str, paths)], capture_output=True, text=True,
+                          env=confrt_env({"CONFRT_PARSE_CACHE": str(cache), **env}), cwd=REPO, timeout=30)
+
+
 def load(cache, *paths, **env):
-    result = subprocess.run([sys.executable, "-c", LOAD, *map(str, paths)], capture_output=True, text=True,
-                            env=confrt_env({"CONFRT_PARSE_CACHE": str(cache), **env}), cwd=REPO, timeout=30)
+    result = run_load(cache, *paths, **env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -164,8 +168,7 @@ def test_no_copy_of_an_old_text_stays_behind(tmp_path, cache):
     secret.write_text("condor::pool_password: s3cr3t-again\n")
     load(cache, secret)
     secret.write_text("condor::pool_password: [unclosed\n")  # no longer parses: its entry goes
-    result = subprocess.run([sys.executable, "-c", LOAD, str(secret)], capture_output=True, text=True,
-                            env=confrt_env({"CONFRT_PARSE_CACHE": str(cache)}), cwd=REPO)
+    result = run_load(cache, secret)
     assert result.returncode != 0 and "invalid YAML" in result.stderr
     assert not entry(cache, secret).exists()
 
