@@ -127,6 +127,7 @@ def test_a_module_fact_that_looks_at_dev_and_sys_is_cached(tmp_path):
                                "os.listdir('/sys/class/block'); os.path.exists('/dev/disk/by-label/x')\n"
                                "    with open(params[\"source\"]) as handle:").replace(
         "from confrt.engine.module import Param", "import os\nfrom confrt.engine.module import Param")
+    assert "os.listdir('/sys/class/block')" in looker and "import os" in looker  # both replaces matched
     config = site(tmp_path, ["reader", "publisher"], {"publisher": looker})
     compiles = []
 
