@@ -60,6 +60,15 @@ class RecordingContext(ApplyContext):
         return CommandResult(argv, 0, "", "")
 
 
+@pytest.fixture
+def apt_lists_fetched(monkeypatch):
+    """Package lists are there whatever this host's /var/lib/apt/lists holds: no `apt-get update` first."""
+    from confrt.resources import _package_apt
+
+    monkeypatch.setattr(_package_apt, "have_lists", lambda: True)
+
+
+@pytest.mark.usefixtures("apt_lists_fetched")
 def test_one_transaction_per_action():
     catalog = catalog_of(res("package", "squid"), res("package", "hello", ensure="2.10-3"),
                          res("package", "cowsay", ensure="absent"), res("package", "sl", ensure="absent"),
@@ -131,6 +140,7 @@ def apply_all(ctx, *resources, installed=None):
     return AptProvider.apply_batch(items, ctx)
 
 
+@pytest.mark.usefixtures("apt_lists_fetched")
 def test_unknown_packages_fail_alone_and_the_rest_go_in_one_transaction():
     ctx = FailingContext({"no-such-pkg", "nor-this"})
     errors = apply_all(ctx, res("package", "squid"), res("package", "no-such-pkg"), res("package", "hello"),
@@ -148,6 +158,7 @@ def test_unknown_packages_fail_alone_and_the_rest_go_in_one_transaction():
     "The following packages have unmet dependencies:\n chrony : Conflicts: time-daemon\n"
     "E: Unable to correct problems, you have held broken packages.\n",
 ])
+@pytest.mark.usefixtures("apt_lists_fetched")
 def test_any_other_failure_is_every_package_s_without_a_retry(error):
     ctx = FailingContext(error=error)
     errors = apply_all(ctx, res("package", "chrony"), res("package", "ntpsec"), res("package", "hello"))
@@ -155,6 +166,7 @@ def test_any_other_failure_is_every_package_s_without_a_retry(error):
     assert len(set(errors)) == 1 and errors[0].endswith(error.strip().splitlines()[-1])
 
 
+@pytest.mark.usefixtures("apt_lists_fetched")
 def test_a_single_unknown_package_is_tried_once():
     ctx = FailingContext({"no-such-pkg"})
     errors = apply_all(ctx, res("package", "no-such-pkg"))
