@@ -49,10 +49,12 @@ def test_noop_plans_fstab_and_mount_without_touching(tmp_path):
     assert fstab.read_text() == FSTAB and not (tmp_path / "mnt").exists()
 
 
-def test_a_network_source_mounted_is_in_sync(tmp_path):
-    """/proc is mounted from 'proc': a source that is no device path is not compared (no remount loop)."""
+@pytest.mark.parametrize("device", ["proc", "atlas.cern.ch"])
+def test_a_network_source_mounted_is_in_sync(tmp_path, device):
+    """/proc is mounted from 'proc': a source that is no device path is not compared (no remount loop),
+    even when it is not the mounted one, as a CVMFS repository is mounted from 'cvmfs2'."""
     fstab = tmp_path / "fstab"
-    attrs = {"device": "proc", "fstype": "proc", "fstab": str(fstab)}
+    attrs = {"device": device, "fstype": "proc", "fstab": str(fstab)}
     apply_catalog(catalog_of(res("mount", "/proc", ensure="present", **attrs)), tmp_path / "s")
     report = apply_catalog(catalog_of(res("mount", "/proc", **attrs)), tmp_path / "s", noop=True)
     assert not report.has_changes and "mount[/proc]" not in report.statuses
