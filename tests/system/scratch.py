@@ -380,16 +380,17 @@ class Scratch:
             self.write_site(data)
         return self.confrt("apply", "--detailed-exitcodes", *args, env=env)
 
-    def noop_then_apply(self, data, *args):
-        """Prove a noop exact, then apply for real (both with `args`): returns the real run's result
-        (a ProvenRun).
+    def noop_then_apply(self, data=None, *args):
+        """Prove a noop exact, then apply for real (both with `args`), after write_site(data) when
+        data is given: returns the real run's result (a ProvenRun).
 
         Asserts that the noop exits 2 (changes pending), writes nothing (the
         overlay's upper layer is the same, minus confrt's own run state), runs no
         state-changing command (traced, see trace_commands) and lists exactly the
         changes the real run then makes, and that the real run exits 2.
         """
-        self.write_site(data)
+        if data is not None:
+            self.write_site(data)
         before = self.changes()
         noop = self.apply(None, "--noop", *args, env=self.trace_commands())
         assert noop.returncode == 2, noop.stdout + noop.stderr
