@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from scratch import TRACE_LOG, Scratch, apt_install, diff_changes, state_changing, unavailable_reason
+from scratch import TRACE_LOG, apt_install, diff_changes, start_or_skip, state_changing, unavailable_reason
 
 
 def _host_bytes(path):
@@ -72,7 +72,7 @@ def test_apt_get_install_inside_leaves_host_dpkg_alone(scratch):
 
 
 def test_teardown_detaches_loop_devices_and_kills_processes(tmp_path):
-    system = Scratch(tmp_parent=str(tmp_path)).start()
+    system = start_or_skip(str(tmp_path))
     try:
         system.sh("truncate -s 32M /var/tmp/disk.img; losetup -f --show /var/tmp/disk.img > /var/tmp/dev;"
                   "mkfs.ext4 -q \"$(cat /var/tmp/dev)\"; mkdir -p /mnt/probe;"
@@ -127,7 +127,7 @@ def test_scratch_shell_runs_a_command_and_throws_its_changes_away():
 
 def test_upper_layer_on_tmpfs_where_the_host_disk_cannot_hold_it(tmp_path):
     """The fallback for hosts whose / is an overlay itself (containers): same behaviour."""
-    system = Scratch(tmp_parent=str(tmp_path), upper_on_tmpfs=True).start()
+    system = start_or_skip(str(tmp_path), upper_on_tmpfs=True)
     try:
         assert system.uppers["/"].startswith(f"/proc/{system.pid}/root/")
         system.run(["useradd", "tmpfsprobe"], check=True)
