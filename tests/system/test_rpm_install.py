@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
+from scratch import REPO
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RPM_INSIDE = "/root/confrt.noarch.rpm"
 UNITS = ["/usr/lib/systemd/system/confrt-boot.service", "/usr/lib/systemd/system/confrt.service",
          "/usr/lib/systemd/system/confrt.timer"]
