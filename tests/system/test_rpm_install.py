@@ -1,11 +1,9 @@
 """The RPM installed with rpm into a scratch copy of this machine: layout, units, config, removal."""
 import os
 import shutil
-import subprocess
 import sys
 
 import pytest
-from scratch import REPO
 
 RPM_INSIDE = "/root/confrt.noarch.rpm"
 UNITS = ["/usr/lib/systemd/system/confrt-boot.service", "/usr/lib/systemd/system/confrt.service",
@@ -13,14 +11,9 @@ UNITS = ["/usr/lib/systemd/system/confrt-boot.service", "/usr/lib/systemd/system
 
 
 @pytest.fixture(scope="module")
-def installed(scratch_module, tmp_path_factory):
+def installed(scratch_module, rpm_build):
     """The scratch system with the RPM of this tree installed by rpm (no dependency check on Debian)."""
-    if not shutil.which("rpmbuild"):
-        pytest.skip("rpmbuild not installed (Debian package rpm)")
-    topdir = tmp_path_factory.mktemp("rpmbuild")
-    built = subprocess.run(["bash", os.path.join(REPO, "packaging", "build-rpm.sh"), "--topdir", str(topdir)],
-                           capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHON=sys.executable))
-    assert built.returncode == 0, built.stderr[-3000:]
+    _topdir, built = rpm_build
     rpm_file = built.stdout.strip().splitlines()[-1]
     with open(rpm_file, "rb") as handle:
         scratch_module.write_file(RPM_INSIDE, handle.read())
