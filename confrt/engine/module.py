@@ -135,10 +135,7 @@ class Module:
         """Register the module's FACTS on `facts`, each computed on its first read."""
         for name, function in self.facts.items():
             compute = functools.partial(self._fact, name, function, facts, params)
-            if hasattr(facts, "register_module_fact"):  # the catalog cache's RecordedFacts
-                facts.register_module_fact(name, compute, self, params)
-            else:
-                facts.register(name, compute)
+            facts.register(name, compute)
 
     def _fact(self, name, function, facts, params):
         return self._run(f"fact {name} of module {self.name}", function, facts, params)

@@ -86,16 +86,10 @@ def compile_phases(config, report, facts_file=None, extra_data=None):
     with report.phase("facts"):
         facts = load_facts(config, facts_file)
     with report.phase("compile"):
-        from confrt.engine.catalog_cache import compiled
         from confrt.engine.report import data_version
 
-        def compile_versioned(facts, warn):
-            catalog = compile_catalog(config, facts, extra_data, warn)[0]
-            catalog.data_version = data_version(catalog)  # cached with the catalog: once per compile
-            return catalog
-
-        catalog = compiled(config, facts, compile_versioned, warn, extra_data, facts_file)
-        report.data_version = catalog.data_version
+        catalog = compile_catalog(config, facts, extra_data)[0]
+        report.data_version = data_version(catalog)
     return facts, catalog
 
 

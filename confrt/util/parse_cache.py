@@ -76,13 +76,6 @@ def forget(path):
         _remove(entry)
 
 
-def is_entry(path, folder):
-    """True for an entry (or an entry being written) of the cache in `folder`: what the
-    catalog cache does not count as an input of a compile."""
-    head, name = os.path.split(path)
-    return head == folder and name.startswith((PREFIX, TEMP_PREFIX))
-
-
 def _entry_path(folder, path):
     name = path.replace("%", "%25").replace("/", "%2F")
     return os.path.join(folder, name) if len(name.encode("utf-8", "surrogateescape")) <= 255 else None
@@ -158,14 +151,13 @@ def _write(folder, entry, text, data):
     temp = os.path.join(folder, f"{TEMP_PREFIX}{os.urandom(6).hex()}")
     try:
         try:
-            os.mkdir(folder, 0o700)  # not makedirs: it would stat the parent, which a compile then records
+            os.mkdir(folder, 0o700)
         except FileExistsError:
             pass
         except FileNotFoundError:  # the first run: /var/cache/confrt is made private too
             os.makedirs(os.path.dirname(folder), mode=0o700, exist_ok=True)
             os.mkdir(folder, 0o700)
-        # not util.atomic: a cache needs no fsync (a torn entry fails its CRC), and a compile
-        # being recorded for the catalog cache must not look at /proc
+        # not util.atomic: a cache needs no fsync (a torn entry fails its CRC)
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
             with open(fd, "wb", closefd=False) as handle:

@@ -46,8 +46,8 @@ UNUSED_FACT = "ephemeral_disk_unused"
 
 def declare(params, facts, ctx):
     check_params(params, ctx)
-    # Through this module's facts, not /dev and /sys directly: the catalog cache computes module
-    # facts again on every run, so a run whose disks did not change needs no compile.
+    # Through this module's facts, not /dev and /sys directly: the disks are probed once per run,
+    # and other modules (condor, cvmfs, squid) see the same answer.
     for device, reason in facts.get(UNUSED_FACT) or []:
         ctx.warn(f"{device}: not used ({reason})")
     disk = facts.get(FACT)

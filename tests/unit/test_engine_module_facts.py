@@ -1,12 +1,10 @@
-"""Module facts (FACTS in module.py): registered before any declare(), lazy, recorded by the catalog cache."""
-import os
+"""Module facts (FACTS in module.py): registered before any declare(), lazy."""
 
 import pytest
 from engine_support import make_site
 from node_modules_support import compile_condor_before_ephemeral_disk, content
 
 from confrt.config import load_config
-from confrt.engine import catalog_cache
 from confrt.engine.run import compile_catalog
 from confrt.errors import CompileError
 from confrt.facts import Facts
@@ -95,49 +93,6 @@ def test_bad_facts_are_compile_errors_naming_the_module(tmp_path, source, proble
         compile_site(config)
     assert problem in str(error.value)
     assert str(tmp_path / "modules" / "broken" / "module.py") in str(error.value)
-
-
-def test_the_catalog_cache_computes_a_module_fact_again_instead_of_compiling(tmp_path):
-    config = site(tmp_path, ["reader", "publisher"])
-    compiles = []
-
-    def compile(facts, warn):
-        compiles.append(1)
-        return compile_catalog(config, facts, None, warn)[0]
-
-    def cached(hostname="node1"):
-        facts = Facts.static({"networking": {"hostname": hostname}})
-        return catalog_cache.compiled(config, facts, compile, print).get(f"file[{tmp_path}/out]")["content"]
-
-    assert cached() == "42 on node1\n" and cached() == "42 on node1\n"
-    assert len(compiles) == 1  # the second came from the cache: the fact was computed again, and equal
-    entry = catalog_cache.read(os.path.join(config.statedir, catalog_cache.CACHE_FILE))
-    (recipe, value), = entry["module_facts"].values()
-    assert value == {"value": "42", "host": "node1"}
-    assert recipe[0] == "publisher" and recipe[3]["source"] == str(tmp_path / "answer.txt")
-    (tmp_path / "answer.txt").write_text("43 and more\n")  # what the fact reads changed
-    assert cached() == "43 and more on node1\n" and len(compiles) == 2
-    assert cached(hostname="node2") == "43 and more on node2\n" and len(compiles) == 3
-
-
-def test_a_module_fact_that_looks_at_dev_and_sys_is_cached(tmp_path):
-    """ephemeral_disk's fact reads /dev/disk/by-label and /sys: the worker role's catalog is
-    cached all the same, and the fact is computed again on each run."""
-    looker = PUBLISHER.replace("with open(params[\"source\"]) as handle:",
-                               "os.listdir('/sys/class/block'); os.path.exists('/dev/disk/by-label/x')\n"
-                               "    with open(params[\"source\"]) as handle:").replace(
-        "from confrt.engine.module import Param", "import os\nfrom confrt.engine.module import Param")
-    assert "os.listdir('/sys/class/block')" in looker and "import os" in looker  # both replaces matched
-    config = site(tmp_path, ["reader", "publisher"], {"publisher": looker})
-    compiles = []
-
-    def compile(facts, warn):
-        compiles.append(1)
-        return compile_catalog(config, facts, None, warn)[0]
-
-    for _ in range(3):
-        catalog_cache.compiled(config, Facts.static(HOST_FACTS), compile, print)
-    assert len(compiles) == 1
 
 
 def test_condor_listed_before_ephemeral_disk_puts_execute_on_the_disk(tmp_path):
