@@ -11,6 +11,7 @@ import os
 import sys
 
 from confrt import __version__
+from confrt.commands import add_common_options
 
 COMMANDS = ["facts", "lookup", "userdata", "submit", "apply", "run", "modules"]
 
@@ -41,18 +42,13 @@ class RawDescriptionHelpFormatter(HelpFormatter, argparse.RawDescriptionHelpForm
     """The subcommands' formatter: their descriptions keep their lines."""
 
 
-def _common_options():
-    common = argparse.ArgumentParser(add_help=False, formatter_class=HelpFormatter)
-    common.add_argument("--config", metavar="FILE",
-                        help="confrt settings (default: $CONFRT_CONFIG or /etc/confrt/confrt.yaml)")
-    common.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
-    return common
-
-
 def chosen_command(argv):
-    """The subcommand argv names (its first non-option word), or None."""
-    for word in argv:
-        if not word.startswith("-"):
+    """The subcommand argv names (its first word that is neither an option nor --config's value), or None."""
+    words = iter(argv)
+    for word in words:
+        if word == "--config":
+            next(words, None)
+        elif not word.startswith("-"):
             return word if word in COMMANDS else None
     return None
 
@@ -66,14 +62,15 @@ def build_parser(argv=None):
                     "an idempotent, previewable apply.",
     )
     parser.add_argument("--version", action="version", version=f"confrt {__version__}")
+    add_common_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    common = _common_options()
     chosen = chosen_command(argv) if argv is not None else None
     for name in [chosen] if chosen else COMMANDS:
         module = importlib.import_module(f"confrt.commands.{name}")
-        cmd = sub.add_parser(name, parents=[common], help=module.HELP,
+        cmd = sub.add_parser(name, help=module.HELP,
                              description=getattr(module, "DESCRIPTION", module.HELP),
                              formatter_class=RawDescriptionHelpFormatter)
+        add_common_options(cmd)
         module.add_arguments(cmd)
         cmd.set_defaults(_module=module)
     return parser

@@ -1,4 +1,6 @@
 """`confrt apply`: compile the catalog the data selects and converge this machine to it."""
+from confrt.commands import add_facts_options
+
 
 HELP = "converge this machine to the catalog (or preview with --noop)"
 DESCRIPTION = """\
@@ -17,6 +19,7 @@ whether the machine has drifted.
 
 examples:
   confrt apply --noop
+  confrt apply --noop --role worker --data examples/worker.yaml
   confrt apply --tags cvmfs,squid --detailed-exitcodes
   confrt apply --wait-lock 600"""
 
@@ -29,7 +32,7 @@ def add_arguments(parser):
                         help="only resources of these modules or carrying these tags")
     parser.add_argument("--wait-lock", metavar="SECONDS", type=float, default=0,
                         help="wait this long for another run's lock (default 0: fail at once)")
-    parser.add_argument("--facts", metavar="FILE", help="YAML or JSON facts overriding this machine's")
+    add_facts_options(parser)
     parser.add_argument("--data", metavar="FILE", help="an extra YAML data layer above the hierarchy")
 
 
@@ -46,4 +49,4 @@ def run(args, config):
     from confrt.engine.run import apply
 
     return apply(config, noop=args.noop, tags=args.tags, wait_lock=args.wait_lock, facts_file=args.facts,
-                 extra_data=args.data, detailed_exitcodes=args.detailed_exitcodes)
+                 role=args.role, extra_data=args.data, detailed_exitcodes=args.detailed_exitcodes)

@@ -1,4 +1,6 @@
 """`confrt facts [NAME] [--json] [--facts FILE]`: show what confrt knows about this host."""
+from confrt.commands import add_facts_options
+
 
 HELP = "show facts about this host (all, or one dotted NAME)"
 DESCRIPTION = """\
@@ -24,15 +26,14 @@ def add_arguments(parser):
                         help="dotted fact name, e.g. os.release.major (quote segments holding dots: "
                              "'cmdline.\"random.trust_cpu\"')")
     parser.add_argument("--json", action="store_true", help="print JSON instead of YAML")
-    parser.add_argument("--facts", metavar="FILE",
-                        help="YAML or JSON mapping of facts that override this host's")
+    add_facts_options(parser)
 
 
 def run(args, config):
     from confrt.errors import FactError
     from confrt.facts import Facts
 
-    facts = Facts.for_config(config, args.facts)
+    facts = Facts.for_config(config, args.facts, args.role)
     if args.name is None:
         add_plugin_facts(facts)
         value = facts.to_dict()

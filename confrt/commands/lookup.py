@@ -1,4 +1,6 @@
 """confrt lookup: one key through the data hierarchy, like `puppet lookup`."""
+from confrt.commands import add_facts_options
+
 
 HELP = "look up a key in the layered data (Hiera 5 compatible)"
 DESCRIPTION = """Look up KEY in the data hierarchy (hiera.yaml v5) with this machine's facts.
@@ -26,7 +28,7 @@ def add_arguments(parser):
     parser.add_argument("--merge-hash-arrays", action="store_true",
                         help="deep-merge hashes at the same index of merged arrays")
     parser.add_argument("--explain", action="store_true", help="show every level searched and the merge")
-    parser.add_argument("--facts", metavar="FILE", help="YAML or JSON file of facts overriding this machine's")
+    add_facts_options(parser)
     parser.add_argument("--hiera-config", metavar="FILE",
                         help="hiera.yaml to use (default: the configured one, else the packaged one)")
     parser.add_argument("--render-as", choices=("yaml", "json"), default="yaml", help="output format")
@@ -83,7 +85,7 @@ def run(args, config):
 
     module_data, sensitive_keys = module_layer(config, args.key)
     store = DataStore(args.hiera_config or config.effective_hiera_config(),
-                      Facts.for_config(config, args.facts),
+                      Facts.for_config(config, args.facts, args.role),
                       variables={"confrt": {"local_data": config.local_data}},
                       module_data=module_data, sensitive_keys=sensitive_keys)
     merge = merge_request(args)

@@ -1,4 +1,6 @@
 """`confrt modules list|show NAME`: the modules confrt can use and their parameters."""
+from confrt.commands import add_common_options, add_facts_options
+
 
 HELP = "list modules, or show one module's parameters and their current values"
 DESCRIPTION = """\
@@ -8,15 +10,17 @@ gives each one on this machine (key NAME::PARAM; sensitive values redacted).
 
 examples:
   confrt modules list
-  confrt modules show resources --facts node.yaml"""
+  confrt modules show resources --facts node.yaml
+  confrt modules show condor --role worker --data examples/worker.yaml"""
 
 
 def add_arguments(parser):
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    sub.add_parser("list", help="list the modules")
+    add_common_options(sub.add_parser("list", help="list the modules"))
     show = sub.add_parser("show", help="show one module's parameters and values")
+    add_common_options(show)
     show.add_argument("name", metavar="NAME")
-    show.add_argument("--facts", metavar="FILE", help="YAML or JSON facts overriding this machine's")
+    add_facts_options(show)
     show.add_argument("--data", metavar="FILE", help="an extra YAML data layer above the hierarchy")
 
 
@@ -52,7 +56,7 @@ def show(config, found, args):
         from confrt.engine.catalog import did_you_mean
 
         raise ConfrtError(f"{args.name}: no such module{did_you_mean(args.name, list(found))}")
-    store = open_store(config, load_facts(config, args.facts), found, args.data)
+    store = open_store(config, load_facts(config, args.facts, args.role), found, args.data)
     print(f"{module.name}: {module.doc}")
     print(f"origin: {module.origin}")
     print("parameters:")

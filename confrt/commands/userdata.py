@@ -1,6 +1,7 @@
 """confrt userdata fetch|show|build."""
-import argparse
 import sys
+
+from confrt.commands import add_common_options
 
 HELP = "fetch, show or build instance userdata"
 DESCRIPTION = """\
@@ -13,12 +14,6 @@ build   make #cloud-config userdata writing DATAFILE to local_data, plus extra f
 """
 
 
-def _accept_common_options(action):
-    """--config/--debug after the action too (the parent parser only sees them before it)."""
-    action.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    action.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-
-
 def add_arguments(parser):
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
@@ -27,12 +22,12 @@ def add_arguments(parser):
         action = actions.add_parser(name, help=text, description=text)
         action.add_argument("--source", metavar="NAME",
                             help="use this source only (ec2, openstack, nocloud, context, file:PATH)")
-        _accept_common_options(action)
+        add_common_options(action)
         if name == "fetch":
             action.add_argument("--noop", action="store_true", help="print what would be written, write nothing")
     build = actions.add_parser("build", help="make #cloud-config userdata from a data file",
                                description="make #cloud-config userdata from a data file")
-    _accept_common_options(build)
+    add_common_options(build)
     build.add_argument("datafile", metavar="DATAFILE", help="YAML data written as local_data on the instance")
     build.add_argument("--file", action="append", default=[], metavar="TARGET=SOURCE",
                        help="also write SOURCE's content to TARGET (repeatable)")

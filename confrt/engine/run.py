@@ -11,12 +11,12 @@ def warn(message):
     print(f"confrt: warning: {message}", file=sys.stderr)
 
 
-def load_facts(config, facts_file=None):
-    """This host's facts (facts_dir, --facts FILE) plus the facts plugins register."""
+def load_facts(config, facts_file=None, role=None):
+    """This host's facts (facts_dir, --facts FILE, --role) plus the facts plugins register."""
     from confrt.engine.plugins import plugin_manager
     from confrt.facts import Facts
 
-    facts = Facts.for_config(config, facts_file)
+    facts = Facts.for_config(config, facts_file, role)
     plugin_manager().hook.confrt_facts(facts=facts)
     return facts
 
@@ -46,14 +46,14 @@ def compile_catalog(config, facts, extra_data=None, warn=warn):
 
 
 def apply(config, noop=False, tags=None, wait_lock=0, facts_file=None, extra_data=None,
-          detailed_exitcodes=False):
+          detailed_exitcodes=False, role=None):
     """A whole `confrt apply`; returns the exit code. A fatal error is reported, then raised."""
     from confrt.engine.report import Report
 
     report = Report(noop=noop)
     with take_run_lock(config, report, wait_lock):
         with fatal_reported(config, report):
-            facts, catalog = compile_phases(config, report, facts_file, extra_data)
+            facts, catalog = compile_phases(config, report, facts_file, extra_data, role)
             apply_phase(config, report, facts, catalog, tags)
         publish(config, report)
     return report.exit_code(detailed_exitcodes)
@@ -81,10 +81,10 @@ def fatal_reported(config, report):
         raise
 
 
-def compile_phases(config, report, facts_file=None, extra_data=None):
+def compile_phases(config, report, facts_file=None, extra_data=None, role=None):
     """(facts, catalog): the facts and compile phases; raises before any change."""
     with report.phase("facts"):
-        facts = load_facts(config, facts_file)
+        facts = load_facts(config, facts_file, role)
     with report.phase("compile"):
         from confrt.engine.report import data_version
 

@@ -126,12 +126,14 @@ class Facts:
         return facts
 
     @classmethod
-    def for_config(cls, config, facts_file=None):
-        """The facts of a command: config.facts_dir plus the --facts FILE overrides.
+    def for_config(cls, config, facts_file=None, role=None):
+        """The facts of a command: config.facts_dir plus the --facts FILE overrides and --role.
 
         `role` falls back to the top-level `role` of config.local_data (userdata).
         """
-        overrides = cls.load_file(facts_file) if facts_file else None
+        overrides = cls.load_file(facts_file) if facts_file else {}
+        if role is not None:
+            overrides["role"] = role
         facts = cls(overrides=overrides, facts_dir=config.facts_dir)
         facts.register("role", lambda: _role_from_local_data(config.local_data))
         return facts
