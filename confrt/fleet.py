@@ -282,11 +282,17 @@ def write_if_changed(path, data, mode):
     return True
 
 
+def make_output_dir(out_dir):
+    """Create out_dir (and its parents) when missing: 0700, since the userdata holds secrets."""
+    try:
+        os.makedirs(out_dir, mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise NodeTypeError(f"{out_dir}: cannot create the output directory: {exc.strerror}") from None
+
+
 def write_submission(node, out_dir, count, local_data, facts_dir):
     """Write <name>.sub and <name>.userdata into out_dir; returns [(path, written)]."""
     out_dir = os.path.abspath(out_dir)
-    if not os.path.isdir(out_dir):
-        raise NodeTypeError(f"{out_dir}: output directory does not exist")
     userdata_file = os.path.join(out_dir, f"{node.name}.userdata")
     submit_file = os.path.join(out_dir, f"{node.name}.sub")
     problem = _plain(out_dir) or (" " in out_dir and "path must not contain spaces")
@@ -294,6 +300,7 @@ def write_submission(node, out_dir, count, local_data, facts_dir):
         raise NodeTypeError(f"{out_dir}: output directory {problem}")
     userdata = node_userdata(node, local_data, facts_dir)  # fails before anything is written
     text = submit_description(node, userdata_file, os.path.join(out_dir, f"{node.name}.log"), count)
+    make_output_dir(out_dir)
     return [
         (userdata_file, write_if_changed(userdata_file, userdata, 0o600)),  # local_data holds secrets
         (submit_file, write_if_changed(submit_file, text.encode("utf-8"), 0o644)),

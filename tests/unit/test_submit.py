@@ -205,6 +205,8 @@ def test_bad_data_file_fails_before_writing(run_confrt, node_dir):
     assert result.returncode == 1
     assert len(result.stderr.splitlines()) == 1 and "worker-data.yaml" in result.stderr
     assert os.listdir(node_dir / "out") == []
+    absent = run_confrt("submit", write_node(node_dir), "-o", node_dir / "absent")
+    assert absent.returncode == 1 and not os.path.exists(node_dir / "absent")  # no dir made either
 
 
 def test_count_must_be_positive(run_confrt, node_dir):
@@ -212,10 +214,20 @@ def test_count_must_be_positive(run_confrt, node_dir):
     assert result.returncode == 2 and "expected a positive integer, got '0'" in result.stderr
 
 
-def test_missing_output_dir_is_an_error(run_confrt, node_dir):
-    result = run_confrt("submit", write_node(node_dir), "-o", node_dir / "absent")
+def test_a_missing_output_dir_is_created_private(run_confrt, node_dir):
+    out = node_dir / "fleet" / "today"
+    result = run_confrt("submit", write_node(node_dir), "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(out)) == ["worker.sub", "worker.userdata"]
+    assert os.stat(out).st_mode & 0o777 == 0o700
+
+
+def test_an_output_dir_that_cannot_be_made_is_one_line(run_confrt, node_dir):
+    (node_dir / "taken").write_text("a file\n")
+    result = run_confrt("submit", write_node(node_dir), "-o", node_dir / "taken" / "out")
     assert result.returncode == 1
-    assert result.stderr.strip() == f"confrt: error: {node_dir / 'absent'}: output directory does not exist"
+    assert result.stderr.strip() == (f"confrt: error: {node_dir / 'taken' / 'out'}: "
+                                      f"cannot create the output directory: Not a directory")
 
 
 def test_help_documents_every_node_type_key():
