@@ -1,5 +1,9 @@
 """The packaged role profiles (hiera/roles) and OS defaults (hiera/os) compiled through the packaged hierarchy."""
+import os
+
 import pytest
+import yaml
+from confrt_testing import REPO
 from mod_support import FACTS, compile_site, content, sh_values, write_files
 
 from confrt.paths import packaged_hiera_config
@@ -69,3 +73,35 @@ def test_userdata_overrides_the_role(tmp_path):
     assert "atlas_wn" not in catalog.classes
     assert catalog.get("file[/etc/condor/config.d/30-confrt-slots.conf]")["ensure"] == "absent"
 
+
+
+EXAMPLES = os.path.join(REPO, "examples")
+
+
+def test_every_role_has_an_example_site():
+    roles = sorted(name[:-len(".yaml")] for name in os.listdir(os.path.join(REPO, "hiera", "roles")))
+    assert sorted(name[:-len(".yaml")] for name in os.listdir(EXAMPLES) if name.endswith(".yaml")) == roles
+
+
+@pytest.mark.parametrize("role", ["worker", "manager", "submit", "squid"])
+@pytest.mark.parametrize("os_fact", [None, DEBIAN], ids=["RedHat", "Debian"])
+def test_each_example_compiles_with_its_role(tmp_path, role, os_fact):
+    """The README's preview (`--role ROLE --data examples/ROLE.yaml`): the role's own modules,
+    with nothing the role requires left out (condor::collector_host ...)."""
+    with open(os.path.join(EXAMPLES, f"{role}.yaml")) as handle:
+        example = yaml.safe_load(handle)
+    assert f"confrt apply --noop --role {role} --data examples/{role}.yaml" in open(
+        os.path.join(EXAMPLES, f"{role}.yaml")).read()
+    facts = dict(FACTS, role=role, **({"os": os_fact} if os_fact else {}))
+    catalog = compile_site(tmp_path, example, facts, hiera_config=packaged_hiera_config())
+    assert catalog.classes == role_catalog(tmp_path / "role", role).classes
+    assert "ssh_authorized_key[ops@example.org]" in catalog.resources
+
+
+def test_the_worker_example_reaches_cvmfs_through_its_squids(tmp_path):
+    with open(os.path.join(EXAMPLES, "worker.yaml")) as handle:
+        example = yaml.safe_load(handle)
+    catalog = compile_site(tmp_path, example, dict(FACTS, role="worker"), hiera_config=packaged_hiera_config())
+    write_files(catalog, tmp_path / "root", "/etc/cvmfs")
+    proxy = sh_values(tmp_path / "root" / "etc" / "cvmfs" / "default.local", ["CVMFS_HTTP_PROXY"])
+    assert proxy["CVMFS_HTTP_PROXY"] == "http://squid1.example.org:3128|http://squid2.example.org:3128;DIRECT"
