@@ -52,22 +52,26 @@ class Compiler:
         self.types = types
         self.warn = warn
         self.classes = []
+        self.knocked_out = []     # classes removed with '--name' whose modules undo themselves
         self.params = {}          # module name -> {param: value}
 
     def compile(self):
         self.classes = self.select_classes()
+        self.knocked_out = self.select_knocked_out()
         catalog = Catalog(self.types)
         env = CompileEnv(self.facts, self.modules)
         included = [self.modules[name] for name in self.classes]
+        undone = [self.modules[name] for name in self.knocked_out]
         sensitive, secrets = {}, {}
-        for module in included:
+        for module in included + undone:
             self.params[module.name], sensitive[module.name], secrets[module.name] = self.module_params(module)
         self.publish_facts(included)
-        for module in included:
+        declared = [(module, "declare") for module in included] + [(module, "declare_absent") for module in undone]
+        for module, function_name in declared:
             params = self.params[module.name]
             ctx = ModuleContext(module, params, self.facts, warn=self.warn, sensitive=sensitive[module.name],
                                 origin=self._origin)
-            for resource in module.declare(params, self.facts, ctx):
+            for resource in module.declare(params, self.facts, ctx, function_name):
                 _mark_secrets(resource, secrets[module.name])
                 try:
                     added = catalog.add(resource)
@@ -113,6 +117,17 @@ class Compiler:
                 raise CompileError(f"{self._origin(CLASSES_KEY, name)}: {CLASSES_KEY}: unknown class "
                                    f"'{name}' (no module of that name{hint})")
         return classes
+
+    def select_knocked_out(self):
+        """Modules with declare_absent() whose class a level knocks out ('--name') and none keeps."""
+        try:
+            raw = self.store.lookup(CLASSES_KEY, merge={"strategy": "unique"})
+        except LookupNotFound:
+            return []
+        prefix = CLASSES_MERGE["knockout_prefix"]
+        markers = [item[len(prefix):] for item in raw if isinstance(item, str) and item.startswith(prefix)]
+        return [name for name in dict.fromkeys(markers)
+                if name not in self.classes and name in self.modules and self.modules[name].undoes_itself]
 
     def module_params(self, module):
         """({param: value} from the keys '<module>::<param>', the names of the sensitive

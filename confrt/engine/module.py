@@ -41,6 +41,11 @@ registered through the hook `confrt_modules` (confrt/engine/hookspecs.py).
 PARAMS may instead be a function params() -> [Param] (the `resources` module
 builds its params from the registered resource types).
 
+A module whose changes must not outlive it (a firewall table, a mount) may define
+declare_absent(params, facts, ctx): the resources that undo it, compiled only when its
+class is knocked out (`--name` in `classes`, e.g. from userdata), never merely because
+no level names it.
+
 A module publishes facts with FACTS = {"name": function(facts, params) -> value}
 (top-level names: lower case, digits, '_'). Every included module's FACTS are
 registered before any module's declare() runs, so a fact reads the same for
@@ -82,6 +87,11 @@ class Module:
         code_file = getattr(pymodule, "__file__", None)
         path = os.path.dirname(code_file) if code_file else None
         return cls(name, path=path, code_file=code_file, origin=origin, pymodule=pymodule)
+
+    @property
+    def undoes_itself(self):
+        """True when the module has declare_absent(): what to declare when its class is knocked out."""
+        return callable(getattr(self.code, "declare_absent", None))
 
     @property
     def data_dir(self):
@@ -140,11 +150,11 @@ class Module:
     def _fact(self, name, function, facts, params):
         return self._run(f"fact {name} of module {self.name}", function, facts, params)
 
-    def declare(self, params, facts, ctx):
-        """Call the module's declare(); returns its list of Resource."""
-        function = getattr(self.code, "declare", None)
+    def declare(self, params, facts, ctx, function_name="declare"):
+        """Call the module's declare() (or declare_absent()); returns its list of Resource."""
+        function = getattr(self.code, function_name, None)
         if not callable(function):
-            raise CompileError(f"{self.code_file}: module {self.name} has no declare(params, facts, ctx)")
+            raise CompileError(f"{self.code_file}: module {self.name} has no {function_name}(params, facts, ctx)")
         declared = self._run(f"module {self.name}", lambda: list(function(params, facts, ctx) or []))
         from confrt.resources.base import Resource
 
