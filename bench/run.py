@@ -43,7 +43,7 @@ def parse_args(argv):
                         help="seconds per series of runs: slower tools do fewer runs (default 40)")
     parser.add_argument("--quick", action="store_true", help="only the 221-resource reference case")
     parser.add_argument("--tools", type=lambda text: text.split(","), default=[t.name for t in bench_tools.TOOLS],
-                        help="comma list of confrt,confrt-nocache,puppet,cfengine (default all)")
+                        help="comma list of confrt,puppet,cfengine (default all)")
     parser.add_argument("--no-latency", action="store_true", help="skip confrt facts/lookup against facter")
     parser.add_argument("--no-install", action="store_true", help="do not apt-get install missing tools")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")

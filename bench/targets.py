@@ -71,8 +71,7 @@ def check(report):
     text = f"N={LARGE_SIZE} converged: confrt within {LARGE_LIMIT_S:g} s"
     found.append(_result(text, f"{large['wall_s']:.3f} s" if large else "not measured",
                          large["wall_s"] <= LARGE_LIMIT_S if large else None))
-    for tool in ("confrt", "confrt-nocache"):  # with the cache, and compiling every time
-        found.append(_linear(report, tool))
+    found.append(_linear(report, "confrt"))
     problems = [f"{case['name']} {tool}: {problem}" for case in report["cases"]
                 for tool, result in case["tools"].items() for problem in result["problems"]]
     found.append(_result("same work: every tool's tree equals confrt's, converged and noop runs change "

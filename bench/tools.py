@@ -54,8 +54,7 @@ class Confrt(Tool):
     cached like an installed package.
 
     The copy (made once per work directory) keeps the code the same through a
-    whole benchmark while others edit the checkout: an edit would also rightly
-    invalidate confrt's catalog cache in the middle of a series.
+    whole benchmark while others edit the checkout.
     """
 
     name = "confrt"
@@ -131,15 +130,6 @@ class Confrt(Tool):
                 if isinstance(value, float) and name != "last_run"}
 
 
-class ConfrtUncached(Confrt):
-    """confrt with its catalog cache off (CONFRT_CATALOG_CACHE=off): every run compiles."""
-
-    name = "confrt-nocache"
-
-    def env(self, site):
-        return dict(super().env(site), CONFRT_CATALOG_CACHE="off")
-
-
 class Puppet(Tool):
     """`puppet apply` (Debian's puppet-agent) of the workload's manifest."""
 
@@ -194,7 +184,7 @@ class CFEngine(Tool):
         return self.converged(sample)
 
 
-TOOLS = (Confrt, ConfrtUncached, Puppet, CFEngine)
+TOOLS = (Confrt, Puppet, CFEngine)
 
 
 def install_missing(tools, log=print):
