@@ -4,9 +4,9 @@ Each level names its files with exactly one of path, paths, glob, globs or
 mapped_paths, relative to its datadir (default "data"), itself relative to the
 directory of hiera.yaml. Backends: yaml_data and json_data.
 """
-import glob
 import os
 
+from confrt.data.globs import ruby_glob
 from confrt.errors import DataError
 
 BACKENDS = ("yaml_data", "json_data")
@@ -47,7 +47,7 @@ class Level:
             if undefined:
                 result.append(Location(spec, None, self.backend, f"undefined variable {', '.join(undefined)}"))
             elif self.location_key in ("glob", "globs"):
-                matches = sorted(glob.glob(os.path.join(datadir, text)))
+                matches = ruby_glob(os.path.join(datadir, text))
                 result.extend(Location(spec, match, self.backend) for match in matches if not os.path.isdir(match))
             else:
                 result.append(Location(spec, os.path.join(datadir, text), self.backend))
