@@ -11,8 +11,11 @@ Knockout (option knockout_prefix, e.g. "--"), where confrt differs from Puppet:
   - hash and deep merges: a hash value equal to the prefix removes that key
     (Puppet leaves the key with the value '').
 Deep merges fold from the lowest level up, so a knockout always sees
-everything below it; array order is lower levels first (as Puppet), unique
-merges list higher levels first and always give an array (as Puppet).
+everything below it; otherwise they give what Puppet's deep merge (the
+deep_merge gem) gives: a null never replaces a lower value, a value that meets
+no other is returned as written (repeats kept), array order is lower levels
+first. Unique merges list higher levels first and always give an array (as
+Puppet).
 """
 import copy
 
@@ -107,7 +110,7 @@ class Merge:
 
     def _deep(self, found):
         merger = _DeepMerger(self)
-        result = merger.clean(copy.deepcopy(found[-1][1]))
+        result = merger.as_written(copy.deepcopy(found[-1][1]))
         for _, value in reversed(found[:-1]):
             result = merger.merge(result, copy.deepcopy(value))
         return result
@@ -122,7 +125,21 @@ class Merge:
 
 
 class _DeepMerger:
-    """deepmerge.Merger with knockout-aware list and dict strategies (imported on first use)."""
+    """Puppet's deep merge (the deep_merge gem's deep_merge! with preserve_unmergeables off),
+    with confrt's knockout: deepmerge.Merger with its list, hash and overwrite strategies.
+
+    `merge(base, nxt)` merges a higher level's value (nxt) into a lower one's (base):
+      - a null higher value keeps the lower one; a null or false lower value gives the
+        higher one as written;
+      - hashes: each key of the higher one merged into the lower one's value, or, where
+        the lower one has none (or null, or false), merged with itself;
+      - arrays: the lower one's elements, then the higher one's, each once;
+      - anything else: the higher value as written (a hash over a non-hash: deep_merge
+        merges its keys after the first with themselves; an empty one keeps the lower value).
+    A value merged with itself has the elements of its arrays once (its hashes' arrays
+    too); a value that meets no other is returned as written. With a knockout prefix,
+    markers never reach the result.
+    """
 
     def __init__(self, spec):
         from deepmerge import Merger
@@ -134,24 +151,52 @@ class _DeepMerger:
     def merge(self, base, nxt):
         return self._merger.merge(base, nxt)
 
-    def clean(self, value):
-        """value merged onto nothing: knockout markers removed at every depth."""
-        if isinstance(value, (list, dict)):
-            return self._merger.merge(type(value)(), value)
+    def as_written(self, value):
+        """value with its knockout markers (and the hash keys they knock out) removed."""
+        prefix = self._spec.knockout_prefix
+        if prefix is None:
+            return value
+        if isinstance(value, dict):
+            return {name: self.as_written(item) for name, item in value.items() if item != prefix}
+        if isinstance(value, list):
+            return [self.as_written(item) for item in value if not self._spec._is_marker(item)]
+        return value
+
+    def itself(self, value, path):
+        """value merged with a copy of itself, as deep_merge does where the lower level has no value."""
+        value = self.as_written(value)
+        if isinstance(value, dict):
+            return {name: self.itself(item, path + [name]) for name, item in value.items()}
+        if isinstance(value, list):
+            if self._spec.merge_hash_arrays and all(isinstance(item, dict) for item in value):
+                return self._spec._sorted([self.itself(item, path + [i]) for i, item in enumerate(value)],
+                                          _where(path))
+            return self._spec._sorted(_without_repeats(value), _where(path))
         return value
 
     def _override(self, config, path, base, nxt):
-        return self.clean(nxt)
+        if nxt is None:
+            return base
+        if base is None or base is False:
+            return self.as_written(nxt)
+        if isinstance(nxt, dict):
+            if not nxt:
+                return base
+            names = list(nxt)
+            for name in names[1:]:
+                nxt[name] = self.itself(nxt[name], path + [name])
+        return self.as_written(nxt)
 
     def _dicts(self, config, path, base, nxt):
         prefix = self._spec.knockout_prefix
         for name, item in nxt.items():
+            held = base.get(name)
             if prefix is not None and item == prefix:
                 base.pop(name, None)
-            elif name in base:
-                base[name] = config.value_strategy(path + [name], base[name], item)
+            elif held is None or held is False:
+                base[name] = self.itself(item, path + [name])
             else:
-                base[name] = self.clean(item)
+                base[name] = config.value_strategy(path + [name], held, item)
         return base
 
     def _lists(self, config, path, base, nxt):
@@ -163,18 +208,27 @@ class _DeepMerger:
                 base = []
             knocked = [item[len(prefix):] for item in markers]
             base = [item for item in base if not _contains(knocked, item)]
-            nxt = [item for item in nxt if not spec._is_marker(item)]
-        nxt = [self.clean(item) for item in nxt]
+        nxt = self.as_written(nxt)
         if spec.merge_hash_arrays and all(isinstance(i, dict) for i in base + nxt):
             merged = [config.value_strategy(path + [i], item, nxt[i]) if i < len(nxt) else item
                       for i, item in enumerate(base)]
             result = merged + nxt[len(base):]
         else:
-            result = []
-            for item in base + nxt:
-                if not _contains(result, item):
-                    result.append(item)
-        return spec._sorted(result, ".".join(map(str, path)) or "(top)")
+            result = _without_repeats(base + nxt)
+        return spec._sorted(result, _where(path))
+
+
+def _where(path):
+    return ".".join(map(str, path)) or "(top)"
+
+
+def _without_repeats(items):
+    """items without repeats (Ruby's equality), first occurrences kept in order."""
+    result = []
+    for item in items:
+        if not _contains(result, item):
+            result.append(item)
+    return result
 
 
 def _flatten(value):
@@ -207,4 +261,6 @@ def _kind(value):
         return "an array"
     if isinstance(value, str):
         return "a string"
+    if value is None:
+        return "null"
     return "a " + type(value).__name__

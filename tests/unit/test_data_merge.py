@@ -104,6 +104,38 @@ def test_deep_type_conflict_higher_wins():
     assert merge("deep", {"a": "scalar"}, {"a": {"b": 1}}) == {"a": "scalar"}
 
 
+def test_deep_null_above_keeps_the_lower_value_at_any_depth():
+    assert merge("deep", None, {"a": 1}, {"b": 2}) == {"b": 2, "a": 1}
+    assert merge("deep", {"a": None, "h": {"x": None, "y": 1}}, {"a": [1], "h": {"x": 2}}) == \
+        {"a": [1], "h": {"x": 2, "y": 1}}
+
+
+def test_deep_null_or_false_below_gives_the_higher_value_as_written():
+    assert merge("deep", ["a", "a"], None) == ["a", "a"]
+    assert merge("deep", {"f": {"x": 1}}, {"f": False}) == {"f": {"x": 1}}
+
+
+def test_deep_value_that_meets_no_other_keeps_its_repeats():
+    assert merge("deep", ["a", "b", "a"]) == ["a", "b", "a"]
+    assert merge("deep", {"other": 1}, {"low": ["d", "d"]}) == {"low": ["d", "d"], "other": 1}
+
+
+def test_deep_key_new_to_the_lower_level_is_merged_with_itself():
+    # deep_merge's way: its arrays (at any hash depth) lose their repeats, arrays in arrays do not
+    assert merge("deep", {"l": ["n", "n"], "h": {"l": ["m", "m"]}, "a": [["k", "k"]]}, {}) == \
+        {"l": ["n"], "h": {"l": ["m"]}, "a": [["k", "k"]]}
+
+
+def test_deep_hash_over_a_scalar():
+    assert merge("deep", {}, "plain") == "plain"
+    assert merge("deep", {"h": [1, 1], "i": [2, 2]}, "plain") == {"h": [1, 1], "i": [2]}
+
+
+def test_hash_merge_names_a_null_value():
+    with pytest.raises(DataError, match=r"level0.yaml: key 'key': a hash merge needs hashes, found null"):
+        merge("hash", None, {"b": 1})
+
+
 @pytest.mark.parametrize("bad, message", [
     ("shallow", "unknown merge strategy 'shallow'"),
     ({"strategy": "deep", "knockout": "--"}, "unknown merge option 'knockout'"),
@@ -150,6 +182,7 @@ def test_unique_and_deep_hold_the_same_elements():
     def check(levels):
         unique = merge("unique", *levels, knockout_prefix="--")
         deep = merge("deep", *levels, knockout_prefix="--")
-        assert sorted(unique) == sorted(deep)
+        # the same elements; a deep merge keeps the repeats of a value that met no other (as Puppet)
+        assert set(unique) == set(deep) and len(unique) == len(set(unique))
 
     check()
