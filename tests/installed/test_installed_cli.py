@@ -2,6 +2,7 @@
 compile crashed outside this machine's own python3 while the in-process tests passed)."""
 import json
 import os
+import subprocess
 
 from installed_support import built_tree, make_site, summary, write_yaml
 
@@ -18,6 +19,20 @@ def tree_state(root):
                     content = handle.read()
             state[path] = (os.lstat(path).st_mode, content)
     return state
+
+
+def test_the_venv_starts_bare(installed):
+    # the lane's premise: only the venv's own site-packages, and no importlib.util imported at
+    # start-up (this machine's pyenv python3 imports it from a .pth hook, which hid issue 13)
+    code = ("import json, sys; import confrt; print(json.dumps({'site': [p for p in sys.path if 'site-packages' in p],"
+            " 'preloaded': 'importlib.util' in sys.modules, 'confrt': confrt.__file__}))")
+    probe = subprocess.run([os.path.join(installed.bin, "python"), "-c", code], env=installed.env(), cwd="/",
+                           capture_output=True, text=True, timeout=60)
+    assert probe.returncode == 0, probe.stderr
+    seen = json.loads(probe.stdout)
+    site = os.path.join(installed.venv, "lib")
+    assert seen["site"] and all(path.startswith(site + "/") for path in seen["site"]), seen
+    assert not seen["preloaded"] and seen["confrt"].startswith(site + "/"), seen
 
 
 def test_packaged_defaults_preview(installed, tmp_path):
