@@ -108,7 +108,9 @@ class Report:
         return entry
 
     def changed(self, resource, changes, seconds, failure=None):
-        """Changes made (or, in noop, found); failure: why applying them failed."""
+        """Changes made (or, in noop, found); failure: why applying them failed. A failed resource
+        logs no change line (none of them may have been made): its error line names what it
+        attempted."""
         status = "failed" if failure else ("noop" if self.noop else "changed")
         entry = self._status(resource, status, seconds)
         event_status = "failure" if failure else ("noop" if self.noop else "success")
@@ -116,10 +118,12 @@ class Report:
             data = change.to_dict()
             entry["changes"].append(data)
             entry["events"].append(dict(data, status=event_status))
-            self.log_change(resource, change)
+            if not failure:
+                self.log_change(resource, change)
         if failure:
             entry["failure"] = failure
-            self.log_error(f"{resource.ref}: failed: {failure}")
+            attempted = "; ".join(f"{change.property}: {change.message}" for change in changes)
+            self.log_error(f"{resource.ref}: failed: {failure} (attempted {attempted})")
 
     def failed(self, resource, reason, seconds=0.0):
         entry = self._status(resource, "failed", seconds)

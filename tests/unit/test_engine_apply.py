@@ -201,3 +201,19 @@ def test_noop_skips_what_cannot_be_read_before_pending_changes(tmp_path):
     err = report.err.getvalue()
     assert f"directory[{tmp_path}/tree]: skipped: cannot be read before the changes of file[{blocker}] are made" in err
     assert report.exit_code(detailed=True) == 2
+
+
+def _failed(report):
+    return sorted(ref for ref, entry in report.statuses.items() if entry["status"] == "failed")
+
+
+def test_a_failed_resource_logs_no_change_as_made(tmp_path):
+    """A change that failed is not printed as a change line: the error line names what was attempted."""
+    path = tmp_path / "conf"
+    report = apply_catalog(catalog_of(res("file", str(path), content="x", validate_cmd=["false", "%s"])),
+                           tmp_path / "state")
+    assert not path.exists() and _failed(report) == [f"file[{path}]"]
+    assert report.out.getvalue() == ""
+    err = report.err.getvalue()
+    assert f"confrt: file[{path}]: failed: validate_cmd rejected the new content: " in err
+    assert "(attempted ensure: defined content as {sha256}" in err
