@@ -27,6 +27,16 @@ class ApplyContext:
         self.statedir = statedir
         self.noop = noop
         self.catalog = catalog
+        self.noop_changed = set()  # refs with changes a noop run found and did not make
+
+    def planned(self, ref):
+        """True in noop when the resource `ref` has changes this run found and did not make."""
+        return self.noop and ref in self.noop_changed
+
+    def will_exist(self, path):
+        """True in noop when the resource that creates the directory `path` (catalog.creator) has
+        changes this run planned: the real run makes it before the resources inside it."""
+        return self.catalog is not None and self.planned(self.catalog.creator(path))
 
     def run(self, argv, timeout=300, env=None, cwd=None, input=None, user=None):
         """confrt.util.proc.run: argv list, timeout, never a shell."""
@@ -72,7 +82,7 @@ class Applier:
         self.providers = {}       # type name -> provider class (None: no suitable one)
         self.prefetched = {}      # provider class -> its prefetch() result
         self.pending = {}         # target ref -> [source refs] of refreshes to deliver
-        self.noop_changed = set()  # refs with changes a noop run did not make
+        self.noop_changed = ctx.noop_changed  # refs with changes a noop run did not make
         self.saved = {}           # the pending refreshes as statedir/pending_refresh.json has them
         self.pending_path = os.path.join(ctx.statedir, PENDING_FILE)
 

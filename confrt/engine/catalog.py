@@ -3,8 +3,8 @@
 Catalog.add() checks a resource against its type (unknown attribute, wrong type,
 missing required value, duplicates); finalize() turns relationships and
 autorequires (a type's autorequires(resource): refs, tuples of alternative refs
-of which the first managed one counts, or predicates over the other resources)
-into edges, rejects cycles (printing one) and fixes a
+of which the first managed one counts, predicates over the other resources, or
+Creates(path): the resource whose type's creates() names that path) into edges, rejects cycles (printing one) and fixes a
 deterministic topological order (declaration order among independent resources).
 """
 import difflib
@@ -12,7 +12,7 @@ import heapq
 
 from confrt.engine.params import redact_problem
 from confrt.errors import CompileError
-from confrt.resources.base import METAPARAMS, REDACTED, RELATIONSHIPS, format_ref, parse_ref
+from confrt.resources.base import METAPARAMS, REDACTED, RELATIONSHIPS, Creates, format_ref, parse_ref
 
 
 def _as_list(value):
@@ -33,6 +33,7 @@ class Catalog:
         self.requires = {}           # ref -> [refs applied before it]
         self.dependents = {}         # ref -> [refs applied after it]
         self.notifies = {}           # ref -> [refs refreshed when it changes]
+        self._creators = None        # path -> ref of the resource that creates it (see creator())
 
     def __len__(self):
         return len(self.resources)
@@ -45,6 +46,17 @@ class Catalog:
 
     def type_of(self, resource):
         return self.types.get(resource.type)
+
+    def creator(self, path):
+        """The ref of the managed resource that makes the directory `path` exist (its type's
+        creates(): a directory resource, a user's home), or None."""
+        if self._creators is None:
+            creators = {}
+            for ref, resource in self.resources.items():
+                for created in self.types.get(resource.type).creates(resource):
+                    creators.setdefault(created, ref)
+            self._creators = creators
+        return self._creators.get(path)
 
     # -- adding -----------------------------------------------------------
 
@@ -72,6 +84,7 @@ class Catalog:
                                f"{self.resources[other].declared_by}")
         self._by_namevar[identity] = resource.ref
         self.resources[resource.ref] = resource
+        self._creators = None
         return resource
 
     def _check(self, resource, type_class, where):
@@ -171,7 +184,10 @@ class Catalog:
     def _autorequired(self, needed):
         """The managed refs an autorequire that is not a plain ref names: of a tuple of refs the
         first managed one (the nearest enclosing mount); of a function(resource) -> bool every
-        resource it accepts."""
+        resource it accepts; of a Creates(path) the resource that creates path."""
+        if isinstance(needed, Creates):
+            creator = self.creator(needed.path)
+            return [creator] if creator is not None else []
         if callable(needed):
             return [other.ref for other in self.resources.values() if needed(other)]
         for ref in needed:

@@ -3,7 +3,7 @@ import functools
 import os
 
 from confrt.engine.params import Param
-from confrt.resources.base import Change, ResourceFailed, format_ref, octal_mode, owner_group_autorequires
+from confrt.resources.base import Change, Creates, ResourceFailed, format_ref, octal_mode, owner_group_autorequires
 
 
 def absolute_path(value):
@@ -32,14 +32,30 @@ def ownership_params():
 
 
 def path_autorequires(resource):
-    """The managed parent directories (every ancestor: only managed ones become edges), the mount
-    the path lies under, and the owners."""
+    """The managed parent directories (every ancestor: only managed ones become edges), whatever
+    else creates the parent (a user's home), the mount the path lies under, and the owners."""
     refs = []
     path = os.path.dirname(resource["path"])
     while path and path != "/":
         refs.append(format_ref("directory", path))
         path = os.path.dirname(path)
-    return refs + [enclosing_mount(resource["path"])] + owner_group_autorequires(resource)
+    return refs + [Creates(os.path.dirname(resource["path"])), enclosing_mount(resource["path"])] + \
+        owner_group_autorequires(resource)
+
+
+def check_creatable(resource, ctx):
+    """Before a path is created (noop or not), what the real run would fail on: a parent directory
+    that does not exist and that no resource of this run creates first, an owner or a group that
+    does not exist and that the catalog does not create. Raises ResourceFailed."""
+    path = resource["path"]
+    parent = os.path.dirname(path)
+    if not os.path.isdir(parent) and not ctx.will_exist(parent):
+        problem = "is not a directory" if os.path.lexists(parent) else \
+            "does not exist and no resource creates it (declare it as a directory)"
+        raise ResourceFailed(f"cannot create {path}: {parent} {problem}")
+    for attr, kind in (("owner", "user"), ("group", "group")):
+        if resource.get(attr) is not None:
+            resolve_id(kind, resource[attr], ctx)
 
 
 def enclosing_mount(path):
@@ -68,6 +84,13 @@ def _gid(name):
     return grp.getgrnam(name).gr_gid
 
 
+def declared(ctx, kind, name):
+    """The catalog's user[name] or group[name] (kind) that makes the account exist, or None (also
+    when it is declared ensure absent)."""
+    resource = ctx.catalog.get(format_ref(kind, name)) if ctx.catalog is not None else None
+    return resource if resource is not None and resource["ensure"] != "absent" else None
+
+
 def resolve_id(kind, value, ctx, attr=None):
     """uid/gid of an owner/group; None when it does not exist yet but the catalog creates it.
 
@@ -79,7 +102,7 @@ def resolve_id(kind, value, ctx, attr=None):
     try:
         return _uid(value) if kind == "user" else _gid(value)
     except KeyError:
-        if ctx.catalog is not None and ctx.catalog.has(format_ref(kind, value)):
+        if declared(ctx, kind, value) is not None:
             return None
         attr = attr or ("owner" if kind == "user" else "group")
         raise ResourceFailed(f"{attr}: no {kind} named {value!r}") from None

@@ -190,7 +190,9 @@ class Provider:
 
     Available: self.resource (a Resource; self.resource['mode']), self.ctx (the
     ApplyContext: ctx.noop, ctx.facts, ctx.statedir, ctx.run(argv, ...),
-    ctx.backup(data) -> path under statedir/backup, ctx.catalog.has('user[bob]')),
+    ctx.backup(data) -> path under statedir/backup, ctx.catalog.has('user[bob]'),
+    ctx.planned(ref) / ctx.will_exist(path): in noop, what earlier resources would have changed
+    or made, so a noop reads the state the real run will find),
     self.prefetched, and in refresh() self.applied_changes (the changes this run
     just made to the resource: a service it just started needs no restart).
     """
@@ -247,9 +249,10 @@ class ResourceType:
     Override validate(attrs) for checks across attributes (raise ValueError with
     "attribute: problem"), autorequires(resource) to return references this
     resource depends on when they are in the catalog (a file its parent directory
-    and its owner user/group), and prepare(resource, env) for work that must be
-    done at compile time (the file type renders its `template` there, so a bad
-    template is a compile error and nothing is changed).
+    and its owner user/group), creates(resource) to name the paths besides its
+    own that it makes exist (a user its home), and prepare(resource, env) for
+    work that must be done at compile time (the file type renders its `template`
+    there, so a bad template is a compile error and nothing is changed).
     """
 
     name = None
@@ -274,7 +277,15 @@ class ResourceType:
     def autorequires(cls, resource):
         """References this resource needs first if they are managed too; an item may also be a
         tuple of alternative refs (only the first managed one counts: the nearest mount) or a
-        function(other resource) -> bool (a mount's filesystem by label)."""
+        function(other resource) -> bool (a mount's filesystem by label), or a Creates(path): the
+        managed resource that creates that path (see creates())."""
+        return []
+
+    @classmethod
+    def creates(cls, resource):
+        """Absolute paths of directories this resource makes exist when it changes (a directory its
+        path, a new user its home): a noop counts them as there when it plans that change, and a
+        path inside one autorequires it (Creates)."""
         return []
 
     @classmethod
@@ -290,6 +301,15 @@ class ResourceType:
             if provider.suitable(facts):
                 return provider
         return None
+
+
+class Creates:
+    """An autorequire item: whichever managed resource creates `path` (ResourceType.creates)."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path):
+        self.path = path
 
 
 def owner_group_autorequires(resource):

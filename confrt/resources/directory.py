@@ -19,6 +19,7 @@ class PosixDirectoryProvider(Provider):
         if resource["ensure"] == "absent":
             return [Change("ensure", "directory", "absent", "removed")] if stat else []
         if stat is None:
+            _posix.check_creatable(resource, self.ctx)
             return [Change("ensure", "absent", "directory", "created")]
         return _posix.metadata_changes(resource, stat, self.ctx)
 
@@ -67,6 +68,10 @@ class DirectoryType(ResourceType):
     @classmethod
     def autorequires(cls, resource):
         return _posix.path_autorequires(resource)
+
+    @classmethod
+    def creates(cls, resource):
+        return [resource["path"]] if resource["ensure"] == "present" else []
 
 
 TYPE = DirectoryType

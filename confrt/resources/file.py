@@ -74,6 +74,8 @@ class PosixFileProvider(Provider):
         if resource["ensure"] == "absent":
             return [Change("ensure", "file" if is_file else "link", "absent", "removed")] if stat else []
         self.content = self.desired_content()
+        if stat is None:
+            _posix.check_creatable(resource, self.ctx)
         if not is_file:
             new = self.content if self.content is not None else b""
             created = self.content_change(None, new)

@@ -19,6 +19,7 @@ class PosixLinkProvider(Provider):
                 raise ResourceFailed(f"{path} is not a link; not removing it")
             return [Change("ensure", "link", "absent", "removed")] if stat else []
         if stat is None:
+            _posix.check_creatable(resource, self.ctx)
             return [Change("ensure", "absent", "link", f"created pointing to '{resource['target']}'")]
         if not is_link:
             kind = "directory" if (stat.st_mode & 0o170000) == 0o040000 else "file"

@@ -170,5 +170,9 @@ class MountType(ResourceType):
             refs.append(format_ref("filesystem", device))
         return refs
 
+    @classmethod
+    def creates(cls, resource):
+        return [resource["path"]] if resource["ensure"] == "mounted" else []  # made when it mounts
+
 
 TYPE = MountType

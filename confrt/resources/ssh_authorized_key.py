@@ -12,7 +12,7 @@ import binascii
 import os
 import struct
 
-from confrt.resources._posix import absolute_path
+from confrt.resources._posix import absolute_path, declared
 from confrt.resources._system import (
     content_change, ensure_param, first_plan, join_lines, plan_text, read_planned, single_line, split_lines,
 )
@@ -102,11 +102,10 @@ class AuthorizedKeysProvider(Provider):
         try:
             entry = pwd.getpwnam(name)
         except KeyError:
-            catalog = self.ctx.catalog
-            declared = catalog.get(format_ref("user", name)) if catalog is not None else None
-            if declared is None:
+            user = declared(self.ctx, "user", name)
+            if user is None:
                 raise ResourceFailed(f"user: no user named {name!r}") from None
-            return declared.get("home") or f"/home/{name}", None, None
+            return user.get("home") or f"/home/{name}", None, None
         return entry.pw_dir, entry.pw_uid, entry.pw_gid
 
     def paths(self, home):

@@ -44,6 +44,7 @@ class UseraddProvider(Provider):
         current = self.prefetched["passwd"].get(name)
         if wanted["ensure"] == "absent":
             return [] if current is None else [Change("ensure", "present", "absent")]
+        self.check_groups()
         if current is None:
             return [Change("ensure", "absent", "present")]
         changes = []
@@ -66,6 +67,16 @@ class UseraddProvider(Provider):
             if entry is None or entry[1] != password:
                 changes.append(Change("password", None, None, message="password changed", sensitive=True))
         return changes
+
+    def check_groups(self):
+        """useradd and usermod fail on a group that is not there: so does a noop (a group the
+        catalog creates is fine)."""
+        wanted = self.resource
+        groups = [("gid", wanted["gid"])] if wanted.get("gid") is not None else []
+        groups += [("groups", group) for group in wanted.get("groups") or []]
+        for attr, group in groups:
+            if group not in self.prefetched["group"]:
+                resolve_id("group", group, self.ctx, attr=attr)
 
     def current_groups(self):
         return group_members(self.prefetched["group"]).get(self.resource["name"], set())
@@ -146,6 +157,13 @@ class UserType(ResourceType):
         if isinstance(gid, str) and not gid.isdigit():
             refs.append(format_ref("group", gid))
         return refs
+
+    @classmethod
+    def creates(cls, resource):
+        """Its home, made by useradd -m."""
+        if resource["ensure"] != "present" or not resource["managehome"]:
+            return []
+        return [resource.get("home") or f"/home/{resource['name']}"]
 
 
 TYPE = UserType

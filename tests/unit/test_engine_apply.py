@@ -2,7 +2,7 @@
 import json
 import os
 
-from engine_support import apply_catalog, catalog_of, res
+from engine_support import apply_catalog, catalog_of, change_lines, res
 
 from confrt.engine.catalog import Catalog
 from confrt.engine.params import Param
@@ -217,3 +217,50 @@ def test_a_failed_resource_logs_no_change_as_made(tmp_path):
     err = report.err.getvalue()
     assert f"confrt: file[{path}]: failed: validate_cmd rejected the new content: " in err
     assert "(attempted ensure: defined content as {sha256}" in err
+
+
+def test_noop_fails_what_the_real_run_fails_on_before_any_change(tmp_path):
+    """A parent directory that is missing and that no resource creates, an owner or a group that
+    neither exists nor is declared: the noop fails them as the real run does; a parent made by a
+    directory resource of the catalog is fine."""
+    missing, made = tmp_path / "missing", tmp_path / "made"
+    catalog = catalog_of(
+        res("file", str(missing / "f"), content="x"),
+        res("directory", str(missing / "d")),
+        res("link", str(missing / "l"), target="/"),
+        res("file", str(tmp_path / "owned"), content="x", owner="no-such-user-x"),
+        res("directory", str(tmp_path / "grouped"), group="no-such-group-x"),
+        res("file", str(made / "sub" / "f"), content="x"),
+        res("directory", str(made / "sub")),
+        res("directory", str(made)),
+    )
+    noop = apply_catalog(catalog, tmp_path / "state", noop=True)
+    real = apply_catalog(catalog, tmp_path / "state")
+    expected = sorted([f"file[{missing}/f]", f"directory[{missing}/d]", f"link[{missing}/l]",
+                       f"file[{tmp_path}/owned]", f"directory[{tmp_path}/grouped]"])
+    assert _failed(noop) == _failed(real) == expected
+    assert change_lines(noop) == change_lines(real) == [
+        f"directory[{made}]/ensure: created", f"directory[{made}/sub]/ensure: created",
+        f"file[{made}/sub/f]/ensure: defined content as {{sha256}}"
+        "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"]
+    assert noop.err.getvalue() == real.err.getvalue()
+    err = noop.err.getvalue()
+    assert f"file[{missing}/f]: failed: cannot create {missing}/f: {missing} does not exist" in err
+    assert f"file[{tmp_path}/owned]: failed: owner: no user named 'no-such-user-x'" in err
+    assert f"directory[{tmp_path}/grouped]: failed: group: no group named 'no-such-group-x'" in err
+    assert not missing.exists() and not (tmp_path / "owned").exists()
+
+
+def test_a_path_in_the_home_of_a_new_user_waits_for_it(tmp_path):
+    """useradd -m makes the home: a file in it autorequires the user, and a noop counts the home as
+    there once it plans the user."""
+    home = tmp_path / "home" / "newbie"
+    catalog = catalog_of(res("file", str(home / ".profile"), content="x"),
+                         res("user", "confrt-test-newbie", home=str(home)))
+    assert catalog.requires[f"file[{home}/.profile]"] == ["user[confrt-test-newbie]"]
+    noop = apply_catalog(catalog, tmp_path / "state", noop=True)
+    assert _failed(noop) == [] and f"file[{home}/.profile]/ensure: defined content as" in noop.out.getvalue()
+    unmanaged = apply_catalog(catalog_of(res("file", str(home / ".profile"), content="x"),
+                                         res("user", "confrt-test-newbie", home=str(home), managehome=False)),
+                              tmp_path / "state", noop=True)
+    assert _failed(unmanaged) == [f"file[{home}/.profile]"]

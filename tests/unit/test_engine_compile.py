@@ -76,7 +76,7 @@ def test_failure_exit_codes(tmp_path, run_confrt):
     env = site(tmp_path, {"classes": ["motd", "extra"], "motd::path": str(tmp_path / "m")})
     result = run_confrt("apply", "--detailed-exitcodes", env=env)
     assert result.returncode == 6, result.stderr
-    assert "file[/nonexistent-dir/never]: failed: cannot write" in result.stderr
+    assert "file[/nonexistent-dir/never]: failed: cannot create /nonexistent-dir/never: /nonexistent-dir does not exist" in result.stderr
     assert run_confrt("apply", "--detailed-exitcodes", env=env).returncode == 4
     assert run_confrt("apply", env=env).returncode == 1
 

@@ -61,7 +61,7 @@ def test_the_proxy_never_shows(tmp_path, run_confrt):
     from engine_support import make_site
 
     env = make_site(tmp_path, glidein_data(tmp_path))
-    result = run_confrt("apply", "--noop", "--tags", "file", env=env)
+    result = run_confrt("apply", "--noop", "--tags", "glidein", env=env)
     assert "secret proxy" not in result.stdout + result.stderr
     assert "file[/home/glidein_pilot/pilot_proxy]" in result.stdout
 

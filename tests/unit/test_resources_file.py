@@ -161,4 +161,4 @@ def test_directory_and_link(tmp_path):
 
 def test_file_in_a_missing_directory_fails_cleanly(tmp_path):
     report = apply_catalog(catalog_of(res("file", str(tmp_path / "no" / "f"), content="x")), tmp_path / "state")
-    assert "cannot write" in report.err.getvalue() and "No such file or directory" in report.err.getvalue()
+    assert f"cannot create {tmp_path}/no/f: {tmp_path}/no does not exist" in report.err.getvalue()

@@ -108,3 +108,21 @@ def test_primary_group_by_name_or_number():
     assert _changes(UseraddProvider, user("root")) == [("gid", 1001, "root")]
     with pytest.raises(ResourceFailed, match="^gid: no group named 'no-such-group-x'$"):
         _changes(UseraddProvider, user("no-such-group-x"))
+
+
+def test_a_group_that_is_not_there_fails_unless_the_catalog_makes_it():
+    """useradd -g/-G fail on a group that does not exist: so does reading the user (a noop)."""
+    for attrs, problem in (({"groups": ["no-such-group-x"]}, "groups"), ({"gid": "no-such-group-x"}, "gid")):
+        new = catalog_of(res("user", "bob", **attrs)).get("user[bob]")
+        with pytest.raises(ResourceFailed, match=f"^{problem}: no group named 'no-such-group-x'$"):
+            _changes(UseraddProvider, new)
+    catalog = catalog_of(res("user", "bob", gid="no-such-group-x", groups=["no-such-group-x"]),
+                         res("group", "no-such-group-x"))
+    ctx = _ctx()
+    ctx.catalog = catalog
+    changes = UseraddProvider(catalog.get("user[bob]"), ctx, DATABASES).changes()
+    assert [(c.property, c.old, c.new) for c in changes] == [("ensure", "absent", "present")]
+    gone = catalog_of(res("user", "bob", gid="no-such-group-x"), res("group", "no-such-group-x", ensure="absent"))
+    ctx.catalog = gone
+    with pytest.raises(ResourceFailed, match="^gid: no group named 'no-such-group-x'$"):
+        UseraddProvider(gone.get("user[bob]"), ctx, DATABASES).changes()
