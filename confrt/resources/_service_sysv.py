@@ -26,17 +26,15 @@ class SysvProvider(Provider):
     def suitable(cls, facts):
         return shutil.which("service") is not None or os.path.isdir(INIT_DIR)
 
-    def _script(self):
-        script = os.path.join(INIT_DIR, self.resource["name"])
-        if not os.path.exists(script):
-            raise ResourceFailed(f"no init script {script}")
-        return script
-
     def _service(self, action):
         return run_checked(self.ctx, ["service", self.resource["name"], action])
 
     def running(self):
-        self._script()
+        script = os.path.join(INIT_DIR, self.resource["name"])
+        if not os.path.exists(script):
+            if self.ctx.planned(f"file[{script}]"):
+                return False  # a noop: the real run writes the script first, and nothing started it yet
+            raise ResourceFailed(f"no init script {script}")
         result = self.ctx.run(["service", self.resource["name"], "status"])
         if result.returncode == 4:
             raise ResourceFailed(f"cannot tell whether {self.resource['name']} runs: {result.describe()}")

@@ -47,3 +47,16 @@ def test_bad_ensure_is_a_compile_error():
 def test_missing_init_script_fails_clearly(tmp_path):
     report = apply_catalog(catalog_of(res("service", "no-such-daemon", ensure="running")), tmp_path, noop=True)
     assert report.statuses["service[no-such-daemon]"]["failure"] == "no init script /etc/init.d/no-such-daemon"
+
+
+@pytest.mark.skipif(os.path.isdir("/run/systemd/system"), reason="checks the SysV provider")
+def test_noop_reads_a_service_whose_init_script_the_run_writes_first_as_stopped(tmp_path):
+    """The real run writes the script, then finds the service stopped and starts it: the noop says so
+    (it was skipped as unreadable)."""
+    name = "confrt-test-no-such-daemon"
+    catalog = catalog_of(res("file", f"/etc/init.d/{name}", content="#!/bin/sh\n", mode="0755"),
+                         res("service", name, ensure="running", enable=True, require=f"file[/etc/init.d/{name}]"))
+    report = apply_catalog(catalog, tmp_path, noop=True)
+    assert report.statuses[f"service[{name}]"]["status"] == "noop", report.err.getvalue()
+    assert f"service[{name}]/ensure: ensure changed 'stopped' to 'running' (noop)\n" in report.out.getvalue()
+    assert not os.path.exists(f"/etc/init.d/{name}")
