@@ -155,6 +155,10 @@ def test_wheel_carries_hiera_and_modules(tmp_path):
     source = tmp_path / "src"
     shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
         ".git", "__pycache__", "*.pyc", "build", "dist", "*.egg-info", ".pytest_cache", ".hypothesis"))
+    stale = ["confrt/engine/catalog_cache.py", "confrt/_modules/gone/module.py"]  # built once, since deleted
+    for name in stale:
+        os.makedirs(os.path.dirname(source / "build" / "lib" / name), exist_ok=True)
+        (source / "build" / "lib" / name).write_text("raise SystemExit('stale')\n")
     result = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                   "-w", str(tmp_path / "dist"), str(source)])
     assert result.returncode == 0, result.stderr[-3000:]
@@ -162,6 +166,7 @@ def test_wheel_carries_hiera_and_modules(tmp_path):
     assert wheels == [f"confrt-{__version__}-py3-none-any.whl"]
     names = set(zipfile.ZipFile(tmp_path / "dist" / wheels[0]).namelist())
     assert "confrt/_hiera/hiera.yaml" in names
+    assert names & set(stale) == set()  # a checkout's old build/ never ships deleted code
     for top in ("hiera", "modules"):
         expected = {f"confrt/_{top}/{rel}" for rel in tree_files(top)}
         assert expected - names == set(), f"{top}/ files missing from the wheel"
