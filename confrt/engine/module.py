@@ -203,6 +203,16 @@ def _import_file(name, code_file):
     return pymodule
 
 
+#: Folders every Linux system has (FHS): ctx.directories() never declares them. The other folders
+#: a module writes into are its own (declared, ancestors too, so a fresh host needs nothing
+#: made by hand) or another package's (/etc/sudoers.d, /etc/profile.d: not declared; where one is
+#: missing its files fail, in a noop too).
+BASE_DIRECTORIES = frozenset([
+    "/", "/etc", "/home", "/opt", "/root", "/run", "/srv", "/tmp", "/usr", "/usr/lib", "/usr/libexec",
+    "/usr/local", "/usr/share", "/var", "/var/cache", "/var/lib", "/var/log", "/var/spool",
+])
+
+
 class ModuleContext:
     """What declare(params, facts, ctx) gets as ctx: builds resources, renders templates.
 
@@ -211,6 +221,9 @@ class ModuleContext:
     ctx.template(name, **variables)      render templates/<name> (Jinja2, StrictUndefined);
                                          `params` and `facts` (a dict) are always defined
     ctx.file(name)                       absolute path of files/<name>, e.g. for `source`
+    ctx.directories(*paths, **attrs)     directory resources for the folders the module owns:
+                                         each path and each ancestor below the base system's
+                                         folders (BASE_DIRECTORIES), all mode 0755 by default
     ctx.warn(message)                    a compile warning shown to the user
     ctx.is_sensitive(param_name)         the parameter is a secret (its Param or the data says so)
     ctx.origin(param_name)               the data file that gave the parameter its value
@@ -233,6 +246,19 @@ class ModuleContext:
         values = dict(attrs or {})
         values.update(more)
         return Resource(type_name, title, values, module=self.name, declared_by=f"module {self.name}")
+
+    def directories(self, *paths, mode="0755", **attrs):
+        """directory resources (with `mode` and `attrs`) for each of `paths` and each folder above
+        it up to BASE_DIRECTORIES, outermost first; each folder once."""
+        folders = []
+        for path in paths:
+            chain = []
+            path = os.path.normpath(path)
+            while path not in BASE_DIRECTORIES and path not in folders and path not in chain:
+                chain.append(path)
+                path = os.path.dirname(path)
+            folders += reversed(chain)
+        return [self.resource("directory", folder, mode=mode, **attrs) for folder in folders]
 
     def file(self, name):
         if not self.path:

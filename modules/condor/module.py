@@ -74,8 +74,7 @@ def declare(params, facts, ctx):
     resources = []
     if package_ref:
         resources.append(ctx.resource("package", params["package"]))
-    for directory in ("/etc/condor", params["config_dir"]):
-        resources.append(ctx.resource("directory", directory, mode="0755", require=package_ref))
+    resources += ctx.directories("/etc/condor", params["config_dir"], require=package_ref)
 
     def config_file(name, template, wanted=True):
         path = os.path.join(params["config_dir"], name)
@@ -237,7 +236,7 @@ def _execute_resources(params, ctx, facts, package_ref):
     resources = _execute_directories(params, ctx, facts, package_ref)
     if params["health_check"]:
         script = params["health_script"]
-        resources.append(ctx.resource("directory", os.path.dirname(script), mode="0755"))
+        resources += ctx.directories(os.path.dirname(script))
         content = ctx.template("last_run.py.j2", python=sys.executable)
         resources.append(ctx.resource("file", script, content=content, mode="0755"))
     return resources

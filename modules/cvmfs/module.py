@@ -67,7 +67,7 @@ def declare(params, facts, ctx):
     requires = [f"package[{name}]" for name in params["packages"]] if managed else []
     resources = [ctx.resource("package", name) for name in params["packages"]] if managed else []
     config_dir = params["config_dir"]
-    resources.append(ctx.resource("directory", config_dir, mode="0755", require=requires))
+    resources += ctx.directories(config_dir, require=requires)
     files = [_settings_file(ctx, os.path.join(config_dir, "default.local"), "site settings", settings)]
     if params["extra_repositories"]:
         for sub in ("config.d", "keys"):

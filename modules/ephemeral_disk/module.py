@@ -60,7 +60,7 @@ def declare(params, facts, ctx):
         script = os.path.join(params["libexec_dir"], RAID_SCRIPT)
         resources += [
             ctx.resource("package", "mdadm"),
-            ctx.resource("directory", params["libexec_dir"], mode="0755"),
+            *ctx.directories(params["libexec_dir"]),
             ctx.resource("file", script, source=f"{ctx.name}/{RAID_SCRIPT}", mode="0755"),
             ctx.resource("exec", "ephemeral RAID0", command=[script, device] + devices,
                          unless=["test", "-b", device], require=["package[mdadm]", f"file[{script}]"]),

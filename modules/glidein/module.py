@@ -81,9 +81,8 @@ def declare(params, facts, ctx):
         "lifetime_script": lifetime_script,
     }
     config_dir = os.path.dirname(params["config_file"])
-    resources += [ctx.resource("directory", path, mode="0755") for path in
-                  sorted({config_dir, params["pre_script_dir"], params["post_script_dir"], params["libexec_dir"],
-                          lifetime_paths["hooks_dir"]})]
+    resources += ctx.directories(*sorted({config_dir, params["pre_script_dir"], params["post_script_dir"],
+                                          params["libexec_dir"], lifetime_paths["hooks_dir"]}))
     resources += [
         ctx.resource("file", script, source=f"{ctx.name}/{SCRIPT}", mode="0755"),
         ctx.resource("file", params["config_file"], mode="0600",

@@ -54,10 +54,9 @@ def declare(params, facts, ctx):
     config = daemon_config(params, ctx)
     script = os.path.join(params["libexec_dir"], SCRIPT)
     config_file = params["config_file"]
-    resources = [
-        ctx.resource("directory", params["libexec_dir"], mode="0755"),
+    resources = ctx.directories(params["libexec_dir"], params["hooks_dir"], os.path.dirname(config_file))
+    resources += [
         ctx.resource("file", script, source=f"{ctx.name}/{SCRIPT}", mode="0755"),
-        ctx.resource("directory", params["hooks_dir"], mode="0755"),
         ctx.resource("file", config_file, mode="0644",
                      content=json.dumps(config, indent=2, sort_keys=True) + "\n"),
     ]

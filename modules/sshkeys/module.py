@@ -180,8 +180,7 @@ def owner_key(params, facts, ctx, keys):
         ctx.warn(f"owner key of {owner}: {exc}; using the key cached in {cache}")
         parsed = parse_key_file(text, cache)
     keys.setdefault(target, []).extend(parsed)
-    return [ctx.resource("directory", params["cache_dir"], mode="0755"),
-            ctx.resource("file", cache, content=text, mode="0644")], ()
+    return ctx.directories(params["cache_dir"]) + [ctx.resource("file", cache, content=text, mode="0644")], ()
 
 
 def parse_key_file(text, where):

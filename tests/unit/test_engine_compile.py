@@ -227,3 +227,18 @@ def test_a_refresh_survives_a_run_killed_before_delivering_it(tmp_path, run_conf
     assert second.returncode == 0, second.stderr
     assert f"exec[reload]/refresh: triggered refresh from file[{conf}]" in second.stdout
     assert reloaded.exists() and not (tmp_path / "state" / "pending_refresh.json").exists()
+
+
+def test_module_directories_are_declared_with_their_folders_up_to_the_base_system():
+    """ctx.directories: each path and every folder above it that the base system may lack, outermost
+    first and each once (a fresh host has no /etc/confrt: lifetime and glidein write below it)."""
+    from types import SimpleNamespace
+
+    from confrt.engine.module import ModuleContext
+
+    ctx = ModuleContext(SimpleNamespace(name="m", path=None), {}, {})
+    made = ctx.directories("/etc/confrt/glidein/pre.d", "/etc/confrt/glidein/post.d", "/usr/libexec/confrt",
+                           "/etc/confrt", "/etc", require="package[x]")
+    assert [r.title for r in made] == ["/etc/confrt", "/etc/confrt/glidein", "/etc/confrt/glidein/pre.d",
+                                       "/etc/confrt/glidein/post.d", "/usr/libexec/confrt"]
+    assert all(r.type == "directory" and r.attrs == {"mode": "0755", "require": "package[x]"} for r in made)

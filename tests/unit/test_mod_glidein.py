@@ -249,3 +249,14 @@ def test_a_stop_during_the_end_is_honoured_once_the_end_is_done(tmp_path, factor
             runner.kill()
         runner.communicate(timeout=30)
     assert (tmp_path / "shutdown.ran").exists() and (tmp_path / "post.ran").exists()
+
+
+def test_its_folders_are_declared_on_a_host_without_etc_confrt(tmp_path):
+    """glidein and lifetime both declare /etc/confrt (the same resource), before glidein's folders."""
+    catalog, _ = compile_data(tmp_path, glidein_data(tmp_path))
+    order = [resource.ref for resource in catalog.order]
+    for inside in ("directory[/etc/confrt/glidein]", "directory[/etc/confrt/glidein/pre.d]",
+                   "file[/etc/confrt/glidein/pilot.json]", "file[/etc/confrt/lifetime.json]"):
+        assert order.index("directory[/etc/confrt]") < order.index(inside)
+    # the proxy goes into the pilot's home, which useradd -m makes: the file waits for the user
+    assert "user[glidein_pilot]" in catalog.requires["file[/home/glidein_pilot/pilot_proxy]"]

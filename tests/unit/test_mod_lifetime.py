@@ -150,3 +150,12 @@ def test_watch_ends_at_the_deadline_counted_from_boot(tmp_path):
         output = watcher.communicate(timeout=30)[0]
     assert "deadline 3 s after boot (max_lifetime reached)" in output
     assert "end of life: max_lifetime reached" in output
+
+
+def test_its_folders_are_declared_on_a_host_without_etc_confrt(tmp_path):
+    """/etc/confrt is not there on a host set up with pip: the module declares it before what goes in it."""
+    catalog, _ = compile_data(tmp_path, {"classes": ["lifetime"], "lifetime::max_lifetime": 60})
+    order = [resource.ref for resource in catalog.order]
+    assert order.index("directory[/etc/confrt]") < order.index("directory[/etc/confrt/lifetime.d]")
+    assert order.index("directory[/etc/confrt]") < order.index("file[/etc/confrt/lifetime.json]")
+    assert "directory[/etc]" not in order and "directory[/usr/libexec]" not in order
