@@ -1,0 +1,64 @@
+"""Environment variables for login shells: profile.d files for sh and csh (CernVM's [cernvm] environment).
+
+CernVM's amiconfig wrote `VAR=value` lines to /etc/cernvm/environment.conf and listed the names in
+CERNVM_ENVIRONMENT_VARS; the image's /etc/profile.d/cernvm.sh and cernvm.csh exported them at login.
+confrt writes the two profile.d files directly: POSIX sh (`export NAME='value'`) and csh
+(`setenv NAME 'value'`), each value single-quoted, so it reaches the shell literally.
+"""
+import re
+
+from confrt.engine.module import Param
+from confrt.errors import CompileError
+from confrt.resources._posix import absolute_path
+
+DOC = "environment variables for sh and csh login shells (profile.d)"
+
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+PARAMS = [
+    Param("variables", dict, {}, "name -> value (a string, number or bool); null drops one a lower level gave"),
+    Param("sh_file", str, "/etc/profile.d/confrt-environment.sh", "the file sh-family login shells read",
+          check=absolute_path),
+    Param("csh_file", str, "/etc/profile.d/confrt-environment.csh", "the file csh/tcsh login shells read",
+          check=absolute_path),
+]
+
+
+def declare(params, facts, ctx):
+    variables = checked(params["variables"], f"{ctx.origin('variables')}: environment::variables")
+    if not variables:
+        return [ctx.resource("file", params[key], ensure="absent") for key in ("sh_file", "csh_file")]
+    header = "# Managed by confrt (module environment): environment::variables\n"
+    sh = "".join(f"export {name}={sh_quote(value)}\n" for name, value in variables.items())
+    csh = "".join(f"setenv {name} {csh_quote(value)}\n" for name, value in variables.items())
+    return [ctx.resource("file", params["sh_file"], mode="0644", content=header + sh),
+            ctx.resource("file", params["csh_file"], mode="0644", content=header + csh)]
+
+
+def checked(variables, where):
+    """{name: value as text}, sorted by name; a bad name or value is a CompileError naming it."""
+    result = {}
+    for name, value in sorted(variables.items(), key=lambda item: str(item[0])):
+        if not isinstance(name, str) or not NAME.match(name):
+            raise CompileError(f"{where}: {name!r}: not a variable name (letters, digits, '_')")
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        if not isinstance(value, (str, int, float)):
+            raise CompileError(f"{where}: {name}: expected a string, got {type(value).__name__}")
+        value = str(value)
+        if "\n" in value or "\r" in value or "\0" in value:
+            raise CompileError(f"{where}: {name}: expected a value on one line")
+        result[name] = value
+    return result
+
+
+def sh_quote(value):
+    """'value' for POSIX sh: nothing is expanded; a ' is written '\\''."""
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def csh_quote(value):
+    """'value' for csh/tcsh: as for sh, and `!` (history substitution, even inside quotes) escaped."""
+    return "'" + value.replace("'", "'\\''").replace("!", "\\!") + "'"
