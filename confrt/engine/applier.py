@@ -22,20 +22,24 @@ BACKUP_DIR = "backup"
 class ApplyContext:
     """What providers get as self.ctx."""
 
-    def __init__(self, facts, statedir, noop=False, catalog=None):
+    def __init__(self, facts, statedir, noop=False, catalog=None, made_before=None):
         self.facts = facts
         self.statedir = statedir
         self.noop = noop
         self.catalog = catalog
         self.noop_changed = set()  # refs with changes a noop run found and did not make
+        # folders a step before the apply makes (a noop: the userdata refresh it did not make) -> mode
+        self.made_before = dict(made_before or {})
 
     def planned(self, ref):
         """True in noop when the resource `ref` has changes this run found and did not make."""
         return self.noop and ref in self.noop_changed
 
     def will_exist(self, path):
-        """True in noop when the resource that creates the directory `path` (catalog.creator) has
-        changes this run planned: the real run makes it before the resources inside it."""
+        """True in noop when the directory `path` is made before the resources inside it: by a
+        resource with changes this run planned (catalog.creator), or by a step before the apply."""
+        if self.noop and path in self.made_before:
+            return True
         return self.catalog is not None and self.planned(self.catalog.creator(path))
 
     def run(self, argv, timeout=300, env=None, cwd=None, input=None, user=None):

@@ -93,12 +93,14 @@ def compile_phases(config, report, facts_file=None, extra_data=None, role=None):
     return facts, catalog
 
 
-def apply_phase(config, report, facts, catalog, tags=None):
-    """Converge to the catalog (or, when the report is noop, only find what would change)."""
+def apply_phase(config, report, facts, catalog, tags=None, made_before=None):
+    """Converge to the catalog (or, when the report is noop, only find what would change);
+    made_before: the folders a step before it makes ({path: mode}; a noop's userdata refresh)."""
     from confrt.engine.applier import ApplyContext, Applier
 
     with report.phase("apply"):
-        Applier(catalog, ApplyContext(facts, config.statedir, noop=report.noop), report, tags).run()
+        ctx = ApplyContext(facts, config.statedir, noop=report.noop, made_before=made_before)
+        Applier(catalog, ctx, report, tags).run()
 
 
 def publish(config, report):

@@ -165,11 +165,15 @@ def apply_metadata(path, resource, ctx, changes):
         os.chmod(path, int(resource["mode"], 8))
 
 
-def lstat(path):
-    """os.lstat or None when nothing is there."""
+def lstat(path, ctx=None):
+    """os.lstat or None when nothing is there; in a noop, a folder a step before the apply would
+    have made (ctx.made_before: the userdata refresh) as that step leaves it."""
     try:
         return os.lstat(path)
-    except FileNotFoundError:
-        return None
-    except NotADirectoryError:
-        return None
+    except (FileNotFoundError, NotADirectoryError):
+        mode = ctx.made_before.get(path) if ctx is not None and ctx.noop else None
+        if mode is None:
+            return None
+        import stat
+
+        return os.stat_result((stat.S_IFDIR | mode, 0, 0, 2, os.getuid(), os.getgid(), 0, 0, 0, 0))

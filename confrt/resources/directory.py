@@ -12,7 +12,7 @@ class PosixDirectoryProvider(Provider):
 
     def changes(self):
         resource, path = self.resource, self.resource["path"]
-        stat = _posix.lstat(path)
+        stat = _posix.lstat(path, self.ctx)
         is_dir = stat is not None and (stat.st_mode & 0o170000) == 0o040000
         if stat is not None and not is_dir:
             raise ResourceFailed(f"{path} exists and is not a directory")

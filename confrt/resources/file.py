@@ -66,7 +66,7 @@ class PosixFileProvider(Provider):
 
     def changes(self):
         resource, path = self.resource, self.resource["path"]
-        stat = _posix.lstat(path)
+        stat = _posix.lstat(path, self.ctx)
         self.stat = stat
         is_file = stat is not None and (stat.st_mode & 0o170000) == 0o100000
         if stat is not None and (stat.st_mode & 0o170000) == 0o040000:

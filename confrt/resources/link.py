@@ -12,7 +12,7 @@ class PosixLinkProvider(Provider):
 
     def changes(self):
         resource, path = self.resource, self.resource["path"]
-        stat = _posix.lstat(path)
+        stat = _posix.lstat(path, self.ctx)
         is_link = stat is not None and (stat.st_mode & 0o170000) == 0o120000
         if resource["ensure"] == "absent":
             if stat is not None and not is_link:

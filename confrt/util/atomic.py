@@ -115,6 +115,19 @@ def atomic_write(path, data, mode=0o644, uid=-1, gid=-1):
     fsync_dir(directory)
 
 
+def folders_made(path, mode=0o777):
+    """{folder: permission bits} of the folders os.makedirs(path, mode) would make now: `path`
+    gets `mode`, the missing folders above it 0o777 (Python 3.7+), each less the umask. What a
+    noop needs to know of a step it does not take."""
+    umask = os.umask(0o22)
+    os.umask(umask)
+    made, path, bits = {}, os.path.abspath(path), mode
+    while not os.path.isdir(path) and path != os.path.dirname(path):
+        made[path] = bits & ~umask
+        path, bits = os.path.dirname(path), 0o777
+    return made
+
+
 def read_bytes(path):
     """The file's bytes, or None when it does not exist."""
     try:

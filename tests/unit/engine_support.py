@@ -24,10 +24,10 @@ def catalog_of(*resources):
     return catalog.finalize()
 
 
-def apply_catalog(catalog, statedir, noop=False, tags=None):
+def apply_catalog(catalog, statedir, noop=False, tags=None, made_before=None):
     """Apply; returns the Report (its log lines in report.out / report.err, StringIO)."""
     report = Report(noop=noop, out=io.StringIO(), err=io.StringIO(), color=False, started=0.0)
-    ctx = ApplyContext(Facts.static({"os": {"family": "Debian"}}), str(statedir), noop=noop)
+    ctx = ApplyContext(Facts.static({"os": {"family": "Debian"}}), str(statedir), noop=noop, made_before=made_before)
     Applier(catalog, ctx, report, tags).run()
     report.finish()
     return report

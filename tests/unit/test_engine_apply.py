@@ -264,3 +264,28 @@ def test_a_path_in_the_home_of_a_new_user_waits_for_it(tmp_path):
                                          res("user", "confrt-test-newbie", home=str(home), managehome=False)),
                               tmp_path / "state", noop=True)
     assert _failed(unmanaged) == [f"file[{home}/.profile]"]
+
+
+def test_folders_made_are_what_makedirs_makes(tmp_path):
+    from confrt.util.atomic import folders_made
+
+    leaf = tmp_path / "a" / "b" / "c"
+    planned = folders_made(str(leaf), 0o700)
+    assert sorted(planned) == [str(tmp_path / "a"), str(tmp_path / "a" / "b"), str(leaf)]
+    os.makedirs(leaf, mode=0o700)
+    assert planned == {path: os.stat(path).st_mode & 0o7777 for path in planned}
+    assert folders_made(str(leaf)) == {}
+
+
+def test_noop_sees_the_folders_a_step_before_the_apply_makes(tmp_path):
+    """confrt run --noop: the userdata refresh it does not make would make /etc/confrt/data (and
+    /etc/confrt): the noop plans the catalog against them, as the real run finds them."""
+    site, data = tmp_path / "site", tmp_path / "site" / "data"
+    catalog = catalog_of(res("directory", str(site), mode="0755"), res("directory", str(data), mode="0700"),
+                         res("file", str(data / "f"), content="x"))
+    made = {str(site): 0o755, str(data): 0o755}
+    noop = apply_catalog(catalog, tmp_path / "state", noop=True, made_before=made)
+    assert change_lines(noop) == [f"directory[{data}]/mode: mode changed '0755' to '0700'",
+                                  f"file[{data}/f]/ensure: defined content as {{sha256}}"
+                                  "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"]
+    assert _failed(noop) == [] and not site.exists()
