@@ -5,7 +5,8 @@ Under the run lock, in this order:
      a role or classes from userdata count in this same run: one boot run
      converges a fresh VM, no "run it twice";
   2. facts -> compile -> apply;
-  3. the first-boot scripts of this instance, once (never in noop);
+  3. the first-boot scripts of this instance, then the commands of the first_boot module, each
+     once (never in noop);
   4. the report, and the detailed exit code (0, 2, 4, 6; 1 fatal).
 A dead metadata service, bad userdata or a failed resource never blocks the
 rest: local_data stays the last good one, the run applies with it, and the
@@ -24,6 +25,7 @@ from confrt.util.log import SYSLOG_SOCKET
 
 USERDATA_STEP = "userdata"
 SCRIPTS_STEP = "first_boot_scripts"
+COMMANDS_STEP = "first_boot_commands"
 
 
 def splay_seconds(host_id, limit):
@@ -98,12 +100,13 @@ def _locked_run(config, boot, noop, wait_lock, out, err):
                 else:
                     facts, catalog = compile_phases(config, report)
                 apply_phase(config, report, facts, catalog)
+            run_first_boot_scripts(config, report, new_scripts)
+            run_first_boot_commands(config, report, facts)
         finally:
             if run_config is not config:
                 import shutil
 
                 shutil.rmtree(os.path.dirname(run_config.local_data))
-        run_first_boot_scripts(config, report, new_scripts)
         publish(config, report)
     return report.exit_code(detailed=True)
 
@@ -230,12 +233,46 @@ def run_first_boot_scripts(config, report, new_scripts):
     if not pending:
         return
     names = [os.path.basename(path) for path in pending]
-    if report.noop:
-        report.step(SCRIPTS_STEP, "skipped", reason="noop", scripts=names)
-        report.out.write(f"confrt: would run the first-boot scripts {', '.join(names)} (noop)\n")
+    if _named_in_noop(report, SCRIPTS_STEP, "scripts", names):
         return
-    with report.phase("first_boot_scripts"):
-        results = local.run_first_boot_scripts(
-            config, lambda line: report.out.write(f"confrt: first-boot script {line}\n"))
+    with report.phase(SCRIPTS_STEP):
+        results = local.run_first_boot_scripts(config, _logger(report, "script"))
     failed = [os.path.basename(result.argv[0]) for result in results if not result.ok]
     report.step(SCRIPTS_STEP, "failed" if failed else "ok", scripts=names, failed=failed)
+
+
+def run_first_boot_commands(config, report, facts):
+    """The first_boot module's commands (its fact first_boot) not yet run on this instance, after
+    the scripts; in noop only named. The report step lists each one's exit status (or pid)."""
+    from confrt.userdata import local
+
+    published = facts.get("first_boot")
+    if not published or not published.get("commands"):
+        return
+    pending = local.first_boot_commands_pending(config, published["commands"])
+    if not pending:
+        return
+    if _named_in_noop(report, COMMANDS_STEP, "commands", [command["name"] for command in pending]):
+        return
+    with report.phase(COMMANDS_STEP):
+        results = local.run_first_boot_commands(config, pending, published, _logger(report, "command"))
+    failed = [result.command["name"] for result in results if not result.ok]
+    for result in results:
+        if not result.ok:
+            report.log_error(f"first-boot command {result.describe()}")
+    report.step(COMMANDS_STEP, "failed" if failed else "ok",
+                commands={result.command["name"]: result.as_report() for result in results}, failed=failed)
+
+
+def _named_in_noop(report, step, kind, names):
+    """In noop: record the step skipped, name the first-boot `kind` (scripts, commands) that would
+    run, and say True."""
+    if not report.noop:
+        return False
+    report.step(step, "skipped", reason="noop", **{kind: names})
+    report.out.write(f"confrt: would run the first-boot {kind} {', '.join(names)} (noop)\n")
+    return True
+
+
+def _logger(report, kind):
+    return lambda line: report.out.write(f"confrt: first-boot {kind} {line}\n")

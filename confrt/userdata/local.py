@@ -9,6 +9,7 @@ model), keyed by instance-id + sha256 of the userdata:
     current.json         {instance_id, hash, source, key, scripts}
     scripts/<key>/NN-*   the `#!` scripts, 0700
     done/<key>           semaphore: the scripts ran for this instance and userdata
+    done/command-<key>   semaphore of one first_boot command (instance-id + the command)
 A host move that keeps instance-id and userdata keeps the key, so first-boot
 scripts do not run again; a new instance-id or new userdata runs them once.
 `append` write_files entries are applied only when the key is new.
@@ -182,3 +183,136 @@ def run_first_boot_scripts(config, log, timeout=SCRIPT_TIMEOUT):
         results.append(result)
     mark_scripts_done(config)
     return results
+
+
+# -- first-boot commands (module first_boot) ---------------------------------------------------
+# The same per-instance state as the scripts: a command runs once for each instance-id and
+# command text; done/command-<key> is its semaphore, written when it has run (failed or not).
+
+class CommandResult:
+    """What became of one first-boot command: exit status (None while a background one runs)."""
+
+    def __init__(self, command, returncode=None, pid=None, error=None, output=""):
+        self.command = command
+        self.returncode = returncode
+        self.pid = pid
+        self.error = error
+        self.output = output
+
+    @property
+    def ok(self):
+        return self.returncode in (0, None) and self.error is None
+
+    def describe(self):
+        where = f"{self.command['name']} (as {self.command['user']})"
+        if self.error:
+            return f"{where}: {self.error}"
+        if self.returncode is None:
+            return f"{where}: running in the background (pid {self.pid})"
+        return f"{where}: exited {self.returncode}"
+
+    def as_report(self):
+        entry = {"user": self.command["user"], "background": self.command["background"]}
+        if self.returncode is None and self.error is None:
+            entry["running"] = self.pid
+        else:
+            entry["exit"] = self.returncode
+        if self.error:
+            entry["error"] = self.error
+        return entry
+
+
+def command_key(config, command):
+    text = "\0".join([command["user"], command["command"], str(command["background"])])
+    return "command-" + instance_key(current_instance_id(config), hashlib.sha256(text.encode()).hexdigest())
+
+
+def first_boot_commands_pending(config, commands):
+    """The commands (from the fact first_boot) not yet run on this instance."""
+    done = os.path.join(state_dir(config), "done")
+    return [c for c in commands if not os.path.exists(os.path.join(done, command_key(config, c)))]
+
+
+def run_first_boot_commands(config, commands, settings, log):
+    """Run each command as its user (runuser -l), mark it done; -> [CommandResult]."""
+    results = []
+    for command in commands:
+        if command["background"]:
+            result = _start_background(config, command, settings["background_check"])
+        else:
+            result = _run_foreground(command, settings["timeout"])
+        log(result.describe())
+        for line in result.output.splitlines():
+            log(f"{command['name']}: {line}")
+        done = os.path.join(state_dir(config), "done")
+        os.makedirs(done, mode=0o700, exist_ok=True)
+        atomic_write(os.path.join(done, command_key(config, command)), b"done\n", 0o600)
+        results.append(result)
+    return results
+
+
+def _argv(command):
+    return ["runuser", "-l", command["user"], "-c", command["command"]]
+
+
+def _spawn(command, output):
+    import subprocess
+
+    return subprocess.Popen(_argv(command), stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                            cwd="/", start_new_session=True)
+
+
+def _run_foreground(command, timeout):
+    """Wait up to timeout seconds; past it the command's whole process group is killed. Output goes
+    to a temp file, not a pipe, so a child it leaves behind cannot hold the run up."""
+    import signal
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryFile() as output:
+        try:
+            process = _spawn(command, output)
+        except OSError as exc:
+            return CommandResult(command, 127, error=f"cannot run runuser: {exc.strerror}")
+        error = None
+        try:
+            returncode = process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process.pid, signal.SIGKILL)
+            returncode = process.wait()
+            error = f"timed out after {timeout}s (first_boot::timeout): killed"
+        output.seek(0)
+        text = output.read().decode("utf-8", "replace")
+    return CommandResult(command, returncode, error=error, output=text)
+
+
+def _kill_group(pid, signal_number):
+    try:
+        os.killpg(pid, signal_number)
+    except OSError:
+        pass
+
+
+def _start_background(config, command, check_seconds):
+    """Start it in its own session, output appended to <run.log_dir>/first_boot-NAME.log; an exit
+    within check_seconds is reported like a foreground command's."""
+    import subprocess
+
+    log_dir = config.run["log_dir"]
+    path = os.path.join(log_dir, f"first_boot-{_UNSAFE.sub('_', command['name'])}.log")
+    try:
+        os.makedirs(log_dir, mode=0o750, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC, 0o640)
+    except OSError as exc:
+        return CommandResult(command, 1, error=f"cannot open {path}: {exc.strerror}")
+    try:
+        process = _spawn(command, fd)
+    except OSError as exc:
+        return CommandResult(command, 127, error=f"cannot run runuser: {exc.strerror}")
+    finally:
+        os.close(fd)
+    try:
+        returncode = process.wait(check_seconds)
+    except subprocess.TimeoutExpired:
+        return CommandResult(command, pid=process.pid, output=f"output in {path}")
+    return CommandResult(command, returncode, output=f"output in {path}")
