@@ -13,7 +13,7 @@ import sys
 from confrt import __version__
 from confrt.commands import add_common_options
 
-COMMANDS = ["facts", "lookup", "userdata", "submit", "apply", "run", "modules"]
+COMMANDS = ["facts", "lookup", "userdata", "submit", "apply", "run", "modules", "eyaml"]
 
 
 def _columns():

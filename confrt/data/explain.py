@@ -1,6 +1,7 @@
 """The text of `confrt lookup --explain`, in the spirit of `puppet lookup --explain`.
 
-Values of sensitive keys are always shown as [redacted].
+Values are written when the text is made, after the lookup: a key that turned out
+sensitive (lookup_options, a decrypted eyaml value) shows every value as [redacted].
 """
 import json
 
@@ -10,9 +11,8 @@ from confrt.util.redaction import REDACTED
 
 
 class Explanation:
-    def __init__(self, key, redact=False):
-        self._redact = redact
-        self._lines = [f'Searching for "{key}"']
+    def __init__(self, key):
+        self._lines = [f'Searching for "{key}"']   # text, or (text before a value, the value)
         self._heading = None
 
     def merge(self, spec, origin):
@@ -35,24 +35,25 @@ class Explanation:
         self._lines.append("      No such key" if file_exists else "      Path not found")
 
     def found(self, value):
-        self._lines.append(f"      Found value: {self.show(value)}")
+        self._lines.append(("      Found value: ", value))
 
     def merged(self, value):
-        self._lines.append(f"  Merged result: {self.show(value)}")
+        self._lines.append(("  Merged result: ", value))
 
     def result(self, value):
         if value is MISSING:
             self._lines.append("  No value found")
         else:
-            self._lines.append(f"  Result: {self.show(value)}")
+            self._lines.append(("  Result: ", value))
 
     def failed(self, error):
         self._lines.append(f"  Error: {error}")
 
-    def show(self, value):
-        if self._redact:
-            return REDACTED
-        return json.dumps(value, default=str, sort_keys=False)
+    def text(self, redact=False):
+        def shown(line):
+            if isinstance(line, str):
+                return line
+            before, value = line
+            return before + (REDACTED if redact else json.dumps(value, default=str, sort_keys=False))
 
-    def text(self):
-        return "\n".join(self._lines) + "\n"
+        return "\n".join(map(shown, self._lines)) + "\n"

@@ -4,6 +4,10 @@ Each data file is parsed once per store and a key's value in a file is
 interpolated once, when first needed. The module data layer
 (<module>/data/common.yaml) sits below the hierarchy and answers only keys of
 that module ("m::p"); its lookup_options apply only to that module's keys.
+
+A value decrypted from an eyaml level is a secret, and so is every key whose value
+was built from a secret (interpolation, alias): is_sensitive() says so once the key
+has been looked up. Decrypted values live only in this store's memory.
 """
 import copy
 import os
@@ -33,6 +37,7 @@ class DataStore:
         self._values = {}
         self._options = {}
         self._active = []
+        self._secrets = set()     # root keys whose value holds a decrypted one
 
     def lookup(self, key, merge=None, default=MISSING):
         """The value of `key` merged per `merge` (None: per lookup_options, else first found)."""
@@ -44,17 +49,18 @@ class DataStore:
         return copy.deepcopy(value)
 
     def explain(self, key, merge=None):
-        """A readable account of the lookup: each level, its path, found or not, merge and result."""
+        """A readable account of the lookup: each level, its path, found or not, merge and result
+        (values redacted when the key turns out sensitive)."""
         from confrt.data.explain import Explanation
 
-        trace = Explanation(key, redact=self.is_sensitive(key))
+        trace = Explanation(key)
         try:
             value = self._lookup(key, merge, trace, "lookup")
         except DataError as error:
             trace.failed(error)
         else:
             trace.result(value)
-        return trace.text()
+        return trace.text(redact=self.is_sensitive(key))
 
     def origins(self, key):
         """[(path, raw value)] of every data file holding key, highest priority first."""
@@ -69,10 +75,12 @@ class DataStore:
         return result
 
     def is_sensitive(self, key):
-        """True when lookup_options mark the key sensitive, or the caller did (a module's
-        sensitive parameter): its value must never be shown."""
+        """True when lookup_options mark the key sensitive, the caller did (a module's
+        sensitive parameter), or its value (as looked up so far) holds a decrypted eyaml
+        value or another sensitive key's: its value must never be shown."""
         root = split_key(key)[0]
-        return root in self._sensitive_keys or self._options_for(root).get("sensitive") is True
+        return (root in self._secrets or root in self._sensitive_keys
+                or self._options_for(root).get("sensitive") is True)
 
     def keys(self):
         """Every top-level key of every data file in the hierarchy and the module data."""
@@ -114,6 +122,8 @@ class DataStore:
             return dig(value, segments[1:])
         finally:
             self._active.pop()
+            if self._active and self.is_sensitive(root):  # the value interpolating this one holds it
+                self._secrets.update(split_key(active)[0] for active in self._active)
 
     def _search(self, root, first_only, trace):
         found = []
@@ -127,7 +137,7 @@ class DataStore:
                 if trace:
                     trace.absent(data is not None)
                 continue
-            value = self._value(location.path, root, data)
+            value = self._value(location, root, data)
             if trace:
                 trace.found(value)
             found.append((location.path, value))
@@ -159,10 +169,19 @@ class DataStore:
             return None
         return Location("common.yaml", os.path.join(directory, "common.yaml"), "yaml_data")
 
-    def _value(self, path, root, data):
-        cache_key = (path, root)
+    def _value(self, location, root, data):
+        """The key's value in a location's data: decrypted (eyaml), then interpolated; once."""
+        cache_key = (location.path, root)
         if cache_key not in self._values:
-            self._values[cache_key] = self._interpolator.value(data[root], f"{path}: key '{root}'")
+            where = f"{location.path}: key '{root}'"
+            value = data[root]
+            if location.keys is not None:
+                from confrt.data.eyaml import decrypt_value
+
+                value, decrypted = decrypt_value(value, location.keys, where)
+                if decrypted:
+                    self._secrets.add(root)
+            self._values[cache_key] = self._interpolator.value(value, where)
         return self._values[cache_key]
 
     def _interpolation_lookup(self, key, where):

@@ -24,7 +24,7 @@ module Puppet::Pops::Lookup
         run['keys'].each_with_object({}) do |key, result|
           begin
             result[key] = single_lookup(key, value_type, default_value, has_default, run['merge'], lookup_invocation)
-          rescue StandardError => e
+          rescue StandardError, ScriptError => e # ScriptError: a missing library (an eyaml encryptor)
             result[key] = { '__error__' => e.message }
           end
         end
