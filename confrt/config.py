@@ -31,6 +31,11 @@ _SECTIONS = {
         "timeout": ((int, float), 2),
         "total_timeout": ((int, float), 10),
         "max_size": (int, 16 * 1024 * 1024),
+        # amiconfig's /etc/amiconfig/default.cfg [general] enabled_plugins / disabled_plugins
+        "amiconfig_plugins": (list, ["cernvm", "rootsshkeys"]),
+        "amiconfig_disabled_plugins": (list, []),
+        # where older images' userdata wrote the runtime data (BNL provisioning toolkit)
+        "legacy_local_data": (list, ["/etc/hiera/local.yaml", "/etc/hiera/userdata.yaml"]),
     },
     "run": {
         "refresh_userdata": (bool, False),
@@ -77,8 +82,38 @@ def _merge_section(path, name, given):
         if key not in schema:
             raise ConfigError(f"{path}: {name}.{key}: unknown key (known: {', '.join(schema)})")
         _check(path, name + ".", key, value, schema[key][0])
+        if key in _ITEM_CHECKS:
+            _check_items(path, f"{name}.{key}", value, *_ITEM_CHECKS[key])
         result[key] = value
     return result
+
+
+def _plugin_name(item):
+    return isinstance(item, str) and item.replace("_", "").replace("-", "").isalnum()
+
+
+def _absolute_path(item):
+    return isinstance(item, str) and os.path.isabs(item)
+
+
+#: list settings whose items are checked: key -> (check(item) -> bool, what an item must be)
+_ITEM_CHECKS = {
+    "amiconfig_plugins": (_plugin_name, "an amiconfig plugin name"),
+    "amiconfig_disabled_plugins": (_plugin_name, "an amiconfig plugin name"),
+    "legacy_local_data": (_absolute_path, "an absolute path"),
+}
+
+
+def _check_items(path, where, values, check, what):
+    for index, item in enumerate(values):
+        if not check(item):
+            raise ConfigError(f"{path}: {where}[{index}]: expected {what}, got {item!r}")
+
+
+def userdata_defaults():
+    """The userdata section's defaults (for code that decodes without a loaded config)."""
+    return {key: list(default) if isinstance(default, list) else default
+            for key, (_, default) in _SECTIONS["userdata"].items()}
 
 
 def load_config(path=None):

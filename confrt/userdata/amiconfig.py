@@ -1,8 +1,14 @@
 """CernVM amiconfig `[section]` userdata, translated to confrt data keys.
 
+Which sections count is amiconfig's rule: the image's plugins (confrt.yaml userdata.amiconfig_plugins,
+default cernvm and rootsshkeys, as amiconfig's /etc/amiconfig/default.cfg), plus the userdata's
+[amiconfig] plugins, minus its disabled_plugins; the image's amiconfig_disabled_plugins always win.
+A section whose plugin is not enabled is skipped with a warning saying how to enable it. With
+rootsshkeys enabled the metadata's root key selects the sshkeys class (confrt/userdata/local.py).
+
 Translation table (section names case-insensitive; README "## Userdata" repeats it):
 
-    [amiconfig] plugins = a,b            classes += modules of a, b
+    [amiconfig] plugins = a,b            classes += modules of a, b (and enables their sections)
     [amiconfig] disabled_plugins = a     classes += "--<module>" knockouts
                 (also the `disabed_plugins` misspelling of the CernVM docs)
     [cernvm]    repositories = a,b       cvmfs::repositories   [a, b]
@@ -17,7 +23,7 @@ Translation table (section names case-insensitive; README "## Userdata" repeats 
                 environment = A=1,B=2    environment::variables {A: "1", B: "2"}
                 services = a,b           services::enabled     [a, b]
                 contextualization_command = user:cmd,...
-                                         first_boot::commands  [{user, command}]
+                                         first_boot::commands  [{user, command, background: true}]
     [condor]    condor_master = HOST     condor::roles [execute], condor::collector_host HOST
                 (no condor_master)       condor::roles [manager]
                 condor_secret            condor::pool_password (sensitive)
@@ -26,6 +32,10 @@ Translation table (section names case-insensitive; README "## Userdata" repeats 
                 collector_name           condor::collector_name
                 allow_write              condor::allow_write
                 extra_vars = A=1,B=2     condor::extra_config  {A: "1", B: "2"}
+                hostname = FQDN          hostname::name (unless [hostname] gives one), class hostname
+                condor_dir = DIR         condor::execute_dir DIR/lib/condor/execute (amiconfig made
+                                         DIR the LOCAL_DIR; the job sandboxes are what needs the space)
+                condor_user, condor_group  `condor`: nothing to do; another account: dropped, warned
     [squid]     backends = h1,h2         squid::backends [h1, h2] (cvmfs_server is added too)
                 cache_dir, cache_dir_size, cache_mem, maximum_object_size_in_memory
                                          squid::<same name> (cache_dir_size an integer in MB;
@@ -33,12 +43,14 @@ Translation table (section names case-insensitive; README "## Userdata" repeats 
     [hostname]  hostname = NAME          hostname::name
     [storage]   swap                     ephemeral_disk::swap (true/false, a size in MB, or a string)
                 relocate-paths = a:b     ephemeral_disk::relocate_paths [a, b]
+                daemon, pre-allocated-space  dropped, warned (SPACEDAEMON below)
     [tcpbuffers] net.x.y = V             tcpbuffers::sysctls {net.x.y: "V"}
-    [rootsshkeys]                        (the key comes from the metadata: sshkeys::metadata_keys)
+    [rootsshkeys]                        class sshkeys (the key comes from the metadata:
+                                         sshkeys::metadata_keys)
 
-A section adds its modules to `classes` (cernvm -> cvmfs, plus accounts when users
-are given; rootsshkeys -> sshkeys; storage -> ephemeral_disk; others by name).
-Unknown sections and options are skipped with a warning (amiconfig's other
+A section adds its modules to `classes` (cernvm -> cvmfs, plus accounts, environment,
+services, first_boot for their options; rootsshkeys -> sshkeys; storage -> ephemeral_disk;
+others by name). Unknown sections and options are skipped with a warning (amiconfig's other
 plugins have no confrt module).
 """
 import re
@@ -166,7 +178,11 @@ def _commands(value, what):
         user, sep, command = item.partition(":")
         if not sep or not user.strip() or not command.strip():
             raise UserdataError(f"{what}: expected user:command")
-        commands.append({"user": user.strip(), "command": command.strip().strip("'\"")})
+        # CernVM's init script ran it in the background (`su - user -c "cmd &"`): a pilot, an agent
+        command = command.strip()
+        if len(command) > 1 and command[0] == command[-1] and command[0] in "'\"":
+            command = command[1:-1]  # the docs' panda:'/path/runPanda -m ...': CernVM's su -c broke on it
+        commands.append({"user": user.strip(), "command": command, "background": True})
     return commands
 
 
@@ -215,16 +231,40 @@ SQUID = {
 }
 
 
+#: [cernvm] data key -> the module that reads it (added to classes when the option is given)
+CERNVM_MODULES = {"accounts::users": "accounts", "accounts::shell": "accounts",
+                  "environment::variables": "environment", "services::enabled": "services",
+                  "first_boot::commands": "first_boot"}
+
+
 def _cernvm(options, what, data, classes):
     yield from _mapped("cernvm", CERNVM, options, what, data)
     classes.append("cvmfs")
-    if "accounts::users" in data or "accounts::shell" in data:
-        classes.append("accounts")
+    classes.extend(module for key, module in CERNVM_MODULES.items() if key in data)
+
+
+def _dropped(what, section, option, reason):
+    return f"{what}: [{section}] {option}: dropped: {reason} (README \"Userdata\")"
 
 
 def _condor(options, what, data, classes):
     classes.append("condor")
     rest = dict(options)
+    hostname = rest.pop("hostname", "").strip()
+    if hostname:  # amiconfig's condor plugin ran `hostname NAME`; a [hostname] section wins
+        data.setdefault("hostname::name", hostname)
+        classes.append("hostname")
+    for option in ("condor_user", "condor_group"):
+        value = rest.pop(option, "").strip()
+        if value and value != "condor":
+            yield _dropped(what, "condor", f"{option} = {value}", "the daemons run as the HTCondor package's "
+                           "condor account")
+    condor_dir = rest.pop("condor_dir", "").strip()
+    if condor_dir:
+        if not condor_dir.startswith("/"):
+            raise UserdataError(f"{what}: [condor] condor_dir: expected an absolute path, got {condor_dir!r}")
+        # amiconfig made condor_dir HTCondor's LOCAL_DIR: the job sandboxes went to <dir>/lib/condor/execute
+        data["condor::execute_dir"] = condor_dir.rstrip("/") + "/lib/condor/execute"
     master = rest.pop("condor_master", "").strip()
     data["condor::roles"] = ["execute"] if master else ["manager"]
     if master:
@@ -246,6 +286,26 @@ def _squid(options, what, data, classes):
     yield from _mapped("squid", SQUID, rest, what, data)
 
 
+STORAGE = {
+    "swap": ("ephemeral_disk::swap", _scalar),
+    "relocate-paths": ("ephemeral_disk::relocate_paths", lambda value, what: split_list(value, ":")),
+}
+#: rPath's spacedaemon pre-allocated (grew an unlinked file on) the instance store against the
+#: first-write penalty of 2008's EC2 disks; today's instance stores need no pre-warming, and the
+#: file only takes the space from jobs
+SPACEDAEMON = "the space pre-allocation daemon worked around a first-write penalty of 2008's EC2 instance store"
+
+
+def _storage(options, what, data, classes):
+    classes.append("ephemeral_disk")
+    rest = dict(options)
+    for option in ("daemon", "pre-allocated-space"):
+        if option in rest:
+            rest.pop(option)
+            yield _dropped(what, "storage", option, SPACEDAEMON)
+    yield from _mapped("storage", STORAGE, rest, what, data)
+
+
 def _tcpbuffers(options, what, data, classes):
     classes.append("tcpbuffers")
     sysctls = {}
@@ -263,52 +323,81 @@ SECTIONS = {
     "condor": _condor,
     "squid": _squid,
     "hostname": _one_to_one("hostname", ["hostname"], {"hostname": ("hostname::name", _text)}),
-    "storage": _one_to_one("storage", ["ephemeral_disk"], {
-        "swap": ("ephemeral_disk::swap", _scalar),
-        "relocate-paths": ("ephemeral_disk::relocate_paths", lambda value, what: split_list(value, ":"))}),
+    "storage": _storage,
     "tcpbuffers": _tcpbuffers,
     "rootsshkeys": _one_to_one("rootsshkeys", ["sshkeys"], {}),
 }
 
 
+def _plugin_words(value):
+    """amiconfig splits plugin lists at blanks (userdata) or commas (default.cfg): both are accepted."""
+    return [word.lower() for word in split_list(value.replace(" ", ","))]
+
+
 def _plugin_classes(options, what):
-    """[amiconfig] plugins / disabled_plugins -> classes and knockouts, plus warnings."""
-    enabled, knocked, warnings = [], [], []
+    """[amiconfig] plugins / disabled_plugins -> (classes, knockouts, plugins named, plugins disabled,
+    warnings)."""
+    enabled, knocked, named, disabled, warnings = [], [], [], [], []
     for option, value in options.items():
         if option == "plugins":
-            target = enabled
+            target, names = enabled, named
         elif option in ("disabled_plugins", "disabed_plugins"):
-            target = knocked
+            target, names = knocked, disabled
         else:
             warnings.append(_skipped(what, "amiconfig", option))
             continue
-        for plugin in split_list(value.replace(" ", ",")):
-            modules = PLUGIN_MODULES.get(plugin.lower())
+        for plugin in _plugin_words(value):
+            names.append(plugin)
+            modules = PLUGIN_MODULES.get(plugin)
             if modules is None:
                 warnings.append(f"{what}: [amiconfig] plugin {plugin}: no confrt module, skipped")
             else:
                 target.extend(modules)
-    return enabled, knocked, warnings
+    return enabled, knocked, named, disabled, warnings
 
 
-def translate(sections, what):
-    """{section: {option: value}} -> Decoded with the data keys of the table above."""
+def enabled_plugins(settings, named=(), disabled=()):
+    """amiconfig's rule: the image's plugins (userdata.amiconfig_plugins) plus the userdata's
+    [amiconfig] plugins, minus its disabled_plugins; the image's amiconfig_disabled_plugins always win."""
+    site_off = {plugin.lower() for plugin in settings["amiconfig_disabled_plugins"]}
+    enabled = {plugin.lower() for plugin in settings["amiconfig_plugins"]} | set(named)
+    return enabled - set(disabled) - site_off
+
+
+def _not_enabled(what, section):
+    return (f"{what}: [{section}]: amiconfig plugin {section} is not enabled, section skipped (enable it "
+            f"with `plugins = {section}` under [amiconfig], or for the image in confrt.yaml "
+            f"userdata.amiconfig_plugins)")
+
+
+def translate(sections, what, settings=None):
+    """{section: {option: value}} -> Decoded with the data keys of the table above.
+
+    A section whose plugin is not enabled (see enabled_plugins) is skipped with a warning.
+    decoded.amiconfig_plugins is the enabled set: with rootsshkeys in it the metadata's root key
+    selects the sshkeys class (confrt/userdata/local.py)."""
+    from confrt.config import userdata_defaults
+
+    settings = settings or userdata_defaults()
     data, classes, warnings = {}, [], []
-    knocked = []
+    enabled, knocked, named, disabled, notes = _plugin_classes(sections.get("amiconfig", {}), what)
+    classes.extend(enabled)
+    warnings.extend(notes)
+    active = enabled_plugins(settings, named, disabled)
     for name, options in sections.items():
         if name == "amiconfig":
-            enabled, knocked_here, notes = _plugin_classes(options, what)
-            classes.extend(enabled)
-            knocked.extend(knocked_here)
-            warnings.extend(notes)
-        elif name in SECTIONS:
-            warnings.extend(SECTIONS[name](options, what, data, classes))
-        else:
+            continue
+        if name not in SECTIONS:
             warnings.append(f"{what}: [{name}]: no confrt module for this section, skipped")
+        elif name not in active:
+            warnings.append(_not_enabled(what, name))
+        else:
+            warnings.extend(SECTIONS[name](options, what, data, classes))
     kept = [c for c in dict.fromkeys(classes) if c not in knocked]
     kept.extend("--" + c for c in dict.fromkeys(knocked))
     if kept:
         data["classes"] = kept
     decoded = Decoded(data)
     decoded.warnings.extend(warnings)
+    decoded.amiconfig_plugins = active
     return decoded

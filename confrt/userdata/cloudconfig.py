@@ -1,12 +1,17 @@
 """`#cloud-config`: write_files (written by confrt itself) and confrt's own data.
 
 The write_files entry whose path is local_data becomes the data layer (its
-content must be a YAML mapping); a top-level `confrt:` mapping is local data
-too. Other entries are written atomically with their owner and permissions;
+content must be a YAML mapping), and so does one whose path is one of
+userdata.legacy_local_data (where the BNL provisioning toolkit's userdata wrote
+/etc/hiera/local.yaml); a top-level `confrt:` mapping is local data too. An
+entry elsewhere whose content looks like data (a YAML mapping with `classes` or
+`module::key` keys) at a path no data level reads is written, with a warning.
+Other entries are written atomically with their owner and permissions;
 `append` appends; `defer` is accepted and ignored (confrt writes them at fetch
 time). Other cloud-config keys are left to cloud-init, with a warning.
 """
 import os
+import re
 
 from confrt.errors import DataError, UserdataError
 from confrt.userdata.decoded import Decoded, WriteFile
@@ -92,15 +97,67 @@ def parse_write_files(entries, context, what):
         if not isinstance(path, str) or not os.path.isabs(path):
             raise UserdataError(f"{where}: path: expected an absolute path, got {path!r}")
         content = _content(entry, where, context)
-        if os.path.normpath(path) == os.path.normpath(context.local_data):
+        if os.path.normpath(path) in _data_layer_paths(context):
             decoded.extend(Decoded(load_mapping(as_text(content, where), path), path), where)
             continue
+        if _looks_like_data(content) and not _read_by_the_hierarchy(path, context):
+            decoded.warnings.append(
+                f"{where}: {path} looks like data (classes or module::key keys) but no data level reads it: "
+                f"write it to {context.local_data} (or a path of userdata.legacy_local_data) to make it "
+                f"the data layer")
         decoded.files.append(WriteFile(
             path, content, mode=_permissions(entry.get("permissions"), where),
             owner=_owner(entry.get("owner"), where),
             append=parse_bool(entry.get("append", False), f"{where}: append"),
         ))
     return decoded
+
+
+def _data_layer_paths(context):
+    """local_data and the legacy paths read as local_data, normalized."""
+    return {os.path.normpath(p) for p in [context.local_data] + list(context.settings["legacy_local_data"])}
+
+
+def _looks_like_data(content):
+    """A YAML mapping with `classes` or a `module::key` key: Hiera/confrt data."""
+    if b"::" not in content and b"classes" not in content:
+        return False
+    from confrt.util.yamlfile import load_yaml
+
+    try:
+        value = load_yaml(content.decode("utf-8"), "write_files")
+    except Exception:  # not YAML (or not text): not data
+        return False
+    return isinstance(value, dict) and any(
+        isinstance(key, str) and (key == "classes" or "::" in key) for key in value)
+
+
+def _read_by_the_hierarchy(path, context):
+    """Whether a level of the hierarchy in use may read path: path is one of its data files, or lies
+    under the fixed part (before any %{...}) of its datadir or of a path with variables. Without a
+    readable hiera.yaml, assume it may."""
+    if not context.hiera_config:
+        return True
+    from confrt.data.hiera_config import load_hiera_config
+
+    try:
+        levels = load_hiera_config(context.hiera_config).levels
+    except Exception:  # a broken hiera.yaml fails the compile with its own message
+        return True
+    path = os.path.normpath(path)
+    for level in levels:
+        specs = [level.specs[2]] if level.location_key == "mapped_paths" else list(level.specs)
+        specs = [spec.replace("%{confrt.local_data}", context.local_data) for spec in specs]
+        # a path that starts with a variable (other than local_data) says nothing about where it is
+        for pattern in [spec if spec.startswith("%{") else os.path.join(level.datadir, spec) for spec in specs]:
+            if "%{" not in pattern and not any(c in pattern for c in "*?["):
+                if os.path.normpath(pattern) == path:
+                    return True
+                continue
+            fixed = os.path.dirname(re.split(r"%\{|[*?\[]", pattern, maxsplit=1)[0])
+            if fixed not in ("", "/") and path.startswith(os.path.join(os.path.normpath(fixed), "")):
+                return True
+    return False
 
 
 def parse_cloud_config(text, context, what):

@@ -23,13 +23,18 @@ class Script:
 
 
 class Decoded:
-    """Local data keys, files to write, scripts to run, and warnings for the operator."""
+    """Local data keys, files to write, scripts to run, and warnings for the operator.
+
+    amiconfig_plugins: the amiconfig plugins enabled for this userdata (a set), or None when no
+    part of it is amiconfig's: with rootsshkeys enabled, the metadata's root key selects sshkeys.
+    """
 
     def __init__(self, data=None, what="userdata"):
         self.data = {}
         self.files = []
         self.scripts = []
         self.warnings = []
+        self.amiconfig_plugins = None
         if data:
             merge_data(self.data, data, what)
 
@@ -38,6 +43,8 @@ class Decoded:
         self.files.extend(other.files)
         self.scripts.extend(other.scripts)
         self.warnings.extend(other.warnings)
+        if other.amiconfig_plugins is not None:
+            self.amiconfig_plugins = (self.amiconfig_plugins or set()) | other.amiconfig_plugins
         return self
 
 

@@ -15,6 +15,9 @@ from confrt.userdata.decoding import GZIP_MAGIC, as_text, gunzip
 
 MAX_DEPTH = 8
 _EXIT_LINE = re.compile(r"^\s*exit(\s+\S+)?\s*;?\s*$")
+#: blank lines before a `#!`: amiconfig's script runner drops blank lines first (`grep -v '^ *$'`), so
+#: userdata built with Perl's qq{...} (it starts with a newline) is a script too
+_LEADING_BLANK_LINES = re.compile(rb"^(?:[ \t]*\r?\n)+")
 UNSUPPORTED_HEADERS = ("#cloud-boothook", "#include", "## template:", "#part-handler", "#upstart-job",
                        "#cloud-config-archive")
 
@@ -27,16 +30,22 @@ class Format:
 
 
 class DecodeContext:
-    """Settings the parsers need: local_data path, statedir, size limit, nesting depth."""
+    """Settings the parsers need: local_data path, statedir, size limit, nesting depth, confrt.yaml's
+    userdata section (amiconfig plugins, legacy local_data paths) and the hiera.yaml in use."""
 
-    def __init__(self, local_data, statedir, max_size, depth=0):
+    def __init__(self, local_data, statedir, max_size, depth=0, settings=None, hiera_config=None):
+        from confrt.config import userdata_defaults
+
         self.local_data = local_data
         self.statedir = statedir
         self.max_size = max_size
         self.depth = depth
+        self.settings = dict(userdata_defaults(), **(settings or {}))
+        self.hiera_config = hiera_config
 
     def nested(self):
-        return DecodeContext(self.local_data, self.statedir, self.max_size, self.depth + 1)
+        return DecodeContext(self.local_data, self.statedir, self.max_size, self.depth + 1, self.settings,
+                             self.hiera_config)
 
     def decode(self, raw, what="userdata"):
         if self.depth > MAX_DEPTH:
@@ -59,9 +68,11 @@ def _formats_in_order():
     yield YAML_MAPPING
 
 
-def decode_userdata(raw, local_data, statedir, max_size):
-    """Decode a whole userdata blob; raises UserdataError, never writes."""
-    return DecodeContext(local_data, statedir, max_size).decode(raw)
+def decode_userdata(raw, local_data, statedir, max_size, settings=None, hiera_config=None):
+    """Decode a whole userdata blob; raises UserdataError, never writes. `settings`: confrt.yaml's
+    userdata section (defaults when None); `hiera_config`: the hiera.yaml whose data dirs count as
+    read when a write_files entry looks like data."""
+    return DecodeContext(local_data, statedir, max_size, settings=settings, hiera_config=hiera_config).decode(raw)
 
 
 def _head(raw):
@@ -105,8 +116,12 @@ def split_script(text):
     return text, ""
 
 
+def _is_script(raw):
+    return _LEADING_BLANK_LINES.sub(b"", raw, count=1).startswith(b"#!")
+
+
 def _parse_script(raw, context, what):
-    script, rest = split_script(as_text(raw, what))
+    script, rest = split_script(as_text(_LEADING_BLANK_LINES.sub(b"", raw, count=1), what))
     decoded = Decoded()
     decoded.scripts.append(Script("userdata-script", script.encode("utf-8")))
     if rest:
@@ -148,7 +163,19 @@ def _parse_ini(raw, context, what):
     sections = parse_ini(as_text(raw, what), what)
     if glidein.is_glidein_ini(sections):
         return glidein.debug_decoded(sections, what)
-    return amiconfig.translate(sections, what)
+    return amiconfig.translate(sections, what, context.settings)
+
+
+def _is_glidein_without_separator(raw):
+    from confrt.userdata.glidein import without_separator
+
+    return without_separator(raw) is not None
+
+
+def _parse_glidein_without_separator(raw, context, what):
+    from confrt.userdata.glidein import without_separator
+
+    raise UserdataError(f"{what}: {without_separator(raw)}")
 
 
 def _parse_yaml(raw, context, what):
@@ -162,10 +189,11 @@ FORMATS = [
     Format("mime", lambda raw: _head(raw)[:13].lower().startswith((b"content-type:", b"mime-version:")),
            _parse_mime),
     Format("cloud-config", _is_cloud_config, _parse_cloud_config),
-    Format("script", lambda raw: raw.startswith(b"#!"), _parse_script),
+    Format("script", _is_script, _parse_script),
     Format("cloud-init-only", _is_unsupported, _parse_unsupported),
     Format("glidein", _is_glidein, _parse_glidein),
     Format("ini", _is_ini, _parse_ini),
+    Format("glidein-without-separator", _is_glidein_without_separator, _parse_glidein_without_separator),
 ]
 # tried last, after plugin formats: any text that is a YAML mapping is local data
 YAML_MAPPING = Format("yaml", lambda raw: True, _parse_yaml)

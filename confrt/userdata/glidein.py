@@ -16,6 +16,7 @@ logged), lifetime::max_lifetime (seconds), lifetime::disable_shutdown; classes
 """
 import io
 import os
+import re
 import shlex
 import tarfile
 
@@ -132,3 +133,33 @@ def debug_decoded(sections, what):
     decoded = Decoded(data)
     decoded.warnings.append(f"{what}: glideinWMS debug mode (plain ini): only disable_shutdown is used")
     return decoded
+
+
+#: a base64 blob alone (line-wrapped or not), long enough to hold an ini
+_BASE64_ONLY = re.compile(rb"^[A-Za-z0-9+/=\s]{16,}$")
+
+
+def without_separator(raw):
+    """The problem, when raw is glideinWMS userdata whose `####` separator is missing (a common
+    mistake: base64(ini) or base64(tar.gz) alone); else None. The old pilot took it for a plain ini
+    and failed on it; YAML would read it as one string."""
+    if len(raw) > 1 << 20 or not _BASE64_ONLY.match(raw.strip()):
+        return None
+    try:
+        blob = b64decode(raw, "userdata")
+        if blob.startswith(GZIP_MAGIC):
+            members = _tar_members(blob, _Limits(), "userdata")
+            return (f"a base64 glideinWMS tarball ({INI_MEMBER} inside) without the `{SEPARATOR}` separator: "
+                    f"expected base64(tar.gz){SEPARATOR}extra args") if INI_MEMBER in members else None
+        sections = parse_ini(blob.decode("utf-8"), "userdata")
+    except (UserdataError, UnicodeDecodeError):
+        return None
+    if not is_glidein_ini(sections):
+        return None
+    return (f"a base64-encoded glideinWMS ini without the `{SEPARATOR}` separator: expected "
+            f"base64(ini){SEPARATOR}extra args[{SEPARATOR}base64(gzip(proxy))], or the plain ini (debug mode)")
+
+
+class _Limits:
+    """The size limit _tar_members needs, for a probe of at most 1 MiB of userdata."""
+    max_size = 16 << 20

@@ -60,12 +60,20 @@ def instance_key(instance_id, userdata_hash):
 
 
 def local_data_of(decoded, fetched):
-    """The data layer: decoded keys plus the metadata under their documented keys."""
+    """The data layer: decoded keys plus the metadata under their documented keys.
+
+    amiconfig's rootsshkeys plugin (on by default) put the metadata's key on root: when it is
+    enabled for this userdata (decoded.amiconfig_plugins) and there is a key, the data selects the
+    sshkeys class, which installs it (sshkeys::root_from_metadata)."""
     data = dict(decoded.data)
     for name, key in METADATA_KEYS.items():
         if fetched.metadata.get(name):
             data[key] = fetched.metadata[name]
     data[SOURCE_KEY] = fetched.source
+    classes = data.get("classes", [])
+    if decoded.amiconfig_plugins and "rootsshkeys" in decoded.amiconfig_plugins \
+            and data.get(METADATA_KEYS["public_keys"]) and not {"sshkeys", "--sshkeys"} & set(classes):
+        data["classes"] = list(classes) + ["sshkeys"]
     return data
 
 

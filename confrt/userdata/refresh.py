@@ -10,8 +10,17 @@ def fetch_and_decode(config, source=None):
     settings = config.userdata
     fetched = fetch(settings, [source] if source else None)
     if fetched.raw is None:
-        return fetched, Decoded()
-    return fetched, decode_userdata(fetched.raw, config.local_data, config.statedir, settings["max_size"])
+        decoded = Decoded()
+    else:
+        decoded = decode_userdata(fetched.raw, config.local_data, config.statedir, settings["max_size"],
+                                  settings, config.effective_hiera_config())
+    if decoded.amiconfig_plugins is None and fetched.source.startswith("context:"):
+        # a CernVM/HEPiX context volume is amiconfig's ground whatever its userdata: the image's
+        # plugins apply (its ROOT_PUBKEY reaches root when rootsshkeys is enabled)
+        from confrt.userdata.amiconfig import enabled_plugins
+
+        decoded.amiconfig_plugins = enabled_plugins(settings)
+    return fetched, decoded
 
 
 def refresh_local_data(config, source=None, noop=False):

@@ -100,15 +100,15 @@ def _key_list(keys):
 
 def read_config_drive(root, settings):
     """OpenStack config drive layout (openstack/latest, or ec2/latest as amiconfig accepted)."""
-    meta = _json_file(os.path.join(root, "openstack", "latest", "meta_data.json"), settings)
+    meta = _json_file(volume_path(root, "openstack/latest/meta_data.json"), settings)
     if meta is not None:
-        raw = _read_limited(os.path.join(root, "openstack", "latest", "user_data"), settings)
+        raw = _read_limited(volume_path(root, "openstack/latest/user_data"), settings)
         metadata = {"instance_id": meta.get("uuid"), "local_hostname": meta.get("hostname"),
                     "public_keys": _key_list(meta.get("public_keys"))}
         return raw, {k: v for k, v in metadata.items() if v}
-    meta = _json_file(os.path.join(root, "ec2", "latest", "meta-data.json"), settings)
+    meta = _json_file(volume_path(root, "ec2/latest/meta-data.json"), settings)
     if meta is not None:
-        raw = _read_limited(os.path.join(root, "ec2", "latest", "user-data"), settings)
+        raw = _read_limited(volume_path(root, "ec2/latest/user-data"), settings)
         metadata = {"instance_id": meta.get("instance-id"), "local_hostname": meta.get("local-hostname")}
         return raw, {k: v for k, v in metadata.items() if v}
     return None
@@ -129,6 +129,32 @@ def read_nocloud(root, settings):
     return raw, {k: v for k, v in metadata.items() if v}
 
 
+def volume_path(root, relative):
+    """root/relative, matching each name as ISO 9660 level 1 stores it when the volume has neither
+    Rock Ridge nor Joliet (`mkisofs -o context.iso dir`, as CernVM's docs make it): upper case with
+    a version (`CONTEXT.SH;1`). The kernel's iso9660 (map=normal) shows `context.sh`, xorriso's
+    extraction `CONTEXT.SH`: an exact name is taken first, else one equal but for case, the `;N`
+    version and a trailing dot."""
+    path = root
+    for name in [part for part in relative.split("/") if part]:
+        exact = os.path.join(path, name)
+        if os.path.lexists(exact) or not os.path.isdir(path):
+            path = exact
+            continue
+        wanted = _iso_name(name)
+        try:
+            entries = sorted(os.listdir(path))
+        except OSError:
+            entries = []
+        path = next((os.path.join(path, entry) for entry in entries if _iso_name(entry) == wanted), exact)
+    return path
+
+
+def _iso_name(name):
+    base = name.split(";", 1)[0]
+    return (base[:-1] if base.endswith(".") and len(base) > 1 else base).lower()
+
+
 def parse_context_sh(text, what):
     """KEY=value assignments of a HEPiX/OpenNebula context.sh, without running it."""
     try:
@@ -144,7 +170,7 @@ def parse_context_sh(text, what):
 
 
 def read_context(root, settings):
-    path = os.path.join(root, "context.sh")
+    path = volume_path(root, "context.sh")
     text = _read_limited(path, settings)
     if text is None:
         return read_config_drive(root, settings)
@@ -159,7 +185,9 @@ def read_context(root, settings):
     keys = _key_list(variables.get("PUBLIC_KEY", "")) + _key_list(variables.get("SSH_PUBLIC_KEY", ""))
     if variables.get("ROOT_PUBKEY"):
         key_path = os.path.normpath(os.path.join(root, variables["ROOT_PUBKEY"].lstrip("/")))
-        if not key_path.startswith(os.path.join(os.path.normpath(root), "")):
+        if key_path.startswith(os.path.join(os.path.normpath(root), "")):
+            key_path = volume_path(root, os.path.relpath(key_path, root))
+        else:
             raise UserdataError(f"{path}: ROOT_PUBKEY: must name a file on the context volume")
         key_text = _read_limited(key_path, settings, required=True).decode("utf-8", "replace")
         keys.extend(_key_list(key_text))

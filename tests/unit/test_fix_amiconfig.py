@@ -51,7 +51,7 @@ def test_extra_repository_key_that_is_not_base64_is_one_line(tmp_path):
 def test_squid_sizes_without_units_get_amiconfig_units_and_squid_parses_them(tmp_path):
     from test_mod_squid import CONF, squid_parse
 
-    userdata = (b"[squid]\nbackends = stratum1.example.org\ncache_mem = 4096\n"
+    userdata = (b"[amiconfig]\nplugins = squid\n[squid]\nbackends = stratum1.example.org\ncache_mem = 4096\n"
                 b"maximum_object_size_in_memory = 32kb\ncache_dir = /var/spool/squid\ncache_dir_size = 50 GB\n")
     data = decode(userdata).data
     assert (data["squid::cache_mem"], data["squid::maximum_object_size_in_memory"],
@@ -65,14 +65,14 @@ def test_squid_sizes_without_units_get_amiconfig_units_and_squid_parses_them(tmp
 
 
 def test_bare_maximum_object_size_in_memory_is_kilobytes():
-    data = decode(b"[squid]\nmaximum_object_size_in_memory = 512\ncache_mem = 128 mb\n").data
+    data = decode(b"[amiconfig]\nplugins = squid\n[squid]\nmaximum_object_size_in_memory = 512\ncache_mem = 128 mb\n").data
     assert (data["squid::maximum_object_size_in_memory"], data["squid::cache_mem"]) == ("512 KB", "128 MB")
 
 
 def test_squid_size_with_an_unknown_unit_is_refused_by_compile_naming_the_key(tmp_path, run_confrt):
     from mod_support import assert_compile_error
 
-    data = decode(b"[squid]\ncache_mem = 4 TB\n").data
+    data = decode(b"[amiconfig]\nplugins = squid\n[squid]\ncache_mem = 4 TB\n").data
     assert data["squid::cache_mem"] == "4 TB"
     assert_compile_error(run_confrt, tmp_path, dict(data, **{"squid::user": "proxy"}),
                          "squid::cache_mem: expected a size like '128 MB'")
@@ -81,4 +81,4 @@ def test_squid_size_with_an_unknown_unit_is_refused_by_compile_naming_the_key(tm
 @pytest.mark.parametrize("value", ["50 KB", "big"])
 def test_cache_dir_size_not_in_megabytes_is_one_line(value):
     with pytest.raises(UserdataError, match=r"\[squid\] cache_dir_size: expected a size in MB"):
-        decode(f"[squid]\ncache_dir_size = {value}\n".encode())
+        decode(f"[amiconfig]\nplugins = squid\n[squid]\ncache_dir_size = {value}\n".encode())

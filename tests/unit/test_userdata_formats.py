@@ -108,7 +108,7 @@ BAD = [
     ("MIME without boundary", b"Content-Type: multipart/mixed\n\nno parts\n", "broken MIME"),
     ("MIME part bad base64", b'Content-Type: multipart/mixed; boundary="b"\n\n--b\n'
      b"Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\n@@@@\n--b--\n", "bad base64"),
-    ("bad amiconfig integer", b"[condor]\nlowport = low\n", "expected an integer"),
+    ("bad amiconfig integer", b"[amiconfig]\nplugins = condor\n[condor]\nlowport = low\n", "expected an integer"),
     ("bad glidein bool", base64.b64encode(b"[vm_properties]\ndisable_shutdown = maybe\n") + b"####x",
      "expected true or false"),
 ]
@@ -139,7 +139,7 @@ def test_nesting_is_bounded():
 
 
 def test_secret_values_never_appear_in_errors():
-    raw = b"[condor]\ncondor_secret = hunter2secret\nlowport = hunter2secret\n"
+    raw = b"[amiconfig]\nplugins = condor\n[condor]\ncondor_secret = hunter2secret\nlowport = hunter2secret\n"
     with pytest.raises(UserdataError) as info:
         decode(raw)
     assert "lowport" in str(info.value)
@@ -180,7 +180,7 @@ def test_plugin_format_and_source_through_the_engine_hooks(monkeypatch):
 
 
 def test_amiconfig_condor_without_master_is_a_manager():
-    data = decode(b"[condor]\ncondor_secret = s\nuid_domain = example.org\n").data
+    data = decode(b"[amiconfig]\nplugins = condor\n[condor]\ncondor_secret = s\nuid_domain = example.org\n").data
     assert data == {"classes": ["condor"], "condor::roles": ["manager"], "condor::pool_password": "s",
                     "condor::uid_domain": "example.org"}
 

@@ -134,7 +134,7 @@ def test_no_source_answering_is_one_clear_error(tmp_path, run_confrt):
     assert not (tmp_path / "data").exists()
 
 
-SCRIPT = b"#!/bin/sh\necho ran >> \"$(dirname \"$0\")/../../../ran.log\"\necho script output\nexit\n[hostname]\nhostname = n1\n"
+SCRIPT = b"#!/bin/sh\necho ran >> \"$(dirname \"$0\")/../../../ran.log\"\necho script output\nexit\n[amiconfig]\nplugins = hostname\n[hostname]\nhostname = n1\n"
 
 
 def _refresh(tmp_path, userdata, instance_id):

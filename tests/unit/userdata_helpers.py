@@ -7,10 +7,12 @@ STATEDIR = "/var/lib/confrt"
 MAX_SIZE = 1 << 20
 
 
-def decode(raw, max_size=MAX_SIZE):
+def decode(raw, max_size=MAX_SIZE, settings=None):
+    """decode_userdata with the test paths; settings: confrt.yaml's userdata keys to change."""
+    from confrt.config import userdata_defaults
     from confrt.userdata.formats import decode_userdata
 
-    return decode_userdata(raw, LOCAL_DATA, STATEDIR, max_size)
+    return decode_userdata(raw, LOCAL_DATA, STATEDIR, max_size, dict(userdata_defaults(), **(settings or {})))
 
 
 def summary(decoded):
