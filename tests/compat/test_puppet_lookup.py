@@ -13,11 +13,13 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 import pytest
 import yaml
+from confrt_testing import confrt_env
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(os.path.dirname(HERE), "fixtures", "data")
@@ -90,16 +92,26 @@ def normalise_puppet(value):
     return value
 
 
-def confrt_lookup(run_confrt, tmp_path, fixture, run, key, cwd=None):
-    argv = ["lookup", "--config", str(tmp_path / "confrt.yaml"),
-            "--hiera-config", os.path.join(fixture, "hiera.yaml"), "--facts", os.path.join(fixture, "facts.json"),
-            "--render-as", "json", "--show-sensitive", *confrt_flags(run), key]
-    result = run_confrt(*argv, timeout=60, cwd=cwd)
-    if result.returncode == 0:
-        return json.loads(result.stdout)
-    if "no value found for key" in result.stderr:
+def confrt_lookup(tmp_path, fixture, runs, cwd=None):
+    """[{key: value}] per run, each key a `confrt lookup` of its own, all in one process
+    (see batch_confrt.py)."""
+    commands = [["lookup", "--config", str(tmp_path / "confrt.yaml"), "--hiera-config",
+                 os.path.join(fixture, "hiera.yaml"), "--facts", os.path.join(fixture, "facts.json"),
+                 "--render-as", "json", "--show-sensitive", *confrt_flags(run), key]
+                for run in runs for key in run["keys"]]
+    result = subprocess.run([sys.executable, os.path.join(HERE, "batch_confrt.py")], input=json.dumps(commands),
+                            capture_output=True, text=True, env=confrt_env(), cwd=cwd, timeout=300)
+    assert result.returncode == 0, result.stderr
+    answers = iter(json.loads(result.stdout))
+    return [{key: confrt_answer(next(answers)) for key in run["keys"]} for run in runs]
+
+
+def confrt_answer(result):
+    if result["rc"] == 0:
+        return json.loads(result["out"])
+    if "no value found for key" in result["err"]:
         return NOT_FOUND
-    return {"error": result.stderr.strip()}
+    return {"error": result["err"].strip()}
 
 
 def matches(expected, actual):
@@ -109,35 +121,52 @@ def matches(expected, actual):
     return expected == actual
 
 
+def load_cases(name):
+    with open(os.path.join(FIXTURES, name, "cases.yaml")) as handle:
+        return yaml.safe_load(handle)
+
+
+@pytest.fixture(scope="module")
+def answers(tmp_path_factory):
+    """{set: (future of Puppet's answers, future of confrt's)}: every set's lookups start at
+    once, two processes each (most of the time is Puppet's start-up, which overlaps)."""
+    pool = ThreadPoolExecutor(max_workers=2 * len(SETS))
+    started = {}
+    for name in SETS:
+        cases = load_cases(name)
+        if cases.get("needs") == "hiera-eyaml" and not ruby_loads("hiera/backend/eyaml"):
+            continue
+        fixture = os.path.join(FIXTURES, name)
+        cwd = os.path.join(fixture, cases.get("cwd", "."))
+        tmp_path = tmp_path_factory.mktemp(name)
+        (tmp_path / "facts.d").mkdir()
+        (tmp_path / "confrt.yaml").write_text(yaml.safe_dump({"facts_dir": str(tmp_path / "facts.d"),
+                                                              "modulepath": []}))
+        started[name] = (pool.submit(puppet_lookup, tmp_path, fixture, cases["runs"], cwd),
+                         pool.submit(confrt_lookup, tmp_path, fixture, cases["runs"], cwd))
+    yield started
+    pool.shutdown(wait=True)
+
+
 @pytest.mark.parametrize("name", SETS)
-def test_confrt_agrees_with_puppet_lookup(run_confrt, tmp_path, name):
-    fixture = os.path.join(FIXTURES, name)
-    with open(os.path.join(fixture, "cases.yaml")) as handle:
-        cases = yaml.safe_load(handle)
-    if cases.get("needs") == "hiera-eyaml" and not ruby_loads("hiera/backend/eyaml"):
+def test_confrt_agrees_with_puppet_lookup(answers, name):
+    cases = load_cases(name)
+    if name not in answers:
         pytest.skip("Puppet's Ruby cannot load hiera-eyaml (Debian package hiera-eyaml)")
-    cwd = os.path.join(fixture, cases.get("cwd", "."))
-    (tmp_path / "facts.d").mkdir()
-    (tmp_path / "confrt.yaml").write_text(yaml.safe_dump({"facts_dir": str(tmp_path / "facts.d"), "modulepath": []}))
+    puppet_runs, confrt_runs = (future.result() for future in answers[name])
     differences = {(d["run"], d["key"]): d for d in cases.get("differences", []) + cases.get("errors", [])}
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        puppet_runs = pool.submit(puppet_lookup, tmp_path, fixture, cases["runs"], cwd)
-        confrt_runs = [{key: pool.submit(confrt_lookup, run_confrt, tmp_path, fixture, run, key, cwd)
-                        for key in run["keys"]}
-                       for run in cases["runs"]]
-        problems = []
-        for index, run in enumerate(cases["runs"]):
-            puppet = puppet_runs.result()[index]
-            for key, future in confrt_runs[index].items():
-                confrt = future.result()
-                documented = differences.pop((index, key), None)
-                if documented is None:
-                    ok = confrt == puppet[key] and not (isinstance(confrt, dict) and "error" in confrt)
-                else:
-                    ok = matches(documented["puppet"], puppet[key]) and matches(documented["confrt"], confrt)
-                if not ok:
-                    problems.append(f"run {index} {confrt_flags(run)} {key}: "
-                                    f"confrt={confrt!r} puppet={puppet[key]!r}"
-                                    + (" (listed)" if documented else ""))
+    problems = []
+    for index, run in enumerate(cases["runs"]):
+        puppet = puppet_runs[index]
+        for key, confrt in confrt_runs[index].items():
+            documented = differences.pop((index, key), None)
+            if documented is None:
+                ok = confrt == puppet[key] and not (isinstance(confrt, dict) and "error" in confrt)
+            else:
+                ok = matches(documented["puppet"], puppet[key]) and matches(documented["confrt"], confrt)
+            if not ok:
+                problems.append(f"run {index} {confrt_flags(run)} {key}: "
+                                f"confrt={confrt!r} puppet={puppet[key]!r}"
+                                + (" (listed)" if documented else ""))
     assert not differences, f"documented differences never looked up: {sorted(differences)}"
     assert not problems, "\n".join(problems)
