@@ -12,6 +12,8 @@ from confrt.engine.params import redact_problem
 from confrt.errors import CompileError, LookupNotFound
 
 CLASSES_KEY = "classes"
+#: 'prefix::' keys that belong to no module: confrt's own (the metadata `confrt userdata` writes)
+RESERVED_PREFIXES = ("confrt",)
 CLASSES_MERGE = {"strategy": "unique", "knockout_prefix": "--"}
 
 
@@ -168,10 +170,19 @@ class Compiler:
         return problem
 
     def warn_unknown_keys(self):
-        """A key 'm::x' of an included module m that is not one of its parameters."""
+        """A key 'm::x' whose m is no module on the modulepath (confrt's own 'confrt::' keys aside),
+        or whose m is an included module without a parameter x; each with a did-you-mean."""
+        from confrt.engine.catalog import did_you_mean
+
         included = set(self.classes)
         for key in sorted(k for k in self.store.keys() if "::" in k):
             name, _, param = key.partition("::")
+            if name in RESERVED_PREFIXES:
+                continue
+            if name not in self.modules:
+                hint = did_you_mean(name, list(self.modules))
+                self.warn(f"{self._origin(key)}: {key}: no module named '{name}'{hint}")
+                continue
             if name not in included or "::" in param:
                 continue
             module = self.modules[name]
