@@ -117,7 +117,9 @@ def parse_vc_out(text, path):
         return cluster
     public = frontend.find("public")
     fqdn = required(frontend, public, "fqdn", "fqdn", path)
-    name = required(frontend, public, "name", "name", path)
+    # pragma_boot's README names the frontend only by <public fqdn=...>: the first vc-out-parser
+    # took the fqdn's first label as its name
+    name = frontend.get("name") or (public.get("name") if public is not None else None) or fqdn.split(".")[0]
     gateway = required(frontend, public, "gw", "gw", path)
     interfaces = node_interfaces(frontend, gateway, "public", path)
     hosts = [(i["ip"], host_names(i["tag"], name, fqdn)) for i in interfaces]
