@@ -239,6 +239,18 @@ def test_lookup_options_sensitive_is_redacted_in_explain(tmp_path):
     assert "s3cret" not in text and "[redacted]" in text
 
 
+def test_a_value_built_from_a_sensitive_one_is_sensitive(tmp_path):
+    store = one_file(tmp_path, {"lookup_options": {"site::api_token": {"sensitive": True}},
+                                "site::api_token": "tok-s3cret",
+                                "site::dsn": "https://svc/?token=%{lookup('site::api_token')}",
+                                "site::copy": "%{alias('site::dsn')}", "site::url": "https://svc/"})
+    assert store.lookup("site::copy") == "https://svc/?token=tok-s3cret"
+    assert store.is_sensitive("site::dsn") and store.is_sensitive("site::copy")
+    assert not store.is_sensitive("site::url")
+    text = store.explain("site::dsn")
+    assert "tok-s3cret" not in text and "[redacted]" in text
+
+
 def test_bad_lookup_options_are_clear_errors(tmp_path):
     store = one_file(tmp_path, {"lookup_options": {"a": {"merge": "weird"}}, "a": 1})
     with pytest.raises(DataError, match=r"lookup_options for 'a': unknown merge strategy 'weird'"):

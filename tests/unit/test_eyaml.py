@@ -117,6 +117,24 @@ def test_key_file_that_is_not_a_key_or_not_a_file(tmp_path, monkeypatch):
             eyaml.decrypt_value(token, eyaml.Pkcs7Keys(private, public), "f: key 'k'")
 
 
+def test_eyaml_from_defaults_with_options_naming_facts(tmp_path):
+    """lookup_key and options in `defaults` serve every level without a data_hash of its own;
+    option values interpolate variables (as Puppet), a level's own options replace them."""
+    (tmp_path / "data").mkdir()
+    shutil.copy(os.path.join(FIXTURE, "data", "secrets.eyaml"), tmp_path / "data")
+    (tmp_path / "data" / "plain.yaml").write_text("db: {user: plain}\n")
+    (tmp_path / "hiera.yaml").write_text(yaml.safe_dump({
+        "version": 5,
+        "defaults": {"lookup_key": "eyaml_lookup_key",
+                     "options": {"pkcs7_private_key": "%{keys}/private_key.pkcs7.pem",
+                                 "pkcs7_public_key": "%{keys}/public_key.pkcs7.pem"}},
+        "hierarchy": [{"name": "plain", "path": "plain.yaml", "data_hash": "yaml_data"},
+                      {"name": "secrets", "path": "secrets.eyaml"}]}))
+    store = DataStore(str(tmp_path / "hiera.yaml"), Facts.static(dict(FACTS, keys=KEYS)))
+    assert store.lookup("db", merge="deep")["password"] == "db-pa55"
+    assert store.lookup("db.user") == "plain"
+
+
 def eyaml_site(root, common, keys_dir=KEYS):
     """A confrt site whose top level is the fixture's secrets.eyaml (absolute key paths) and then
     `common` (plain YAML); modules: the packaged ones."""
