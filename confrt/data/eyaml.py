@@ -50,7 +50,7 @@ class Pkcs7Keys:
         self._need(PRIVATE_KEY_OPTION, self.private_key, f"{where}: cannot decrypt")
         self._need(PUBLIC_KEY_OPTION, self.public_key, f"{where}: cannot decrypt")
         result = run_openssl(["smime", "-decrypt", "-inform", "DER", "-inkey", self.private_key,
-                           "-recip", self.public_key], der, where)
+                              "-recip", self.public_key], der, where)
         if result.returncode == 4:
             raise DataError(f"{where}: cannot decrypt: the private key {_shown(self.private_key)} does not "
                             f"open it (wrong key pair)")
@@ -67,7 +67,7 @@ class Pkcs7Keys:
         self._need(PUBLIC_KEY_OPTION, self.public_key, f"{where}: cannot encrypt")
         data = text.encode("utf-8") if isinstance(text, str) else text
         result = run_openssl(["smime", "-encrypt", "-binary", "-aes256", "-outform", "DER", self.public_key],
-                          data, where)
+                             data, where)
         if result.returncode != 0:
             raise DataError(f"{where}: cannot encrypt: {self._problem(result.stderr)}")
         return f"ENC[{SCHEME},{base64.b64encode(result.stdout).decode('ascii')}]"
@@ -116,31 +116,29 @@ def decrypt_value(value, keys, where, path=()):
 
 def _decrypt_string(text, keys, where):
     """hiera-eyaml's backend parse: each token replaced, then one trailing newline removed."""
-    tokens = list(HIERA_TOKEN.finditer(text))
-    parts, pos = [], 0
-    for number, match in enumerate(tokens, 1):
-        parts.append(text[pos:match.start()])
-        label = f"{where} (ENC block {number} of {len(tokens)})" if len(tokens) > 1 else where
-        parts.append(keys.decrypt(_scheme_checked(match.group(1), match.group(2), label), label))
-        pos = match.end()
-    parts.append(text[pos:])
-    return _chomp("".join(parts))
+    tokens = [(match, match.group(1), match.group(2)) for match in HIERA_TOKEN.finditer(text)]
+    return _chomp(_replaced(text, tokens, keys, where))
 
 
 def decrypt_text(text, keys, where):
     """`eyaml decrypt -s/-f`: each token of text replaced by its clear text; a clear text of
-    several lines that follows other text becomes a YAML `|` block, as the tool writes it."""
+    several lines right after other text becomes a YAML `|` block, as the tool writes it."""
+    tokens = [(match, *((match.group(1), match.group(2)) if match.group(2) is not None
+                        else (match.group(3), match.group(4))))
+              for match in FILE_TOKEN.finditer(text)]
+    return _replaced(text, tokens, keys, where, yaml_blocks=True)
+
+
+def _replaced(text, tokens, keys, where, yaml_blocks=False):
+    """text with each (match, scheme, base64) token replaced by its clear text."""
     parts, pos = [], 0
-    for number, match in enumerate(FILE_TOKEN.finditer(text), 1):
+    for number, (match, scheme, body) in enumerate(tokens, 1):
         before = text[pos:match.start()]
-        parts.append(before)
-        scheme, body = (match.group(1), match.group(2)) if match.group(2) is not None \
-            else (match.group(3), match.group(4))
-        plain = keys.decrypt(_scheme_checked(scheme, body, f"{where} (ENC block {number})"),
-                             f"{where} (ENC block {number})")
-        if (before or pos) and re.search(r"[\r\n]", plain):
+        label = f"{where} (ENC block {number} of {len(tokens)})" if len(tokens) > 1 else where
+        plain = keys.decrypt(_scheme_checked(scheme, body, label), label)
+        if yaml_blocks and before and re.search(r"[\r\n]", plain):
             plain = "|\n  " + re.sub(r"([\r\n]+)", r"\1  ", plain)
-        parts.append(plain)
+        parts += [before, plain]
         pos = match.end()
     parts.append(text[pos:])
     return "".join(parts)
