@@ -74,11 +74,11 @@ def interface_files(ctx, cluster, facts):
             continue
         variables = {"device": device, "interface": interface}
         if family == "RedHat":
+            resources += ctx.directories("/etc/sysconfig/network-scripts")
             resources.append(ctx.resource("file", f"/etc/sysconfig/network-scripts/ifcfg-{device}", mode="0644",
                                           content=ctx.template("ifcfg.j2", **variables)))
         elif family == "Debian":
-            resources += [ctx.resource("directory", path, mode="0755")
-                          for path in ("/etc/network", "/etc/network/interfaces.d")]
+            resources += ctx.directories("/etc/network/interfaces.d")
             resources.append(ctx.resource("file", f"/etc/network/interfaces.d/{device}", mode="0644",
                                           content=ctx.template("interfaces.j2", **variables)))
         else:

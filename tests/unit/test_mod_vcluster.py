@@ -46,6 +46,9 @@ def test_frontend(tmp_path):
     assert "DEFROUTE=no" in private and not any(x.startswith("GATEWAY") for x in private)
     assert {"DEVICE=eth1", "IPADDR=10.1.0.1", "NETMASK=255.255.0.0", "BOOTPROTO=none", "ONBOOT=yes", "MTU=9000",
             "HWADDR=52:54:00:bb:00:01"} <= set(private)
+    # network-scripts may be missing (NetworkManager makes it): declared, so the files never fail for it
+    ifcfg = "file[/etc/sysconfig/network-scripts/ifcfg-eth0]"
+    assert "directory[/etc/sysconfig/network-scripts]" in catalog.requires[ifcfg]
     assert warnings == []
 
 
