@@ -134,7 +134,7 @@ def refresh_userdata(config, report):
         return _keep_local_data(config, report, f"internal error ({type(exc).__name__}); "
                                                 "`confrt userdata show --debug` shows it"), []
     for warning in decoded.warnings:
-        report.err.write(f"confrt: warning: userdata: {warning}\n")
+        report.err.write(f"confrt: warning: {warning}\n")  # each names its part: "userdata: ..."
     verb = "would write" if report.noop else "wrote"
     for write in writes:
         report.out.write(f"confrt: userdata from {fetched.source}: {verb} {write.describe()}\n")

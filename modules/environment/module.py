@@ -19,20 +19,28 @@ PARAMS = [
     Param("variables", dict, {}, "name -> value (a string, number or bool); null drops one a lower level gave"),
     Param("sh_file", str, "/etc/profile.d/confrt-environment.sh", "the file sh-family login shells read",
           check=absolute_path),
-    Param("csh_file", str, "/etc/profile.d/confrt-environment.csh", "the file csh/tcsh login shells read",
+    Param("csh_file", str, None, "the file csh/tcsh login shells read (default: by os.family, CSH_FILES)",
           check=absolute_path),
 ]
+#: where csh/tcsh login shells look, by os.family: EL's /etc/csh.login sources /etc/profile.d/*.csh,
+#: Debian's sources /etc/csh/login.d/* instead
+CSH_FILES = {"Debian": "/etc/csh/login.d/confrt-environment.csh"}
+CSH_FILE = "/etc/profile.d/confrt-environment.csh"
+#: folders made for a default csh file (Debian has /etc/csh/login.d only with a csh installed)
+CSH_FOLDERS = {"/etc/csh/login.d/confrt-environment.csh": ("/etc/csh", "/etc/csh/login.d")}
 
 
 def declare(params, facts, ctx):
     variables = checked(params["variables"], f"{ctx.origin('variables')}: environment::variables")
+    csh_file = params["csh_file"] or CSH_FILES.get(facts.get("os.family"), CSH_FILE)
     if not variables:
-        return [ctx.resource("file", params[key], ensure="absent") for key in ("sh_file", "csh_file")]
+        return [ctx.resource("file", path, ensure="absent") for path in (params["sh_file"], csh_file)]
     header = "# Managed by confrt (module environment): environment::variables\n"
     sh = "".join(f"export {name}={sh_quote(value)}\n" for name, value in variables.items())
     csh = "".join(f"setenv {name} {csh_quote(value)}\n" for name, value in variables.items())
-    return [ctx.resource("file", params["sh_file"], mode="0644", content=header + sh),
-            ctx.resource("file", params["csh_file"], mode="0644", content=header + csh)]
+    folders = [ctx.resource("directory", path, mode="0755") for path in CSH_FOLDERS.get(csh_file, ())]
+    return folders + [ctx.resource("file", params["sh_file"], mode="0644", content=header + sh),
+                      ctx.resource("file", csh_file, mode="0644", content=header + csh)]
 
 
 def checked(variables, where):

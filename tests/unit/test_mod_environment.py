@@ -56,6 +56,15 @@ def test_the_files_as_cernvm_users_see_them(tmp_path):
     assert catalog.get(f"file[{SH}]")["mode"] == "0644"
 
 
+def test_debians_csh_reads_another_folder(tmp_path):
+    """Debian's /etc/csh.login sources /etc/csh/login.d/*, not /etc/profile.d/*.csh."""
+    catalog, _ = compile_data(tmp_path, {"classes": ["environment"], "environment::variables": {"A": "1"}},
+                              facts={"os": {"family": "Debian"}})
+    assert content(catalog, "/etc/csh/login.d/confrt-environment.csh").endswith("setenv A '1'\n")
+    assert catalog.get("directory[/etc/csh/login.d]") and catalog.get(f"file[{CSH}]") is None
+    assert content(catalog, SH).endswith("export A='1'\n")
+
+
 def test_no_variables_removes_the_files(tmp_path):
     catalog, _ = compile_data(tmp_path, {"classes": ["environment"]})
     assert catalog.get(f"file[{SH}]")["ensure"] == catalog.get(f"file[{CSH}]")["ensure"] == "absent"

@@ -6,42 +6,28 @@ import os
 
 import pytest
 import yaml
-from userdata_helpers import LOCAL_DATA, MAX_SIZE, decode, write_config
+from userdata_helpers import FIXTURES, LOCAL_DATA, MAX_SIZE, decode, write_config
 
 from confrt.errors import UserdataError
 
 # -- CernVM amiconfig (seed 001: "CernVM contextualization on Amazon EC2") ---------------------
 
 #: The page's "Perl script to start EC2 instance": `my $user_data = qq{ ... };`, so the text starts
-#: with the newline after `qq{`.
-PERL_QQ_USERDATA = b"""
-#!/bin/sh
-echo Done > /tmp/done
-exit
-[cernvm]
-organisations = cms
-repositories = cms
-users = testcms:cms:12345678
-shell = /bin/bash
-services = ntpd
-environment = CMS_SITECONFIG=EC2,CMS_ROOT=/opt/cms
-"""
+#: with the newline after `qq{` (tests/fixtures/userdata/amiconfig-perl-qq.txt holds it verbatim).
+with open(os.path.join(FIXTURES, "amiconfig-perl-qq.txt"), "rb") as _handle:
+    PERL_QQ_USERDATA = _handle.read()
 
 #: The page's create_context_iso.sh: the heredoc written to $tmpdir.user_data ('EOF' is quoted, so
-#: `$x509_cert` stays as it is).
-CONTEXT_ISO_USERDATA = b"""[cernvm]
-organisations = atlas
-repositories = atlas,grid,atlas-condb,sft
-users = panda:atlas:
-contextualization_command = panda:'/cvmfs/sft.cern.ch/lcg/external/experimental/panda-pilot/runPanda -m /tmp/eos/atlas/vm/copilot -t 1'
-x509-cert = $x509_cert
-"""
+#: `$x509_cert` stays as it is), verbatim in tests/fixtures/userdata/amiconfig-context-iso-page.txt.
+with open(os.path.join(FIXTURES, "amiconfig-context-iso-page.txt"), "rb") as _handle:
+    CONTEXT_ISO_USERDATA = _handle.read()
 ROOT_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0AZ9ipl7v+8FZ7WM3kF9t6hIRQV0lGZ1ZPq0Qj0U3v root@submit"
 
 
 def test_perl_qq_userdata_starting_with_a_newline_is_the_script_and_the_cernvm_section():
     """amiconfig's script runner strips blank lines before looking for `#!`; the old confrt read the
     text as YAML: 'expected a YAML mapping, got str'."""
+    assert PERL_QQ_USERDATA.startswith(b"\n#!/bin/sh\n")
     decoded = decode(PERL_QQ_USERDATA)
     assert [s.content for s in decoded.scripts] == [b"#!/bin/sh\necho Done > /tmp/done\nexit\n"]
     assert decoded.data == {
