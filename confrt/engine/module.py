@@ -256,6 +256,8 @@ class ModuleContext:
             path = os.path.normpath(path)
             while path not in BASE_DIRECTORIES and path not in folders and path not in chain:
                 chain.append(path)
+                if not path.startswith("/"):
+                    break  # the directory type refuses it: a compile error naming the path
                 path = os.path.dirname(path)
             folders += reversed(chain)
         return [self.resource("directory", folder, mode=mode, **attrs) for folder in folders]

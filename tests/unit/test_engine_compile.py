@@ -245,3 +245,4 @@ def test_module_directories_are_declared_with_their_folders_up_to_the_base_syste
     assert [r.title for r in made] == ["/etc/confrt", "/etc/confrt/glidein", "/etc/confrt/glidein/pre.d",
                                        "/etc/confrt/glidein/post.d", "/usr/libexec/confrt"]
     assert all(r.type == "directory" and r.attrs == {"mode": "0755", "require": "package[x]"} for r in made)
+    assert [r.title for r in ctx.directories("relative/x", "")] == ["relative/x", "."]  # refused by the type
