@@ -158,16 +158,18 @@ def _keep_local_data(config, report, error):
 def _config_with_local_data(config, content, others=()):
     """A copy of config whose local_data is `content` in a private temp dir (0700: it may hold
     secrets). The other files the refresh would write (a glidein proxy, write_files) go there
-    too, and local_data values naming them point at those copies, so the preview compiles as
-    the real run will (a file resource's `source` must exist)."""
+    too, each in a folder of its own under its own name (a module may derive a name from it:
+    glidein's proxy in the pilot's home), and local_data values naming them point at those
+    copies, so the preview compiles as the real run will (a file resource's `source` must exist)."""
     import copy
     import tempfile
 
     directory = tempfile.mkdtemp(prefix="confrt-preview-")
     moved = {}
     for index, write in enumerate(others):
-        moved[write.path] = _private_file(os.path.join(directory, f"{index}-{os.path.basename(write.path)}"),
-                                          write.content)
+        folder = os.path.join(directory, str(index))
+        os.mkdir(folder, 0o700)
+        moved[write.path] = _private_file(os.path.join(folder, os.path.basename(write.path)), write.content)
     if moved:
         from confrt.util.yamlfile import dump_yaml, load_yaml
 

@@ -148,3 +148,16 @@ def test_failed_first_boot_script_sets_the_failure_bit_and_is_not_retried(tmp_pa
     step = summary(paths)["steps"]["first_boot_scripts"]
     assert step["status"] == "failed" and step["failed"] == ["01-part-001"]
     assert run_confrt("run", "--boot", env=env).returncode == 0
+
+
+def test_boot_noop_plans_the_glidein_proxy_under_the_name_the_real_run_gives_it(tmp_path, run_confrt):
+    """The noop's preview keeps the name of each file the userdata writes: glidein names the pilot's
+    copy of the proxy after it (the noop planned /home/glidein_pilot/0-pilot_proxy)."""
+    fixture = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "userdata",
+                           "glidein-ini-args-proxy.txt")
+    env, paths = make_run_site(tmp_path, sources=[f"file:{fixture}"])
+    result = run_confrt("run", "--boot", "--noop", env=env)
+    assert "file[/home/glidein_pilot/pilot_proxy]/ensure: defined content as [redacted]" in result.stdout, \
+        result.stdout + result.stderr
+    assert '+  "proxy": "/home/glidein_pilot/pilot_proxy",' in result.stdout  # pilot.json's diff
+    assert not os.path.exists(paths["local.yaml"]) and "0-pilot_proxy" not in result.stdout
