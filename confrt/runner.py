@@ -92,14 +92,14 @@ def _locked_run(config, boot, noop, wait_lock, out, err):
     with take_run_lock(config, report, wait_lock):
         refresh = boot or config.run["refresh_userdata"]
         previous = _read_local_data(config) if refresh else None
-        run_config, new_scripts = refresh_userdata(config, report) if refresh else (config, [])
+        run_config, new_scripts, made = refresh_userdata(config, report) if refresh else (config, [], {})
         try:
             with fatal_reported(config, report):
                 if refresh:
                     facts, catalog = compile_with_good_local_data(config, run_config, report, previous)
                 else:
                     facts, catalog = compile_phases(config, report)
-                apply_phase(config, report, facts, catalog)
+                apply_phase(config, report, facts, catalog, made_before=made)
             run_first_boot_scripts(config, report, new_scripts)
             run_first_boot_commands(config, report, facts)
         finally:
@@ -115,8 +115,9 @@ def refresh_userdata(config, report):
     """Fetch and write local_data; a failure keeps the old one and is a failed step.
 
     Returns (config to compile with, paths of first-boot scripts the refresh stored
-    or, in noop, would store). In noop the config is a copy whose local_data is a
-    private temporary file holding what the refresh would write.
+    or, in noop, would store, {folder: mode} the refresh would make: noop only). In
+    noop the config is a copy whose local_data is a private temporary file holding
+    what the refresh would write.
     """
     from confrt.errors import ConfrtError
     from confrt.userdata import local
@@ -124,15 +125,15 @@ def refresh_userdata(config, report):
 
     if not config.userdata["sources"]:
         report.step(USERDATA_STEP, "skipped", reason="userdata.sources is empty")
-        return config, []
+        return config, [], {}
     try:
         with report.phase("userdata"):
             fetched, decoded, writes = refresh_local_data(config, noop=report.noop)
     except ConfrtError as exc:
-        return _keep_local_data(config, report, str(exc)), []
+        return _keep_local_data(config, report, str(exc)), [], {}
     except Exception as exc:  # a bug in a parser must not stop the fleet from converging
         return _keep_local_data(config, report, f"internal error ({type(exc).__name__}); "
-                                                "`confrt userdata show --debug` shows it"), []
+                                                "`confrt userdata show --debug` shows it"), [], {}
     for warning in decoded.warnings:
         report.err.write(f"confrt: warning: {warning}\n")  # each names its part: "userdata: ..."
     verb = "would write" if report.noop else "wrote"
@@ -140,11 +141,12 @@ def refresh_userdata(config, report):
         report.out.write(f"confrt: userdata from {fetched.source}: {verb} {write.describe()}\n")
     report.step(USERDATA_STEP, "ok", source=fetched.source, written=[write.path for write in writes])
     scripts = [write.path for write in writes if write.path.startswith(local.scripts_dir(config))]
+    made = local.folders_made_by(config, writes) if report.noop else {}
     planned = [write for write in writes if write.path == config.local_data]
     if report.noop and planned:
         others = [write for write in writes if write.path != config.local_data]
-        return _config_with_local_data(config, planned[0].content, others), scripts
-    return config, scripts
+        return _config_with_local_data(config, planned[0].content, others), scripts, made
+    return config, scripts, made
 
 
 def _keep_local_data(config, report, error):

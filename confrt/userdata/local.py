@@ -151,12 +151,29 @@ def plan_writes(config, fetched, decoded):
     return [w for w in writes if not _unchanged(w)]
 
 
+def _folders(config, write):
+    """(folder, mode) apply_writes makes for a write, in order."""
+    return [(state_dir(config), 0o700), (os.path.dirname(os.path.abspath(write.path)), 0o755)]
+
+
+def folders_made_by(config, writes):
+    """{folder: permission bits} apply_writes(config, writes) would make (for a noop's apply)."""
+    from confrt.util.atomic import folders_made
+
+    made = {}
+    for write in writes:
+        for folder, mode in _folders(config, write):
+            for path, bits in folders_made(folder, mode).items():
+                made.setdefault(path, bits)
+    return made
+
+
 def apply_writes(config, writes):
     """Write each planned file atomically; local_data is the last one, so a failure keeps the old one."""
     for write in writes:
         try:
-            os.makedirs(state_dir(config), mode=0o700, exist_ok=True)
-            os.makedirs(os.path.dirname(os.path.abspath(write.path)), mode=0o755, exist_ok=True)
+            for folder, mode in _folders(config, write):
+                os.makedirs(folder, mode=mode, exist_ok=True)
             atomic_write(write.path, write.content, write.mode, write.uid, write.gid)
         except OSError as exc:
             raise UserdataError(f"{write.path}: cannot write: {exc.strerror or exc}") from None

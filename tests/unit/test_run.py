@@ -161,3 +161,25 @@ def test_boot_noop_plans_the_glidein_proxy_under_the_name_the_real_run_gives_it(
         result.stdout + result.stderr
     assert '+  "proxy": "/home/glidein_pilot/pilot_proxy",' in result.stdout  # pilot.json's diff
     assert not os.path.exists(paths["local.yaml"]) and "0-pilot_proxy" not in result.stdout
+
+
+def test_boot_noop_plans_against_the_folders_its_userdata_refresh_makes(tmp_path, run_confrt):
+    """The refresh makes local_data's folder before the apply: the noop (which makes nothing) plans
+    the catalog as the real run then finds it, a directory resource for that folder in sync."""
+    env, paths = make_run_site(tmp_path, sources=[f"file:{tmp_path}/user-data"])
+    site = tmp_path / "new"
+    with open(paths["confrt.yaml"]) as handle:
+        config = yaml.safe_load(handle)
+    config["local_data"] = str(site / "data" / "local.yaml")
+    with open(paths["confrt.yaml"], "w") as handle:
+        yaml.safe_dump(config, handle)
+    with open(tmp_path / "user-data", "w") as handle:
+        yaml.safe_dump({"classes": ["resources"], "resources::directory": {str(site): {"mode": "0755"}},
+                        "resources::file": {str(site / "data" / "motd"): {"content": "x\n"}}}, handle)
+    noop = run_confrt("run", "--boot", "--noop", env=env)
+    assert noop.returncode == 2 and not site.exists(), noop.stdout + noop.stderr
+    real = run_confrt("run", "--boot", env=env)
+    assert real.returncode == 2, real.stdout + real.stderr
+    planned = [line[:-len(" (noop)")] for line in noop.stdout.splitlines() if line.endswith(" (noop)") and "]/" in line]
+    assert planned == [line for line in real.stdout.splitlines() if "]/" in line]
+    assert len(planned) == 1 and planned[0].startswith(f"file[{site}/data/motd]/ensure: defined content as ")
