@@ -44,7 +44,7 @@ def declare(params, facts, ctx):
     helper = helper_argv(params, ctx)
     files = {"ruleset.nft": nft_ruleset(v4, v6, users), "rules.v4": iptables_rules(v4, users),
              "rules.v6": iptables_rules(v6, users)}
-    resources = [ctx.resource("directory", rules_dir, mode="0755")]
+    resources = ctx.directories(rules_dir)
     resources += [ctx.resource("file", os.path.join(rules_dir, name), content=text, mode="0644")
                   for name, text in files.items()]
     rule_files = [f"file[{os.path.join(rules_dir, name)}]" for name in files]
@@ -104,10 +104,11 @@ def allowed_users(params, ctx):
 
 
 def nft_ruleset(v4, v6, users):
-    """The table, replaced atomically (nft -f runs the file as one transaction)."""
-    rules = [f"meta skuid {{ {', '.join(users)} }} accept"]
-    rules += [f"ip daddr {address} reject" for address in v4]
-    rules += [f"ip6 daddr {address} reject" for address in v6]
+    """The table, replaced atomically (nft -f runs the file as one transaction). A packet without a
+    socket (the kernel's ICMP errors, a TIME_WAIT ack) has no skuid: the rules let it pass."""
+    allowed = f"meta skuid != {{ {', '.join(users)} }}"
+    rules = [f"ip daddr {address} {allowed} reject" for address in v4]
+    rules += [f"ip6 daddr {address} {allowed} reject" for address in v6]
     body = "".join(f"\t\t{rule}\n" for rule in rules)
     return (f"# confrt metadata_lock: only these uids reach the metadata service\n"
             f"table inet {TABLE}\ndelete table inet {TABLE}\n"
@@ -118,7 +119,7 @@ def nft_ruleset(v4, v6, users):
 def iptables_rules(addresses, users):
     """An iptables-restore file for one family: our chain, reset and filled (the jump from OUTPUT
     is added by the helper, once)."""
-    lines = ["*filter", f":{CHAIN} - [0:0]"]
+    lines = ["*filter", f":{CHAIN} - [0:0]", f"-A {CHAIN} -m owner ! --socket-exists -j RETURN"]
     lines += [f"-A {CHAIN} -m owner --uid-owner {user} -j RETURN" for user in users]
     lines += [f"-A {CHAIN} -d {address} -j REJECT" for address in addresses]
     return "# confrt metadata_lock\n" + "\n".join(lines + ["COMMIT"]) + "\n"

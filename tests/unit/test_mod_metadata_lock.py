@@ -36,8 +36,7 @@ def in_netns(argv, **kwargs):
 def test_the_rules_say_what_the_parameters_say(tmp_path):
     catalog = compile_site(tmp_path, lock_data(tmp_path, **{"metadata_lock::addresses": ["169.254.169.254"]}))
     ruleset = content(catalog, str(tmp_path / "rules" / "ruleset.nft"))
-    assert "meta skuid { 0, nobody } accept" in ruleset
-    assert "ip daddr 169.254.169.254 reject" in ruleset and "ip6 daddr" not in ruleset
+    assert "ip daddr 169.254.169.254 meta skuid != { 0, nobody } reject" in ruleset and "ip6 daddr" not in ruleset
     assert "-A confrt-metadata-lock -m owner --uid-owner nobody -j RETURN" in content(
         catalog, str(tmp_path / "rules" / "rules.v4"))
     assert "-d " not in content(catalog, str(tmp_path / "rules" / "rules.v6"))
@@ -113,8 +112,8 @@ nft list ruleset
 """)
     (first, first_rc), (second, second_rc), (noop, noop_rc), (repair, repair_rc), (third, third_rc), \
         (knock_noop, knock_noop_rc), (knock, knock_rc), (again, again_rc) = runs(output)
-    assert first_rc == "rc=2" and "meta skuid { 0, 65534 } accept" in output
-    assert "7 resources, 0 changed, 0 failed" in second and second_rc == "rc=0"
+    assert first_rc == "rc=2" and "ip daddr 169.254.169.254 meta skuid != { 0, 65534 } reject" in output
+    assert " 0 changed, 0 failed" in second and second_rc == "rc=0"
     assert "1 would change" in noop and noop_rc == "rc=2"            # the tampered table, in noop
     assert "1 changed" in repair and repair_rc == "rc=2" and third_rc == "rc=0"
     assert knock_noop_rc == "rc=2" and "table inet confrt_metadata_lock" in output.split(knock_noop)[1]

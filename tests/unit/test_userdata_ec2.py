@@ -25,7 +25,7 @@ META = {
 class MetadataServer:
     """IMDS on 127.0.0.1: token flow, stale tokens, IMDSv1-only, missing user-data, slow answers."""
 
-    def __init__(self, token_status=200, userdata=USERDATA, stale_once=False, delay=None):
+    def __init__(self, token_status=200, userdata=USERDATA, stale_once=False, delay=None, address=("127.0.0.1", 0)):
         self.token_status = token_status
         self.userdata = userdata
         self.stale_once = stale_once
@@ -68,9 +68,9 @@ class MetadataServer:
                     return self._send(200, META[self.path])
                 self._send(404)
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = http.server.ThreadingHTTPServer(address, Handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.url = f"http://{address[0]}:{self.httpd.server_port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     def __enter__(self):
