@@ -23,7 +23,7 @@ def role_catalog(tmp_path, role, os_fact=None, local=None):
 
 
 @pytest.mark.parametrize("role, classes", [
-    ("worker", ["ephemeral_disk", "sshkeys", "cvmfs", "condor", "osg_wn", "atlas_wn"]),
+    ("worker", ["ephemeral_disk", "sshkeys", "cvmfs", "condor", "osg_wn", "atlas_wn", "metadata_lock"]),
     ("manager", ["sshkeys", "condor"]),
     ("submit", ["sshkeys", "condor"]),
     ("squid", ["ephemeral_disk", "sshkeys", "squid"]),
