@@ -11,6 +11,8 @@ import subprocess
 import pytest
 import yaml
 
+from scratch import diff_changes
+
 #: "Perl script to start EC2 instance": `my $user_data = qq{...};` (it starts with a newline)
 PERL_USERDATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "userdata",
                              "amiconfig-perl-qq.txt")
@@ -55,6 +57,11 @@ def test_perl_example_userdata(scratch):
     with open(PERL_USERDATA, "rb") as handle:
         scratch.write_file("/root/user-data", handle.read())
     _boot_site(scratch, "file:/root/user-data")
+    before = scratch.changes()
+    preview = scratch.confrt("run", "--boot", "--noop")
+    assert preview.returncode == 2, preview.stdout + preview.stderr
+    assert "confrt: would run the first-boot scripts 01-userdata-script (noop)" in preview.stdout
+    assert diff_changes(before, scratch.changes(), ignore=OWN_STATE) == []
     first = scratch.confrt("run", "--boot")
     assert first.returncode == 2, first.stdout + first.stderr
     assert "warning" not in first.stderr, first.stderr
@@ -124,6 +131,7 @@ def test_context_iso_example(scratch, tmp_path):
     scratch.write_file("/root/context.iso", _context_iso(tmp_path, root_key))
     scratch.write_file(PILOT, '#!/bin/sh\necho "pilot $(id -un) $*"\nexec sleep 300\n', mode=0o755)
     _boot_site(scratch, "context:/root/context.iso")
+    scratch.write_file("/etc/confrt/data/common.yaml", "first_boot::background_check: 1\n")
     first = scratch.confrt("run", "--boot")
     assert first.returncode == 2, first.stdout + first.stderr
     assert first.stderr.splitlines() == ["confrt: warning: userdata: [cernvm] x509-cert: not supported, skipped"]
