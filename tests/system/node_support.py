@@ -8,6 +8,23 @@ import pytest
 from scratch import REPO
 
 
+#: Debian packages a module or role manages in the scratch system (its data installs them; the
+#: scratch systems that test it have no network): the EL-only ones are skipped by os/Debian.yaml.
+DEBIAN_NEEDS = {"worker": ["fetch-crl", "voms-clients"], "osg_wn": ["fetch-crl", "voms-clients"],
+                "squid": ["squid"]}
+
+
+def skip_unless_debian_with_packages_of(system, name):
+    """Skip a test of module or role `name` where the packaged data's os/Debian.yaml does not
+    apply, or where the Debian packages it installs are not installed (DEBIAN_NEEDS)."""
+    if not system.exists("/etc/debian_version"):
+        pytest.skip("the packaged modules and roles are proven on Debian here (os/Debian.yaml)")
+    missing = system.missing_packages(DEBIAN_NEEDS.get(name, []))
+    if missing:
+        pytest.skip(f"Debian packages {missing} are not installed (tests/debian-packages.txt); the scratch "
+                    f"system has no network to install them")
+
+
 def converge(scratch, data):
     """noop (exact: changes nothing), apply (changes), apply again (nothing to do); returns the real run."""
     result = scratch.noop_then_apply(data)

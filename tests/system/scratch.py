@@ -348,6 +348,14 @@ class Scratch:
                                      f"{(update.stderr or update.stdout).strip().splitlines()[-1:]}")
         return self.run(argv, check=True)
 
+    def missing_packages(self, packages):
+        """Those of the Debian `packages` that are not installed inside."""
+        def installed(package):
+            result = self.run(["dpkg-query", "-W", "-f", "${Status}", package])
+            return result.returncode == 0 and result.stdout.endswith("installed")
+
+        return [package for package in packages if not installed(package)]
+
     def host_pids(self):
         """Host pids of every process inside the scratch's PID namespace."""
         try:
@@ -380,26 +388,27 @@ class Scratch:
             self.write_site(data)
         return self.confrt("apply", "--detailed-exitcodes", *args, env=env)
 
-    def noop_then_apply(self, data=None, *args):
+    def noop_then_apply(self, data=None, *args, exit_code=2):
         """Prove a noop exact, then apply for real (both with `args`), after write_site(data) when
         data is given: returns the real run's result (a ProvenRun).
 
-        Asserts that the noop exits 2 (changes pending), writes nothing (the
-        overlay's upper layer is the same, minus confrt's own run state), runs no
-        state-changing command (traced, see trace_commands) and lists exactly the
-        changes the real run then makes, and that the real run exits 2.
+        Asserts that the noop exits `exit_code` (2: changes pending; None: whatever
+        the real run then exits), writes nothing (the overlay's upper layer is the
+        same, minus confrt's own run state), runs no state-changing command (traced,
+        see trace_commands) and lists exactly the changes the real run then makes
+        and the resources it fails and skips, and that the real run exits the same.
         """
         if data is not None:
             self.write_site(data)
         before = self.changes()
         noop = self.apply(None, "--noop", *args, env=self.trace_commands())
-        assert noop.returncode == 2, noop.stdout + noop.stderr
+        assert exit_code is None or noop.returncode == exit_code, noop.stdout + noop.stderr
         touched = diff_changes(before, self.changes(), ignore=CONFRT_STATE)
         commands = state_changing(self.read_text(TRACE_LOG).splitlines())
         assert touched == [] and commands == [], (touched, commands)
         real = self.apply(None, *args)
-        assert real.returncode == 2, real.stdout + real.stderr
-        assert change_lines(noop.stdout) == change_lines(real.stdout)
+        assert real.returncode == noop.returncode, real.stdout + real.stderr
+        assert_same_plan(noop, real)
         return ProvenRun(real, noop, touched)
 
     def trace_commands(self):
@@ -497,6 +506,21 @@ def change_lines(output):
         if "]/" in line and not line.startswith(("+", "-", "@", " ")):
             lines.append(line[:-len(" (noop)")] if line.endswith(" (noop)") else line)
     return lines
+
+
+def unsuccessful(stderr):
+    """[(ref, 'failed' or 'skipped')] of the resources a confrt output names as failed or skipped."""
+    found = re.findall(r"^confrt: (\S+\[.*?\]): (failed|skipped): ", stderr, re.MULTILINE)
+    return sorted(found)
+
+
+def assert_same_plan(noop, real):
+    """A noop run's output lists the changes, failures and skips the real run's then shows."""
+    import difflib
+
+    planned, made = change_lines(noop.stdout), change_lines(real.stdout)
+    assert planned == made, "\n".join(difflib.unified_diff(planned, made, "noop", "real", lineterm=""))
+    assert unsuccessful(noop.stderr) == unsuccessful(real.stderr), f"noop:\n{noop.stderr}real:\n{real.stderr}"
 
 
 def _describe_lower_dir(path):

@@ -7,10 +7,8 @@ converges with 0 failures, and a second apply changes nothing.
 """
 import pytest
 import yaml
+from node_support import skip_unless_debian_with_packages_of
 from scratch import change_lines
-
-#: Debian packages each role's modules manage here (the rest is skipped by os/Debian.yaml).
-NEEDS = {"worker": ["fetch-crl", "voms-clients"], "manager": [], "submit": [], "squid": ["squid"]}
 
 #: Resources the plan of each role must hold (a sample of each module's work).
 PLAN = {
@@ -26,11 +24,6 @@ PLAN = {
 ROLE_LINE = {"worker": "use ROLE : Execute", "manager": "use ROLE : CentralManager", "submit": "use ROLE : Submit"}
 
 
-def installed(system, package):
-    result = system.run(["dpkg-query", "-W", "-f", "${Status}", package])
-    return result.returncode == 0 and result.stdout.endswith("installed")
-
-
 def changed_resources(output):
     """'file[/etc/x]' of every 'file[/etc/x]/content: ...' change line."""
     return {line.split("]/", 1)[0] + "]" for line in change_lines(output)}
@@ -39,12 +32,7 @@ def changed_resources(output):
 @pytest.mark.parametrize("role", sorted(PLAN))
 def test_role_plans_converges_and_stays_converged(offline_scratch, role):
     system = offline_scratch
-    if not system.exists("/etc/debian_version"):
-        pytest.skip("the packaged roles are proven on Debian here (os/Debian.yaml)")
-    missing = [p for p in NEEDS[role] if not installed(system, p)]
-    if missing:
-        pytest.skip(f"Debian packages {missing} are not installed (tests/debian-packages.txt); the scratch "
-                    f"system has no network to install them")
+    skip_unless_debian_with_packages_of(system, role)
     system.run(["rm", "-rf", "/etc/confrt"], check=True)  # only the packaged hierarchy
     local = {"role": role, "condor::collector_host": "cm.example.org"}
     system.write_file("/etc/confrt/data/local.yaml", yaml.safe_dump(local))
