@@ -109,20 +109,22 @@ def test_a_command_past_its_timeout_is_killed_with_its_children(tmp_path, run_co
 def test_a_background_command_is_left_running_and_an_early_failure_is_reported(tmp_path, run_confrt):
     marker = tmp_path / "agent"
     env, paths = _site(tmp_path, [
-        {"command": f"echo agent up; touch {marker}; exec sleep 120", "background": True},
+        {"command": f"echo agent up; echo $$ > {marker}; exec sleep 120", "background": True},
         {"command": "echo no such thing >&2; exit 127", "background": True}], background_check=1)
     result = run_confrt("run", "--boot", env=env)
     commands = summary(paths)["steps"]["first_boot_commands"]["commands"]
     pid = commands["01-root"]["running"]
     try:
-        assert _alive(pid) and marker.exists()
+        assert _alive(pid) and _alive(int(read(marker)))
         assert commands["02-root"] == {"user": "root", "background": True, "exit": 127}
         assert result.returncode == 4
         assert read(os.path.join(paths["log"], "first_boot-01-root.log")) == "agent up\n"
         assert read(os.path.join(paths["log"], "first_boot-02-root.log")) == "no such thing\n"
         assert f"first-boot command 01-root (as root): running in the background (pid {pid})" in result.stdout
     finally:
-        os.kill(pid, signal.SIGKILL)
+        for process in (int(read(marker)) if marker.exists() else None, pid):  # the agent, then runuser
+            if process:
+                os.kill(process, signal.SIGKILL)
 
 
 def _alive(pid):
