@@ -217,6 +217,16 @@ def test_base64_ini_without_the_separator_names_the_problem(tmp_path, run_confrt
     assert not (tmp_path / "data" / "local.yaml").exists()
 
 
+def test_base64_tarball_without_the_separator_names_the_problem():
+    """`base64(tar.gz)####extra args` (tests/fixtures/userdata/glidein-tarball-args.txt) with the
+    #### and the arguments cut off."""
+    with open(os.path.join(FIXTURES, "glidein-tarball-args.txt"), "rb") as handle:
+        blob = handle.read().split(b"####")[0]
+    with pytest.raises(UserdataError, match=r"^userdata: a base64 glideinWMS tarball \(glidein_userdata inside\) "
+                                            r"without the `####` separator: expected base64\(tar.gz\)####extra args$"):
+        decode(blob)
+
+
 def test_base64_of_anything_else_is_still_not_a_mapping():
     with pytest.raises(UserdataError, match="expected a YAML mapping, got str"):
         decode(base64.b64encode(b"[cernvm]\nrepositories = cms\n"))
