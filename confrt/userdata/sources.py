@@ -269,7 +269,9 @@ def plugin_sources():
 
 def fetch(settings, names=None):
     """Try the sources in order; the first one present wins."""
-    names = names or settings.get("sources") or DEFAULT_SOURCES
+    names = names or settings.get("sources", DEFAULT_SOURCES)
+    if not names:
+        raise NoDatasourceError("userdata.sources is empty: no source to fetch userdata from")
     reasons = []
     for spec in names:
         name, _, argument = str(spec).partition(":")

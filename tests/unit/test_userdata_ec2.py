@@ -223,3 +223,13 @@ def test_fetch_command_writes_local_data_with_metadata_keys(tmp_path, run_confrt
     assert data["sshkeys::metadata_keys"] == ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA test@ec2"]
     assert data["ephemeral_disk::block_device_mapping"]["ephemeral0"] == "sdb"
     assert data["confrt::userdata_source"] == "ec2"
+
+
+def test_an_empty_source_list_tries_nothing(run_confrt, tmp_path):
+    """userdata.sources: [] (bare metal) means no source, not the default ones (EC2 among them)."""
+    config = tmp_path / "confrt.yaml"
+    config.write_text(yaml.safe_dump({"userdata": {"sources": []}, "statedir": str(tmp_path / "state"),
+                                      "local_data": str(tmp_path / "local.yaml")}))
+    result = run_confrt("userdata", "fetch", "--config", config, env={"http_proxy": ""})
+    assert result.returncode == 1
+    assert result.stderr.strip() == "confrt: error: userdata.sources is empty: no source to fetch userdata from"
