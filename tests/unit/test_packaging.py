@@ -24,7 +24,7 @@ FIXED_RPM_FILES = [
     "/usr/lib/systemd/system/confrt.service",
     "/usr/lib/systemd/system/confrt.timer",
 ]
-RPM_REQUIRES = ["python3-pyyaml", "python3-jinja2", "python3-psutil", "python3-pluggy"]
+RPM_REQUIRES = ["python3-pyyaml", "python3-jinja2", "python3-psutil", "python3-pluggy", "openssl"]
 
 
 def tree_files(top):
