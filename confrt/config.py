@@ -67,6 +67,11 @@ class Config:
     def as_dict(self):
         return {key: getattr(self, key) for key in _TOP}
 
+    def data_variables(self):
+        """confrt's own variables in the data's interpolation scope: %{confrt.local_data},
+        %{confrt.statedir} (module data derives paths from them, e.g. condor::summary_file)."""
+        return {"confrt": {"local_data": self.local_data, "statedir": self.statedir}}
+
 
 def _check(path, where, key, value, types):
     from confrt.engine.params import is_instance, type_name

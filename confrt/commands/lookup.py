@@ -86,7 +86,7 @@ def run(args, config):
     module_data, sensitive_keys = module_layer(config, args.key)
     store = DataStore(args.hiera_config or config.effective_hiera_config(),
                       Facts.for_config(config, args.facts, args.role),
-                      variables={"confrt": {"local_data": config.local_data}},
+                      variables=config.data_variables(),
                       module_data=module_data, sensitive_keys=sensitive_keys)
     merge = merge_request(args)
     if args.explain:

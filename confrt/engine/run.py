@@ -30,7 +30,7 @@ def open_store(config, facts, modules, extra_data=None):
         raise DataError(f"{extra_data}: --data file not found")
     module_data = {name: module.data_dir for name, module in modules.items() if module.data_dir}
     return DataStore(config.effective_hiera_config(), facts,
-                     variables={"confrt": {"local_data": config.local_data}},
+                     variables=config.data_variables(),
                      module_data=module_data, top_data=extra_data)
 
 

@@ -27,8 +27,12 @@ Translation table (section names case-insensitive; README "## Userdata" repeats 
     [condor]    condor_master = HOST     condor::roles [execute], condor::collector_host HOST
                 (no condor_master)       condor::roles [manager]
                 condor_secret            condor::pool_password (sensitive)
-                uid_domain = D | *       condor::uid_domain D | condor::trust_uid_domain true
-                lowport, highport        condor::lowport, condor::highport (integers)
+                uid_domain = D           condor::uid_domain D (none: "%{networking.domain}", the
+                                         host's domain, as amiconfig defaulted it)
+                uid_domain = *           condor::uid_domain "*", trust_uid_domain and soft_uid_domain
+                                         true (amiconfig: UID_DOMAIN = *, TRUST_ and SOFT_UID_DOMAIN)
+                lowport, highport        condor::lowport, condor::highport (integers; default 9600 and
+                                         9700, which amiconfig always wrote)
                 collector_name           condor::collector_name
                 allow_write              condor::allow_write
                 extra_vars = A=1,B=2     condor::extra_config  {A: "1", B: "2"}
@@ -223,6 +227,9 @@ CONDOR = {
     "highport": ("condor::highport", parse_int),
     "extra_vars": ("condor::extra_config", _pairs),
 }
+#: the host's domain, as the node's data store resolves it
+CONDOR_HOST_DOMAIN = "%{networking.domain}"
+CONDOR_PORTS = {"condor::lowport": 9600, "condor::highport": 9700}
 SQUID = {
     "cache_dir": ("squid::cache_dir", _text),
     "cache_dir_size": ("squid::cache_dir_size", _megabytes),
@@ -269,12 +276,16 @@ def _condor(options, what, data, classes):
     data["condor::roles"] = ["execute"] if master else ["manager"]
     if master:
         data["condor::collector_host"] = master
+    # amiconfig's UID_DOMAIN: the host's domain unless given; `*` also trusted the submitter's
+    # domain and ran jobs under its uid even without a local account
     uid_domain = rest.pop("uid_domain", "").strip()
+    data["condor::uid_domain"] = uid_domain or CONDOR_HOST_DOMAIN
     if uid_domain == "*":
         data["condor::trust_uid_domain"] = True
-    elif uid_domain:
-        data["condor::uid_domain"] = uid_domain
+        data["condor::soft_uid_domain"] = True
     yield from _mapped("condor", CONDOR, rest, what, data)
+    for key, port in CONDOR_PORTS.items():  # amiconfig wrote LOWPORT 9600 and HIGHPORT 9700 unless given
+        data.setdefault(key, port)
 
 
 def _squid(options, what, data, classes):

@@ -4,6 +4,11 @@ The admin's condor_config.local is never touched. Changes to the slot layout
 (30-confrt-slots.conf) restart the service; every other file only triggers
 condor_reconfig. An execute node publishes confrt's last run through a startd
 cron job and stops matching jobs while that run is failed.
+
+Every knob confrt writes must be the value HTCondor ends up with after reading all
+of config.d: the security metaknob (`use security:...`, which resets ALLOW_WRITE
+and the other ALLOW_* knobs) is in 05-confrt-security.conf, read after the
+package's 00-htcondor-9.0.config and before the knobs of 10-confrt-roles.conf.
 """
 import os
 import re
@@ -23,6 +28,9 @@ KNOB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 ATTR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TOKEN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 DEFAULT_PORT = 9618
+#: Read before the knobs (10-...): `use security:<x>` sets ALLOW_WRITE and the other ALLOW_* knobs,
+#: so after them it would override condor::allow_write. After the package's 00-htcondor-9.0.config.
+SECURITY_FILE = "05-confrt-security.conf"
 MIB = 1024 * 1024
 
 PARAMS = [
@@ -32,6 +40,8 @@ PARAMS = [
     Param("collector_name", str, None, "COLLECTOR_NAME: the pool's name"),
     Param("uid_domain", str, None, "UID_DOMAIN (users are the same across hosts of this domain)"),
     Param("trust_uid_domain", bool, False, "TRUST_UID_DOMAIN: trust the submitter's UID_DOMAIN"),
+    Param("soft_uid_domain", bool, False, "SOFT_UID_DOMAIN: run jobs under the submitter's uid even when "
+          "this host has no such account"),
     Param("lowport", int, None, "LOWPORT: first port of the range daemons listen on"),
     Param("highport", int, None, "HIGHPORT: last port of that range"),
     Param("allow_write", str, None, "ALLOW_WRITE: who may join the pool (hosts or identities)"),
@@ -55,7 +65,8 @@ PARAMS = [
     Param("startd_attrs", dict, {}, "custom machine attributes: name -> value (site, cloud...)"),
     Param("health_check", bool, True, "execute: publish confrt's last run; START false while failed"),
     Param("health_period", str, "5m", "how often the startd cron job reads the last run"),
-    Param("summary_file", str, "/var/lib/confrt/last_run_summary.yaml", "confrt's last run summary"),
+    Param("summary_file", str, "/var/lib/confrt/last_run_summary.yaml", "confrt's last run summary "
+          "(data default: %{confrt.statedir}/last_run_summary.yaml)"),
     Param("health_script", str, "/usr/libexec/confrt/condor-last-run", "where the cron script goes"),
     Param("extra_config", dict, {}, "extra knobs: name -> value (deep merged; '--' knocks one out)"),
     Param("config_dir", str, "/etc/condor/config.d", "the directory of confrt's config files"),
@@ -83,10 +94,13 @@ def declare(params, facts, ctx):
         content = ctx.template(template, **config)
         return ctx.resource("file", path, content=content, mode="0644", require=package_ref)
 
-    reconfigured = [config_file("10-confrt-roles.conf", "roles.conf.j2"),
-                    config_file("20-confrt-security.conf", "security.conf.j2"),
+    reconfigured = [config_file(SECURITY_FILE, "security.conf.j2"),
+                    config_file("10-confrt-roles.conf", "roles.conf.j2"),
                     config_file("40-confrt-execute.conf", "execute.conf.j2", execute),
-                    config_file("90-confrt-extra.conf", "extra.conf.j2", bool(config["extra"]))]
+                    config_file("90-confrt-extra.conf", "extra.conf.j2", bool(config["extra"])),
+                    # where earlier versions had the security metaknob: after the roles file, so it reset
+                    # their ALLOW_WRITE
+                    config_file("20-confrt-security.conf", None, wanted=False)]
     slots = config_file("30-confrt-slots.conf", "slots.conf.j2", execute)
     resources += reconfigured + [slots]
     resources += _secrets(params, ctx, package_ref)

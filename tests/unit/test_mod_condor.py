@@ -1,6 +1,8 @@
 """condor module: every generated config.d set is read back by HTCondor's own parser (htcondor2.param)."""
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -19,10 +21,20 @@ print(json.dumps({k: None if v is None else str(v) for k, v in values.items()}))
 """
 
 
+#: What the EL package puts into config.d (its 00-htcondor-9.0.config): HTCondor reads it before
+#: confrt's files, as on a real node.
+PACKAGE_FILES = {"00-htcondor-9.0.config": "# use security : host_based\nuse security : recommended_v9_0\n"}
+
+
 def condor_params(catalog, tmp_path, *names):
-    """Write the catalog's config.d into tmp_path and read the knobs with HTCondor's config parser."""
+    """Write the catalog's config.d (beside the package's file) into tmp_path and read the knobs with
+    HTCondor's config parser, as the daemons would after reading all of config.d."""
     root = tmp_path / "root"
+    shutil.rmtree(root, ignore_errors=True)  # only this catalog's files
     config_dir = write_files(catalog, root, CONFIG_DIR)
+    for name, text in PACKAGE_FILES.items():
+        with open(os.path.join(config_dir, name), "w") as handle:
+            handle.write(text)
     local = root / "condor_config.local"
     local.write_text("")
     top = root / "condor_config"
@@ -232,3 +244,196 @@ def test_startd_cron_script_without_a_summary_says_unknown(tmp_path):
 def test_bad_data_is_one_line_naming_file_and_key(tmp_path, run_confrt, data, problem):
     assert_compile_error(run_confrt, tmp_path, dict(EXECUTE, **data), problem,
                          names_file="collector_host" not in problem)
+
+
+# -- every knob is the effective value after HTCondor read all of config.d (issue 15) -------------
+
+def words(value):
+    return (value or "").replace(",", " ").split()
+
+
+#: parameter -> (data on top of EXECUTE, {knob: the value htcondor2.param must give, or a check}).
+#: Each is read from the whole config.d (the package's 00-htcondor-9.0.config and every confrt file).
+KNOB_CASES = {
+    "roles": ({"condor::roles": ["execute", "submit"]},
+              {"DAEMON_LIST": lambda v: words(v) == ["MASTER", "STARTD", "SCHEDD"]}),
+    "collector_host": ({"condor::collector_host": "pool.example.org"},
+                       {"CONDOR_HOST": "pool.example.org", "COLLECTOR_HOST": "pool.example.org"}),
+    "collector_port": ({"condor::collector_port": 9619}, {"COLLECTOR_HOST": "cm.example.org:9619"}),
+    "collector_name": ({"condor::collector_name": "CernVM pool"}, {"COLLECTOR_NAME": "CernVM pool"}),
+    "uid_domain": ({"condor::uid_domain": "example.org"}, {"UID_DOMAIN": "example.org"}),
+    "trust_uid_domain": ({"condor::trust_uid_domain": True}, {"TRUST_UID_DOMAIN": "true"}),
+    "soft_uid_domain": ({"condor::soft_uid_domain": True}, {"SOFT_UID_DOMAIN": "true"}),
+    "lowport": ({"condor::lowport": 9600}, {"LOWPORT": "9600"}),
+    "highport": ({"condor::highport": 9700}, {"HIGHPORT": "9700"}),
+    "allow_write": ({"condor::allow_write": "*.example.org"}, {"ALLOW_WRITE": "*.example.org"}),
+    "security": ({"condor::security": "host_based"},
+                 {"ALLOW_ADMINISTRATOR": "cm.example.org", "ALLOW_NEGOTIATOR": "cm.example.org"}),
+    "pool_password": ({"condor::pool_password": "s3cret"},
+                      {"SEC_PASSWORD_FILE": "/etc/condor/passwords.d/POOL",
+                       "SEC_DEFAULT_AUTHENTICATION_METHODS": lambda v: "PASSWORD" in words(v)}),
+    "password_file": ({"condor::pool_password": "s3cret", "condor::password_file": "/etc/condor/pw/POOL"},
+                      {"SEC_PASSWORD_FILE": "/etc/condor/pw/POOL"}),
+    "tokens": ({"condor::tokens": {"pool": "eyJ.x.y"}}, {"SEC_TOKEN_SYSTEM_DIRECTORY": "/etc/condor/tokens.d"}),
+    "token_dir": ({"condor::tokens": {"pool": "eyJ.x.y"}, "condor::token_dir": "/etc/condor/idtokens"},
+                  {"SEC_TOKEN_SYSTEM_DIRECTORY": "/etc/condor/idtokens"}),
+    "ccb": ({"condor::ccb": True}, {"CCB_ADDRESS": "cm.example.org"}),
+    "private_network_name": ({"condor::private_network_name": "aws-us-east-1"},
+                             {"PRIVATE_NETWORK_NAME": "aws-us-east-1"}),
+    "tcp_forwarding_host": ({"condor::tcp_forwarding_host": "203.0.113.7"}, {"TCP_FORWARDING_HOST": "203.0.113.7"}),
+    "partitionable_slot": ({"condor::partitionable_slot": False}, {"SLOT_TYPE_1_PARTITIONABLE": None}),
+    "num_cpus": ({"condor::num_cpus": 4}, {"NUM_CPUS": "4"}),
+    "memory_mb": ({"condor::memory_mb": 8000}, {"MEMORY": "8000"}),
+    "reserved_memory_mb": ({"condor::reserved_memory_mb": 1024}, {"MEMORY": str(16384 - 1024)}),
+    "execute_dir": ({"condor::execute_dir": "/data/condor/execute"}, {"EXECUTE": "/data/condor/execute"}),
+    "startd_attrs": ({"condor::startd_attrs": {"Site": "BNL"}},
+                     {"STARTD_ATTRS": lambda v: "Site" in words(v), "Site": '"BNL"'}),
+    "health_check": ({"condor::health_check": False},
+                     {"STARTD_CRON_JOBLIST": lambda v: "CONFRT" not in words(v),
+                      "START": lambda v: "Confrt" not in (v or "")}),
+    "health_period": ({"condor::health_period": "10m"}, {"STARTD_CRON_CONFRT_PERIOD": "10m"}),
+    "summary_file": ({"condor::summary_file": "/srv/confrt/last_run_summary.yaml"},
+                     {"STARTD_CRON_CONFRT_ARGS": "/srv/confrt/last_run_summary.yaml"}),
+    "health_script": ({"condor::health_script": "/opt/confrt/condor-last-run"},
+                      {"STARTD_CRON_CONFRT_EXECUTABLE": "/opt/confrt/condor-last-run"}),
+    # a knob the security metaknob also sets: extra_config (90-confrt-extra.conf) still wins
+    "extra_config": ({"condor::extra_config": {"ALLOW_READ": "*.example.org", "MAX_JOBS_RUNNING": 50}},
+                     {"ALLOW_READ": "*.example.org", "MAX_JOBS_RUNNING": "50"}),
+}
+#: parameters that set no knob: where the files go, the package and the service
+NOT_KNOBS = {"config_dir", "package", "manage_package", "service", "manage_service"}
+
+
+def assert_knobs(knobs, expected):
+    for name, want in expected.items():
+        if callable(want):
+            assert want(knobs[name]), f"{name} = {knobs[name]!r}"
+        else:
+            assert knobs[name] == want, f"{name} = {knobs[name]!r}, expected {want!r}"
+
+
+def test_every_parameter_has_a_knob_case():
+    from confrt.engine.module import Module
+    from confrt.paths import packaged_modules
+
+    params = {p.name for p in Module("condor", path=os.path.join(packaged_modules(), "condor")).params}
+    assert params - NOT_KNOBS == set(KNOB_CASES), "a condor parameter without its case in KNOB_CASES"
+
+
+@pytest.mark.parametrize("param", sorted(KNOB_CASES))
+def test_each_parameter_is_the_effective_value_of_its_knob(tmp_path, param):
+    data, expected = KNOB_CASES[param]
+    knobs = condor_params(compile_site(tmp_path, dict(EXECUTE, **data)), tmp_path, *expected)
+    assert_knobs(knobs, expected)
+
+
+#: every parameter that writes a knob at once, for the test below
+EVERYTHING = dict(EXECUTE, **{
+    "condor::collector_port": 9619, "condor::collector_name": "Cloud pool", "condor::uid_domain": "example.org",
+    "condor::trust_uid_domain": True, "condor::soft_uid_domain": True, "condor::lowport": 9600,
+    "condor::highport": 9700, "condor::allow_write": "*.example.org", "condor::pool_password": "s3cret",
+    "condor::tokens": {"pool": "eyJ.x.y"}, "condor::ccb": True, "condor::private_network_name": "net1",
+    "condor::tcp_forwarding_host": "203.0.113.7", "condor::num_cpus": 4, "condor::memory_mb": 8000,
+    "condor::startd_attrs": {"Site": "BNL", "Cores": 4},
+    "condor::extra_config": {"ALLOW_READ": "*.example.org", "NEGOTIATOR_INTERVAL": 60}})
+LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$")
+
+
+def written_knobs(catalog):
+    """{knob: value} of every `NAME = value` line confrt writes, the last one in HTCondor's read order."""
+    knobs = {}
+    files = sorted((r["path"], r["content"]) for r in catalog.resources.values()
+                   if r.type == "file" and r["path"].startswith(CONFIG_DIR + "/") and r["ensure"] == "present")
+    for _path, text in files:
+        for line in text.splitlines():
+            match = LINE.match(line)
+            if match:
+                knobs[match.group(1)] = match.group(2).strip()
+    return knobs
+
+
+@pytest.mark.parametrize("security", ["recommended", "strong", "user_based", "host_based", "none"])
+def test_every_knob_confrt_writes_is_what_htcondor_reads(tmp_path, security):
+    """The old 10-confrt-roles.conf's `ALLOW_WRITE = *.example.org` came before `use security:recommended`
+    (20-confrt-security.conf), which reset it: htcondor2.param gave `*`. Now every literal knob of every
+    confrt file is the effective one, under each security metaknob."""
+    catalog = compile_site(tmp_path, dict(EVERYTHING, **{"condor::security": security}))
+    written = written_knobs(catalog)
+    literal = {name: value for name, value in written.items() if "$(" not in value}
+    assert {"ALLOW_WRITE", "UID_DOMAIN", "LOWPORT", "NUM_CPUS", "SEC_PASSWORD_FILE",
+            "STARTD_CRON_CONFRT_ARGS", "Site", "ALLOW_READ"} <= set(literal)
+    knobs = condor_params(catalog, tmp_path, *literal)
+    assert {name: knobs[name] for name in literal} == literal
+    assert file_resource(catalog, f"{CONFIG_DIR}/20-confrt-security.conf")["ensure"] == "absent"
+
+
+def test_queue_super_users_stays_root_and_condor(tmp_path):
+    """amiconfig wrote `QUEUE_SUPER_USERS = root, <condor_user>`; HTCondor's default is that already."""
+    knobs = condor_params(compile_site(tmp_path, EVERYTHING), tmp_path, "QUEUE_SUPER_USERS")
+    assert words(knobs["QUEUE_SUPER_USERS"]) == ["root", "condor"]
+
+
+def test_summary_file_follows_the_statedir(tmp_path, run_confrt):
+    """confrt.yaml's statedir moves the summary the startd cron job reads (it stayed /var/lib/confrt)."""
+    catalog = compile_site(tmp_path, EXECUTE)
+    state = str(tmp_path / "site" / "state")  # make_site's statedir
+    assert condor_params(catalog, tmp_path, "STARTD_CRON_CONFRT_ARGS") == {
+        "STARTD_CRON_CONFRT_ARGS": f"{state}/last_run_summary.yaml"}
+    result = run_confrt("lookup", "condor::summary_file", env={"CONFRT_CONFIG": str(tmp_path / "site" / "confrt.yaml")})
+    assert result.returncode == 0 and result.stdout == f"{state}/last_run_summary.yaml\n", result.stderr
+
+
+# -- amiconfig's [condor] (seed 001 and cernvm/amiconfig's condor plugin) ----------------------------
+
+#: Seed 001 ("CernVM contextualization on Amazon EC2"), "Specific plugin options":
+#:   [condor] # host name hostname = <FQDN> # master host name condor_master = <FQDN> # shared secret key
+#:   condor_secret = <string> ... collector_name = <string> # condor user condor_user = <string>
+#:   # condor group condor_group = <string> ...
+#: with values, plus `allow_write` from the plugin's own option list (amiconfig/plugins/condor.py).
+AMICONFIG_CONDOR = b"""[amiconfig]
+plugins = condor
+[condor]
+condor_master = cm.example.org
+condor_secret = s3cret
+collector_name = CernVM
+condor_user = condor
+condor_group = condor
+allow_write = *.example.org
+"""
+
+
+def amiconfig_node(tmp_path, userdata):
+    from userdata_helpers import decode
+
+    decoded = decode(userdata)
+    assert decoded.warnings == []
+    return compile_site(tmp_path, decoded.data)
+
+
+def test_amiconfig_condor_worker_as_amiconfig_configured_it(tmp_path):
+    """What amiconfig's condor plugin wrote to condor_config.local (read last: everything it wrote won):
+    DAEMON_LIST = MASTER, STARTD; CONDOR_HOST = <condor_master>; UID_DOMAIN = the host's domain;
+    QUEUE_SUPER_USERS = root, condor; HIGHPORT 9700, LOWPORT 9600; COLLECTOR_NAME; ALLOW_WRITE;
+    the shared secret through condor_store_cred."""
+    knobs = condor_params(amiconfig_node(tmp_path, AMICONFIG_CONDOR), tmp_path, "DAEMON_LIST", "CONDOR_HOST",
+                          "UID_DOMAIN", "QUEUE_SUPER_USERS", "LOWPORT", "HIGHPORT", "COLLECTOR_NAME", "ALLOW_WRITE",
+                          "SEC_PASSWORD_FILE", "SEC_DEFAULT_AUTHENTICATION_METHODS", "TRUST_UID_DOMAIN")
+    assert words(knobs["DAEMON_LIST"]) == ["MASTER", "STARTD"]
+    assert knobs["CONDOR_HOST"] == "cm.example.org" and knobs["COLLECTOR_NAME"] == "CernVM"
+    assert knobs["UID_DOMAIN"] == "example.org"  # FACTS' networking.domain
+    assert words(knobs["QUEUE_SUPER_USERS"]) == ["root", "condor"]
+    assert (knobs["LOWPORT"], knobs["HIGHPORT"]) == ("9600", "9700")
+    assert knobs["ALLOW_WRITE"] == "*.example.org"
+    assert knobs["SEC_PASSWORD_FILE"] == "/etc/condor/passwords.d/POOL"
+    assert "PASSWORD" in words(knobs["SEC_DEFAULT_AUTHENTICATION_METHODS"])
+    assert knobs["TRUST_UID_DOMAIN"] in (None, "false")
+
+
+def test_amiconfig_condor_uid_domain_star(tmp_path):
+    """amiconfig's `uid_domain = *`: UID_DOMAIN = *, TRUST_UID_DOMAIN = True, SOFT_UID_DOMAIN = True
+    (the old confrt set only TRUST_UID_DOMAIN, so the node kept its own host name as UID_DOMAIN)."""
+    userdata = AMICONFIG_CONDOR + b"uid_domain = *\nlowport = 20000\nhighport = 20100\n"
+    knobs = condor_params(amiconfig_node(tmp_path, userdata), tmp_path, "UID_DOMAIN", "TRUST_UID_DOMAIN",
+                          "SOFT_UID_DOMAIN", "LOWPORT", "HIGHPORT")
+    assert knobs == {"UID_DOMAIN": "*", "TRUST_UID_DOMAIN": "true", "SOFT_UID_DOMAIN": "true",
+                     "LOWPORT": "20000", "HIGHPORT": "20100"}

@@ -182,7 +182,7 @@ def test_plugin_format_and_source_through_the_engine_hooks(monkeypatch):
 def test_amiconfig_condor_without_master_is_a_manager():
     data = decode(b"[amiconfig]\nplugins = condor\n[condor]\ncondor_secret = s\nuid_domain = example.org\n").data
     assert data == {"classes": ["condor"], "condor::roles": ["manager"], "condor::pool_password": "s",
-                    "condor::uid_domain": "example.org"}
+                    "condor::uid_domain": "example.org", "condor::lowport": 9600, "condor::highport": 9700}
 
 
 def test_a_built_in_format_decodes_without_loading_the_plugins():

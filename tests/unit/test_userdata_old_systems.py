@@ -152,7 +152,9 @@ def test_condor_options_the_old_answer_skipped(how):
     assert decoded.data == {
         "classes": ["condor", "hostname"], "condor::roles": ["execute"], "condor::collector_host": "cm.example.org",
         "hostname::name": "wn1.example.org", "condor::execute_dir": "/scratch/condor/lib/condor/execute",
-        "condor::pool_password": "s3cret", "condor::collector_name": "CernVM"}
+        "condor::pool_password": "s3cret", "condor::collector_name": "CernVM",
+        # what amiconfig wrote when the section did not say: the host's domain, ports 9600-9700
+        "condor::uid_domain": "%{networking.domain}", "condor::lowport": 9600, "condor::highport": 9700}
     assert decoded.warnings == []  # condor_user/group = condor: the package's account, nothing to do
 
 
