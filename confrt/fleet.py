@@ -45,6 +45,8 @@ class NodeType:
         self.gzip = values.get("gzip", False)
         self.local_data = values.get("local_data")
         self.facts_dir = values.get("facts_dir")
+        self.public_key = values.get("public_key")
+        self.clear_secrets = values.get("clear_secrets", False)
 
 
 def load_node_type(path):
@@ -211,6 +213,8 @@ KEY_CHECKS = {
     "gzip": _flag,
     "local_data": _absolute_path,
     "facts_dir": _absolute_path,
+    "public_key": _existing_file,
+    "clear_secrets": _flag,
 }
 REQUIRED = ("ami", "instance_type", "data", "access_key_file", "secret_key_file", "ec2_url")
 
@@ -254,8 +258,9 @@ def submit_description(node, userdata_file, log_file, count):
     return "\n".join(lines) + "\n"
 
 
-def node_userdata(node, local_data, facts_dir):
-    """The userdata bytes: the node's data as local_data, its files, and its role as a fact."""
+def node_userdata(node, local_data, facts_dir, secrets=None):
+    """The userdata bytes: the node's data as local_data (its sensitive keys encrypted by
+    `secrets`, a SecretsPolicy), its files, and its role as a fact."""
     import tempfile
 
     from confrt.userdata.build import build_userdata
@@ -267,7 +272,7 @@ def node_userdata(node, local_data, facts_dir):
             with open(role_file, "w") as handle:
                 handle.write(f"role: {node.role}\n")
             files.append((os.path.join(facts_dir, "role.yaml"), role_file))
-        return build_userdata(node.data, local_data, files, compress=node.gzip)
+        return build_userdata(node.data, local_data, files, compress=node.gzip, secrets=secrets)
 
 
 def write_if_changed(path, data, mode):
@@ -290,7 +295,7 @@ def make_output_dir(out_dir):
         raise NodeTypeError(f"{out_dir}: cannot create the output directory: {exc.strerror}") from None
 
 
-def write_submission(node, out_dir, count, local_data, facts_dir):
+def write_submission(node, out_dir, count, local_data, facts_dir, secrets=None):
     """Write <name>.sub and <name>.userdata into out_dir; returns [(path, written)]."""
     out_dir = os.path.abspath(out_dir)
     userdata_file = os.path.join(out_dir, f"{node.name}.userdata")
@@ -298,10 +303,64 @@ def write_submission(node, out_dir, count, local_data, facts_dir):
     problem = _plain(out_dir) or (" " in out_dir and "path must not contain spaces")
     if problem:
         raise NodeTypeError(f"{out_dir}: output directory {problem}")
-    userdata = node_userdata(node, local_data, facts_dir)  # fails before anything is written
+    userdata = node_userdata(node, local_data, facts_dir, secrets)  # fails before anything is written
+    stamped = None
+    if secrets is not None and secrets.encrypted_for:
+        # each encryption is new ciphertext: whether the last userdata still holds is told by
+        # a stamp of what it was made from (the clear userdata and the public key)
+        stamped = node_userdata(node, local_data, facts_dir) + b"\0" + _read_key(secrets.encrypted_for)
     text = submit_description(node, userdata_file, os.path.join(out_dir, f"{node.name}.log"), count)
     make_output_dir(out_dir)
+    if stamped is None:
+        userdata_written = write_if_changed(userdata_file, userdata, 0o600)  # local_data holds secrets
+    else:
+        userdata_written = _write_if_stamp_changed(userdata_file, userdata, stamped,
+                                                   os.path.join(out_dir, f".{node.name}.userdata.stamp"))
     return [
-        (userdata_file, write_if_changed(userdata_file, userdata, 0o600)),  # local_data holds secrets
+        (userdata_file, userdata_written),
         (submit_file, write_if_changed(submit_file, text.encode("utf-8"), 0o644)),
     ]
+
+
+STAMP_ITERATIONS = 200000
+
+
+def _read_key(path):
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _stamp(source, salt):
+    """A slow salted hash of what encrypted userdata was made from: it holds the clear secrets,
+    so a stamp must not make guessing them cheap."""
+    import hashlib
+
+    digest = hashlib.pbkdf2_hmac("sha256", source, salt, STAMP_ITERATIONS).hex()
+    return f"pbkdf2-sha256 {STAMP_ITERATIONS} {salt.hex()} {digest}\n".encode("ascii")
+
+
+def _stamp_salt(stamp):
+    """The salt of a stamp this version wrote, or None (any other content: rewrite)."""
+    fields = stamp.decode("ascii", "replace").split()
+    if len(fields) != 4 or fields[:2] != ["pbkdf2-sha256", str(STAMP_ITERATIONS)]:
+        return None
+    try:
+        return bytes.fromhex(fields[2]) or None
+    except ValueError:
+        return None
+
+
+def _write_if_stamp_changed(path, data, source, stamp_file):
+    """Write encrypted userdata unless the file exists and its stamp says it was made from
+    `source`; True when written. The stamp (0600) is written after the userdata."""
+    from confrt.util.atomic import atomic_write, read_bytes
+
+    old = read_bytes(stamp_file)
+    salt = _stamp_salt(old) if old and os.path.isfile(path) else None
+    if salt and _stamp(source, salt) == old:
+        if os.stat(path).st_mode & 0o7777 != 0o600:
+            os.chmod(path, 0o600)
+        return False
+    atomic_write(path, data, 0o600)
+    atomic_write(stamp_file, _stamp(source, os.urandom(16)), 0o600)
+    return True

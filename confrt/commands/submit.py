@@ -17,6 +17,13 @@ Node-type file keys (paths relative to the file):
   periodic_remove                      optional: {held: 600, idle: 1800} seconds before removal
   count, gzip                          optional: default VMs to queue (1), gzip the userdata
   local_data, facts_dir                optional: paths on the VM (default: this host's confrt.yaml)
+  public_key                           optional: the image's eyaml public key, for sensitive values
+  clear_secrets                        optional: true sends sensitive values unencrypted (warns)
+
+The data's sensitive values (a module's sensitive parameter, lookup_options sensitive: true)
+are encrypted as hiera-eyaml ENC[PKCS7,...] for public_key, else for the pkcs7_public_key of
+the eyaml level reading local_data (packaged: /etc/confrt/keys/public_key.pkcs7.pem); the
+image decrypts them with its private key. Sensitive values and no public key is an error.
 """
 
 
@@ -48,13 +55,19 @@ def _warn_if_readable_by_others(path):
 
 
 def run(args, config):
+    import sys
+
     from confrt.fleet import load_node_type, write_submission
+    from confrt.userdata.secrets import SecretsPolicy
 
     node = load_node_type(args.node_type)
     _warn_if_readable_by_others(node.secret_key_file)
     count = args.count or node.count
+    secrets = SecretsPolicy(config, node.public_key, node.clear_secrets,
+                            warn=lambda message: print(f"confrt: warning: {message}", file=sys.stderr),
+                            hints=(f"public_key: FILE in {node.path}", "clear_secrets: true"))
     written = write_submission(node, args.output_dir, count, node.local_data or config.local_data,
-                               node.facts_dir or config.facts_dir)
+                               node.facts_dir or config.facts_dir, secrets)
     for path, changed in written:
         print(f"{'wrote' if changed else 'unchanged'} {path}")
     print(f"queue {count} VM(s) of {node.name} with: condor_submit {written[-1][0]}")

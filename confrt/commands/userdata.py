@@ -10,7 +10,12 @@ fetch   fetch the userdata from the configured sources, decode it and write loca
         (--noop: print what would be written, secrets redacted)
 show    print what the current userdata decodes to (secrets redacted), writing nothing
 build   make #cloud-config userdata writing DATAFILE to local_data, plus extra files
-        (TARGET=SOURCE or a filemap YAML {target: source}); gzipped when asked or over 16 KiB
+        (TARGET=SOURCE or a filemap YAML {target: source}); gzipped when asked or over 16 KiB.
+        The values of sensitive keys (a module's sensitive parameter, lookup_options
+        sensitive: true in DATAFILE or the module's data) are encrypted as hiera-eyaml
+        ENC[PKCS7,...] for the image's public key: --public-key, else the pkcs7_public_key
+        of the eyaml level reading local_data (packaged: /etc/confrt/keys/public_key.pkcs7.pem).
+        Sensitive keys and no public key is an error; --clear-secrets sends them in clear.
 """
 
 
@@ -34,6 +39,11 @@ def add_arguments(parser):
     build.add_argument("--filemap", metavar="YAML", help="a YAML mapping {target path: source file}")
     build.add_argument("--gzip", action="store_true", help="gzip the userdata even when small")
     build.add_argument("-o", "--output", metavar="OUT", help="write to OUT (0600) instead of stdout")
+    build.add_argument("--public-key", metavar="FILE",
+                       help="the image's eyaml public key (a PEM certificate) to encrypt sensitive values for "
+                            "(default: the hierarchy's local_data level's pkcs7_public_key)")
+    build.add_argument("--clear-secrets", action="store_true",
+                       help="send sensitive values unencrypted (for images without a key pair; warns)")
 
 
 def _print_decoded(fetched, decoded):
@@ -81,12 +91,19 @@ def _show(args, config):
 
 def _build(args, config):
     from confrt.userdata.build import build_userdata, parse_file_option, read_filemap
+    from confrt.userdata.secrets import SecretsPolicy, readable_problem
     from confrt.util.atomic import atomic_write
 
     extra = [parse_file_option(option) for option in args.file]
     if args.filemap:
         extra.extend(read_filemap(args.filemap))
-    userdata = build_userdata(args.datafile, config.local_data, extra, compress=args.gzip)
+    if args.public_key and readable_problem(args.public_key):
+        from confrt.errors import UserdataError
+
+        raise UserdataError(f"--public-key {args.public_key}: {readable_problem(args.public_key)}")
+    secrets = SecretsPolicy(config, args.public_key, args.clear_secrets,
+                            warn=lambda message: print(f"confrt: warning: {message}", file=sys.stderr))
+    userdata = build_userdata(args.datafile, config.local_data, extra, compress=args.gzip, secrets=secrets)
     if args.output:
         atomic_write(args.output, userdata, 0o600)
     else:

@@ -114,6 +114,31 @@ def decrypt_value(value, keys, where, path=()):
     return value, False
 
 
+def encrypt_value(value, keys, where, path=()):
+    """(value with every string encrypted, as ENC[PKCS7,...], [places of scalars left clear]).
+
+    The inverse of decrypt_value: hash keys stay (eyaml encrypts values), a string that already
+    holds an ENC[...] token, the empty string, booleans and null stay as they are; numbers stay
+    too (eyaml encrypts strings only) and their places ("users.0.uid", '' for the value
+    itself) are returned so the caller can say so. A string ending in a line break gets that break doubled before it is
+    encrypted: the backend removes one when it decrypts, so the node reads the value as written."""
+    if isinstance(value, str):
+        if not value or ENCRYPTED.search(value):
+            return value, []
+        label = f"{where} at {'.'.join(path)}" if path else where
+        return keys.encrypt(value + value[-1] if value[-1] in "\r\n" else value, label), []
+    if isinstance(value, dict):
+        items = {name: encrypt_value(item, keys, where, path + (str(name),)) for name, item in value.items()}
+        return ({name: item for name, (item, _) in items.items()},
+                [place for _, places in items.values() for place in places])
+    if isinstance(value, list):
+        items = [encrypt_value(item, keys, where, path + (str(index),)) for index, item in enumerate(value)]
+        return [item for item, _ in items], [place for _, places in items for place in places]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value, [".".join(path)]
+    return value, []
+
+
 def _decrypt_string(text, keys, where):
     """hiera-eyaml's backend parse: each token replaced, then one trailing newline removed."""
     tokens = [(match, match.group(1), match.group(2)) for match in HIERA_TOKEN.finditer(text)]

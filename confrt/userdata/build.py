@@ -3,7 +3,8 @@
 Each file becomes a write_files entry (encoding b64, owner root:root,
 permissions '0600'), as the BNL generate-userdata filemap did. The result is
 gzipped when asked or when it would pass EC2's 16 KiB userdata limit; still too
-big gzipped is an error.
+big gzipped is an error. With a SecretsPolicy (confrt/userdata/secrets.py) the
+sensitive keys of the data file are encrypted for the image's public key first.
 """
 import base64
 import gzip
@@ -51,20 +52,24 @@ def _entry(target, content):
             "content": base64.b64encode(content).decode("ascii")}
 
 
-def build_userdata(data_path, local_data, extra_files=(), compress=False):
-    """Userdata bytes: #cloud-config writing `data_path` to `local_data` plus the (target, source) files."""
+def build_userdata(data_path, local_data, extra_files=(), compress=False, secrets=None):
+    """Userdata bytes: #cloud-config writing `data_path` to `local_data` plus the (target, source)
+    files; `secrets` (a SecretsPolicy) encrypts the data's sensitive keys."""
     from confrt.util.yamlfile import dump_yaml, load_yaml_file
 
     data = load_yaml_file(data_path)
     if data is not None and not isinstance(data, dict):
         raise UserdataError(f"{data_path}: expected a YAML mapping of data keys")
-    entries = [_entry(local_data, _read(data_path, "the data file"))]
+    raw = _read(data_path, "the data file")
+    extra = []
     for target, source in extra_files:
         if not os.path.isabs(target):
             raise UserdataError(f"{target}: target path must be absolute")
         if os.path.normpath(target) == os.path.normpath(local_data):
             raise UserdataError(f"{target}: is local_data, which the data file already writes")
-        entries.append(_entry(target, _read(source, "an extra file")))
+        extra.append(_entry(target, _read(source, "an extra file")))
+    content = secrets.data_bytes(data, data_path, local_data) if secrets is not None and data else None
+    entries = [_entry(local_data, raw if content is None else content)] + extra
     text = ("#cloud-config\n" + dump_yaml({"write_files": entries})).encode("utf-8")
     if not compress and len(text) <= EC2_LIMIT:
         return text

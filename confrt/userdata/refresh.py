@@ -26,9 +26,11 @@ def fetch_and_decode(config, source=None):
 def refresh_local_data(config, source=None, noop=False):
     """Fetch and decode the userdata, then (unless noop) write it; -> (fetched, decoded, writes)."""
     from confrt.userdata.local import apply_writes, plan_writes
+    from confrt.userdata.secrets import check_decryptable
 
     fetched, decoded = fetch_and_decode(config, source)
     writes = plan_writes(config, fetched, decoded)
+    check_decryptable(config, decoded.data)  # an ENC value this node cannot open: nothing written
     if not noop:
         apply_writes(config, writes)
     return fetched, decoded, writes

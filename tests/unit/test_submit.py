@@ -34,7 +34,7 @@ def node_dir(tmp_path):
     secret.write_text(SECRET + "\n")
     secret.chmod(0o600)
     (tmp_path / "worker-data.yaml").write_text(
-        "classes: [htcondor]\nhtcondor::collector_host: cm.example.org\nhtcondor::password: hunter2\n")
+        "classes: [htcondor]\nhtcondor::collector_host: cm.example.org\nhtcondor::daemon_list: MASTER\n")
     (tmp_path / "motd").write_text("welcome\n")
     (tmp_path / "out").mkdir()
     return tmp_path
@@ -113,7 +113,7 @@ def test_userdata_writes_data_files_and_role_and_no_secret(run_confrt, node_dir)
 
     decoded = decode_userdata(raw, LOCAL_DATA, str(node_dir / "state"), 1 << 20)
     assert decoded.data == {"classes": ["htcondor"], "htcondor::collector_host": "cm.example.org",
-                            "htcondor::password": "hunter2"}
+                            "htcondor::daemon_list": "MASTER"}
     files = {item.path: item.content for item in decoded.files}
     assert files == {"/etc/motd": b"welcome\n", "/etc/confrt/facts.d/role.yaml": b"role: worker\n"}
     # on the VM, that file in facts_dir is what gives the hierarchy its %{role}

@@ -1,4 +1,5 @@
-"""confrt userdata build: cloud-init's schema validator and a round trip through confrt's own parser."""
+"""confrt userdata build: cloud-init's schema validator and a round trip through confrt's own parser.
+(The encryption of sensitive keys: test_userdata_secrets.py.)"""
 import gzip
 import os
 import shutil
@@ -12,6 +13,10 @@ from confrt.errors import UserdataError
 from confrt.userdata.build import EC2_LIMIT, build_userdata
 
 DATA = "# site data\nclasses: [condor, cvmfs]\ncondor::roles: [execute]\ncondor::pool_password: pw123\n"
+# a key pair made by the real `eyaml createkeys` (tests/fixtures/data/eyaml)
+KEYS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "data", "eyaml", "run",
+                    "keys")
+PUBLIC_KEY = os.path.join(KEYS, "public_key.pkcs7.pem")
 
 
 @pytest.fixture
@@ -37,7 +42,8 @@ def test_built_userdata_is_valid_for_cloud_init_and_round_trips(tmp_path, datafi
     filemap.write_text("/etc/condor/config.d/50site.conf: files/condor.conf\n")
     out = tmp_path / "userdata.txt"
     result = run_confrt("userdata", "build", str(datafile), "--file", f"/etc/condor/tokens.d/pool={extra}",
-                        "--filemap", str(filemap), "-o", str(out), "--config", write_config(tmp_path))
+                        "--filemap", str(filemap), "-o", str(out), "--config", write_config(tmp_path),
+                        "--public-key", PUBLIC_KEY)
     assert result.returncode == 0, result.stderr
     assert os.stat(out).st_mode & 0o777 == 0o600
     raw = out.read_bytes()
@@ -48,7 +54,13 @@ def test_built_userdata_is_valid_for_cloud_init_and_round_trips(tmp_path, datafi
     assert all(e["encoding"] == "b64" and e["permissions"] == "0600" and e["owner"] == "root:root"
                for e in config["write_files"])
     decoded = decode(raw.replace(str(tmp_path / "data" / "local.yaml").encode(), LOCAL_DATA.encode()))
-    assert decoded.data == yaml.safe_load(DATA)
+    secret = decoded.data.pop("condor::pool_password")
+    assert secret.startswith("ENC[PKCS7,") and "pw123" not in raw.decode()
+    from confrt.data.eyaml import Pkcs7Keys, decrypt_value
+
+    keys = Pkcs7Keys(os.path.join(KEYS, "private_key.pkcs7.pem"), PUBLIC_KEY)
+    assert decrypt_value(secret, keys, "test") == ("pw123", True)
+    assert decoded.data == {key: value for key, value in yaml.safe_load(DATA).items() if key != "condor::pool_password"}
     assert {f.path: f.content for f in decoded.files} == {
         "/etc/condor/tokens.d/pool": b"\x00binary token\xff",
         "/etc/condor/config.d/50site.conf": b"DAEMON_LIST = MASTER, STARTD\n",
@@ -80,7 +92,7 @@ def test_too_big_even_gzipped_is_refused(tmp_path, datafile, run_confrt):
     noise.write_bytes(os.urandom(20000))
     out = tmp_path / "out"
     result = run_confrt("userdata", "build", str(datafile), "--file", f"/etc/noise={noise}", "-o", str(out),
-                        "--config", write_config(tmp_path))
+                        "--config", write_config(tmp_path), "--public-key", PUBLIC_KEY)
     assert result.returncode == 1
     assert "even gzipped, over EC2's 16384-byte limit" in result.stderr
     assert not out.exists()
@@ -110,7 +122,7 @@ def test_bad_file_options_are_refused(datafile, tmp_path):
 
 
 def test_build_to_stdout(datafile, run_confrt, tmp_path):
-    result = run_confrt("userdata", "build", str(datafile), "--config", write_config(tmp_path))
+    result = run_confrt("userdata", "build", str(datafile), "--config", write_config(tmp_path), "--clear-secrets")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("#cloud-config\n")
     assert "pw123" not in result.stdout  # the data is base64 in write_files, not plain text
