@@ -73,6 +73,8 @@ def load_node_type(path):
     for key in REQUIRED:
         if key not in values:
             raise NodeTypeError(f"{path}: {key}: missing (required: {', '.join(REQUIRED)})")
+    if values.get("public_key") and values.get("clear_secrets"):
+        raise NodeTypeError(f"{path}: clear_secrets: true contradicts public_key (give one of them)")
     stem = os.path.splitext(os.path.basename(path))[0]
     if not _NAME.fullmatch(stem):
         raise NodeTypeError(f"{path}: file name must be letters, digits, '_', '.', '-' (it names the outputs)")

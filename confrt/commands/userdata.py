@@ -39,11 +39,12 @@ def add_arguments(parser):
     build.add_argument("--filemap", metavar="YAML", help="a YAML mapping {target path: source file}")
     build.add_argument("--gzip", action="store_true", help="gzip the userdata even when small")
     build.add_argument("-o", "--output", metavar="OUT", help="write to OUT (0600) instead of stdout")
-    build.add_argument("--public-key", metavar="FILE",
-                       help="the image's eyaml public key (a PEM certificate) to encrypt sensitive values for "
-                            "(default: the hierarchy's local_data level's pkcs7_public_key)")
-    build.add_argument("--clear-secrets", action="store_true",
-                       help="send sensitive values unencrypted (for images without a key pair; warns)")
+    secrets = build.add_mutually_exclusive_group()
+    secrets.add_argument("--public-key", metavar="FILE",
+                         help="the image's eyaml public key (a PEM certificate) to encrypt sensitive values for "
+                              "(default: the hierarchy's local_data level's pkcs7_public_key)")
+    secrets.add_argument("--clear-secrets", action="store_true",
+                         help="send sensitive values unencrypted (for images without a key pair; warns)")
 
 
 def _print_decoded(fetched, decoded):

@@ -192,6 +192,8 @@ def test_sensitive_keys_and_no_public_key_is_one_line_and_nothing_is_written(run
 
 
 def test_clear_secrets_sends_them_in_clear_and_says_which(run_confrt, tmp_path):
+    both, out = build(run_confrt, tmp_path, DATA, "--clear-secrets", "--public-key", PUBLIC_KEY)
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr and not out.exists()
     result, out = build(run_confrt, tmp_path, DATA, "--clear-secrets")
     assert result.returncode == 0, result.stderr
     assert ("condor::pool_password, condor::tokens, site::db, site::tls_key: sensitive, sent in clear "
@@ -325,6 +327,11 @@ def test_submit_without_a_public_key_names_the_node_type_key(run_confrt, tmp_pat
     bad = submit_dir(tmp_path, "public_key: absent.pem\n")
     missing = run_confrt("submit", bad, "-o", out, "--config", write_config(tmp_path))
     assert missing.returncode == 1 and f"{bad}: public_key: {tmp_path / 'absent.pem'}: no such file" in missing.stderr
+    both = submit_dir(tmp_path, f"public_key: {PUBLIC_KEY}\nclear_secrets: true\n")
+    refused = run_confrt("submit", both, "-o", out, "--config", write_config(tmp_path))
+    assert refused.returncode == 1 and refused.stderr.strip() == (
+        f"confrt: error: {both}: clear_secrets: true contradicts public_key (give one of them)")
+    assert not out.exists()
     clear = submit_dir(tmp_path, "clear_secrets: true\n")
     sent = run_confrt("submit", clear, "-o", out, "--config", write_config(tmp_path))
     assert sent.returncode == 0 and "sent in clear (clear_secrets: true)" in sent.stderr
