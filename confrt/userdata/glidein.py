@@ -11,8 +11,16 @@ Shapes, fields separated by `####` (a separator only when found after index 0):
 Data keys: glidein::args (ini args + extra args, backslashes removed, kept as one
 shell-quoted string: the old pilot split on whitespace), glidein::webbase,
 glidein::proxy_file (the proxy written 0600 under <statedir>/glidein/, never
-logged), lifetime::max_lifetime (seconds), lifetime::disable_shutdown; classes
+logged), lifetime::max_lifetime (seconds; without one in the ini 172800, the old
+service ini's default_max_lifetime), lifetime::disable_shutdown; classes
 [glidein, lifetime] ([lifetime] in debug mode).
+
+Debug mode as the old pilot-launcher ran it: no pilot (no webbase is read), then,
+unless disable_shutdown is true, the ten-minute wait and the shutdown. Here: with
+disable_shutdown = True the VM stays up; otherwise it ends DEBUG_LIFETIME seconds
+after boot (lifetime::max_lifetime, lifetime::shutdown_delay 0). A plain ini
+without disable_shutdown was "Invalid ini file" and, failing closed, the same
+shutdown: here the same end, with a warning naming the problem.
 """
 import io
 import os
@@ -29,6 +37,10 @@ SEPARATOR = "####"
 GLIDEIN_SECTIONS = ("glidein_startup", "vm_properties")
 INI_MEMBER = "glidein_userdata"
 DEFAULT_PROXY_NAME = "pilot_proxy"
+#: the old service ini's default_max_lifetime (/etc/glideinwms/glidein-pilot.ini): 48 hours
+DEFAULT_MAX_LIFETIME = 172800
+#: debug mode without disable_shutdown: the old launcher's wait before the shutdown (no pilot ran)
+DEBUG_LIFETIME = 600
 
 
 def looks_like_glidein(text):
@@ -108,8 +120,8 @@ def glidein_decoded(sections, extra_fields, proxy, context, what):
     data["glidein::args"] = args
     if startup.get("webbase"):
         data["glidein::webbase"] = startup["webbase"]
-    if "max_lifetime" in vm:
-        data["lifetime::max_lifetime"] = parse_int(vm["max_lifetime"], f"{what}: [vm_properties] max_lifetime")
+    data["lifetime::max_lifetime"] = (parse_int(vm["max_lifetime"], f"{what}: [vm_properties] max_lifetime")
+                                      if "max_lifetime" in vm else DEFAULT_MAX_LIFETIME)
     _disable_shutdown(vm, data, what)
     decoded = Decoded(data)
     if proxy is not None:
@@ -127,11 +139,25 @@ def _disable_shutdown(vm, data, what):
 
 
 def debug_decoded(sections, what):
-    """A plain glidein ini: debug mode, where only disable_shutdown matters."""
+    """A plain glidein ini: debug mode, where only disable_shutdown matters; without it true the VM
+    ends DEBUG_LIFETIME seconds after boot, as the old pilot's did (module docstring)."""
     data = {"classes": ["lifetime"]}
     _disable_shutdown(sections.get("vm_properties", {}), data, what)
+    if not data.get("lifetime::disable_shutdown"):
+        data.update({"lifetime::disable_shutdown": False, "lifetime::max_lifetime": DEBUG_LIFETIME,
+                     "lifetime::shutdown_delay": 0})
     decoded = Decoded(data)
-    decoded.warnings.append(f"{what}: glideinWMS debug mode (plain ini): only disable_shutdown is used")
+    if data["lifetime::disable_shutdown"]:
+        decoded.warnings.append(f"{what}: glideinWMS debug mode (plain ini): only disable_shutdown is used; "
+                                f"the VM stays up")
+        return decoded
+    end = (f"the VM ends {DEBUG_LIFETIME} s after boot, as the old pilot's did (disable_shutdown = True keeps "
+           f"it up)")
+    if "disable_shutdown" in sections.get("vm_properties", {}):
+        decoded.warnings.append(f"{what}: glideinWMS debug mode (plain ini): no pilot runs; {end}")
+    else:
+        decoded.warnings.append(f"{what}: a plain glideinWMS ini without [vm_properties] disable_shutdown (the "
+                                f"old pilot: 'Invalid ini file', then its shutdown): no pilot runs; {end}")
     return decoded
 
 

@@ -1,4 +1,4 @@
-"""VM lifetime: at max_lifetime seconds after boot, drain HTCondor, run the hooks, shut down.
+"""VM lifetime: at max_lifetime seconds after boot, drain HTCondor, run the hooks, wait, shut down.
 
 A small daemon (files/confrt-lifetime, run as the service confrt-lifetime)
 waits for the deadline; the deadline is in its JSON config, written here. A bad
@@ -20,6 +20,8 @@ PARAMS = [
     Param("max_lifetime", int, None, "seconds from boot until the VM ends; unset: no deadline"),
     Param("disable_shutdown", bool, False, "at the deadline do everything but the shutdown"),
     Param("shutdown_command", (list, str), ["shutdown", "-h", "now"], "what shuts the VM down (argv)"),
+    Param("shutdown_delay", int, 600, "seconds from the end's hooks to the shutdown (the glideinWMS pilot's "
+          "ten minutes to collect the logs)"),
     Param("drain", str, "auto", "drain HTCondor first: auto (when a root condor_startd runs), always, never",
           choices=("auto", "always", "never")),
     Param("drain_command", (list, str), ["condor_off", "-peaceful", "-startd"], "starts the drain (argv)"),
@@ -72,8 +74,9 @@ def daemon_config(params, ctx):
         if params[key] is not None and params[key] <= 0:
             raise CompileError(f"{ctx.origin(key)}: lifetime::{key}: expected a number of seconds > 0, "
                                f"got {params[key]}")
-    if params["drain_timeout"] < 0:
-        raise CompileError(f"{ctx.origin('drain_timeout')}: lifetime::drain_timeout: expected seconds >= 0")
+    for key in ("drain_timeout", "shutdown_delay"):
+        if params[key] < 0:
+            raise CompileError(f"{ctx.origin(key)}: lifetime::{key}: expected seconds >= 0, got {params[key]}")
     deadline, reason = params["max_lifetime"], "max_lifetime reached"
     if params["require_userdata"] and not params["userdata_source"]:
         if deadline is None or params["grace"] < deadline:
@@ -81,7 +84,7 @@ def daemon_config(params, ctx):
         ctx.warn(f"no userdata on an image that needs it: the VM ends {deadline} s after boot")
     return {
         "deadline": deadline, "reason": reason, "disable_shutdown": params["disable_shutdown"],
-        "shutdown_command": argv_of(params, "shutdown_command", ctx),
+        "shutdown_command": argv_of(params, "shutdown_command", ctx), "shutdown_delay": params["shutdown_delay"],
         "drain": params["drain"], "drain_command": argv_of(params, "drain_command", ctx),
         "drain_timeout": params["drain_timeout"], "hooks_dir": params["hooks_dir"],
         "hook_timeout": params["hook_timeout"], "state_dir": params["state_dir"],

@@ -5,10 +5,8 @@ HTTP server the test runs on 127.0.0.1. confrt runs in a time namespace whose bo
 ago, so `max_lifetime` (seconds from boot) starts counting at the apply; the services it starts
 (SysV init: systemd is not PID 1 inside) inherit that clock.
 """
-import http.server
-import threading
-
 import pytest
+from glidein_support import factory_server
 from node_support import apply_just_booted, wait_inside
 
 STARTUP = """#!/bin/sh
@@ -28,23 +26,8 @@ PROXY = "-----BEGIN CERTIFICATE-----\nnot a real proxy\n-----END CERTIFICATE----
 
 @pytest.fixture
 def factory():
-    body = STARTUP.encode()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            ok = self.path == "/factory/stage/glidein_startup.sh"
-            self.send_response(200 if ok else 404)
-            self.end_headers()
-            self.wfile.write(body if ok else b"not found")
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/factory/stage"
-    server.shutdown()
-    server.server_close()
+    with factory_server({"script": STARTUP}) as webbase:
+        yield webbase
 
 
 def site(scratch, webbase, max_lifetime):
@@ -56,6 +39,7 @@ def site(scratch, webbase, max_lifetime):
         "glidein::proxy_file": "/var/lib/confrt/glidein/pilot_proxy", "glidein::stop_grace": 3,
         "lifetime::max_lifetime": max_lifetime,
         "lifetime::shutdown_command": ["sh", "-c", "cat /proc/uptime > /tmp/shutdown.ran"],
+        "lifetime::shutdown_delay": 2,  # the old pilot's 600 s for the logs, shortened
         "confrt::userdata_source": "test",
     })
 
@@ -82,7 +66,7 @@ def test_max_lifetime_kills_the_pilot_group_then_shuts_down(scratch, factory):
     out = wait_inside(scratch, "/tmp/pilot.out", "child=", logs=LOGS)
     child = out.split("child=")[1].split()[0]
     uptime = float(wait_inside(scratch, "/tmp/shutdown.ran", ".", logs=LOGS).split()[0])
-    assert uptime >= 5  # at the deadline counted from boot, not before
+    assert uptime >= 5 + 2  # at the deadline counted from boot, then shutdown_delay, not before
     assert scratch.read_text("/tmp/post.ran") == "post\n"  # the POST scripts ran before the shutdown
     assert scratch.run(["kill", "-0", child]).returncode != 0  # the pilot's process group is gone
     assert "not killed" not in scratch.read_text("/tmp/pilot.out")

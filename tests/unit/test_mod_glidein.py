@@ -260,3 +260,23 @@ def test_its_folders_are_declared_on_a_host_without_etc_confrt(tmp_path):
         assert order.index("directory[/etc/confrt]") < order.index(inside)
     # the proxy goes into the pilot's home, which useradd -m makes: the file waits for the user
     assert "user[glidein_pilot]" in catalog.requires["file[/home/glidein_pilot/pilot_proxy]"]
+
+
+def test_after_the_pilot_the_vm_waits_shutdown_delay_then_ends(tmp_path, factory):
+    """The old pilot-launcher, once the pilot and the POST scripts were done: `sleep(ten_minutes)`,
+    then the shutdown (time for the factory to collect the logs); the old confrt shut down at once."""
+    webbase, _ = factory
+    config, home = pilot_config(tmp_path, webbase, [])
+    settings = json.loads((tmp_path / "lifetime.json").read_text())
+    settings.update(shutdown_delay=2, shutdown_command=["sh", "-c", f"cat /proc/uptime > {tmp_path}/shutdown.ran"])
+    (tmp_path / "lifetime.json").write_text(json.dumps(settings))
+    (tmp_path / "post.d" / "10-post").write_text(f"#!/bin/sh\ncat /proc/uptime > {tmp_path}/post.ran\n")
+    runner = subprocess.Popen([sys.executable, PILOT, str(config)], stdout=subprocess.PIPE, text=True)
+    try:
+        wait_for(tmp_path / "shutdown.ran", ".")
+    finally:
+        runner.terminate()
+        output = runner.communicate(timeout=30)[0]
+    post, shutdown = (float((tmp_path / name).read_text().split()[0]) for name in ("post.ran", "shutdown.ran"))
+    assert shutdown - post >= 2, (post, shutdown)
+    assert "the pilot exited 0" in output and "shutting down in 2 s (time to collect the logs)" in output
