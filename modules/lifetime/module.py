@@ -81,7 +81,8 @@ def daemon_config(params, ctx):
     if params["require_userdata"] and not params["userdata_source"]:
         if deadline is None or params["grace"] < deadline:
             deadline, reason = params["grace"], "no userdata (grace reached)"
-        ctx.warn(f"no userdata on an image that needs it: the VM ends {deadline} s after boot")
+        later = f", shut down {params['shutdown_delay']} s later" if params["shutdown_delay"] else ""
+        ctx.warn(f"no userdata on an image that needs it: the VM ends {deadline} s after boot{later}")
     return {
         "deadline": deadline, "reason": reason, "disable_shutdown": params["disable_shutdown"],
         "shutdown_command": argv_of(params, "shutdown_command", ctx), "shutdown_delay": params["shutdown_delay"],

@@ -58,7 +58,8 @@ def test_missing_userdata_ends_only_after_grace(tmp_path):
             "lifetime::max_lifetime": 172800}
     catalog, warnings = compile_data(tmp_path, data)
     assert config_of(catalog)["deadline"] == 600 and config_of(catalog)["reason"] == "no userdata (grace reached)"
-    assert warnings == ["module lifetime: no userdata on an image that needs it: the VM ends 600 s after boot"]
+    assert warnings == ["module lifetime: no userdata on an image that needs it: the VM ends 600 s after boot, "
+                        "shut down 600 s later"]
     catalog, warnings = compile_data(tmp_path / "with", dict(data, **{"confrt::userdata_source": "ec2"}))
     assert config_of(catalog)["deadline"] == 172800 and warnings == []
 
