@@ -23,6 +23,7 @@ _TOP = {
     "facts_dir": (str, "/etc/confrt/facts.d"),
     "userdata": (dict, None),
     "run": (dict, None),
+    "site_data": (dict, None),
 }
 _SECTIONS = {
     "userdata": {
@@ -42,6 +43,23 @@ _SECTIONS = {
         "splaylimit": (int, 600),
         "log_dir": (str, "/var/log/confrt"),
     },
+    # the site's data from a signed git repository (confrt/site_data/); url "" = none
+    "site_data": {
+        "url": (str, ""),
+        "ref": (str, "main"),
+        "allowed_signers": (str, "/etc/confrt/site_data/allowed_signers"),
+        "revoked_signers": (str, ""),
+        "gnupg_home": (str, ""),
+        "allow_rewrite": (bool, False),
+        "timeout": ((int, float), 30),
+        "total_timeout": ((int, float), 300),
+        "dir": (str, ""),
+        "keep": (int, 3),
+        "ssh_key": (str, ""),
+        "known_hosts": (str, ""),
+        "token_file": (str, ""),
+        "token_user": (str, "git"),
+    },
 }
 
 
@@ -57,11 +75,19 @@ class Config:
         self.facts_dir = values["facts_dir"]
         self.userdata = values["userdata"]
         self.run = values["run"]
+        self.site_data = values["site_data"]
+        self._site_checkout = None  # (path, commit) of the site data this process reads, once found
 
     def effective_hiera_config(self):
-        """The configured hiera.yaml, or the packaged one when it does not exist."""
-        if os.path.exists(self.hiera_config):
-            return self.hiera_config
+        """The configured hiera.yaml, or the packaged one when it does not exist. One under the
+        site data's `current` link is read in the checkout this process uses."""
+        path = self.hiera_config
+        if self.site_data["url"]:
+            from confrt.site_data import in_checkout
+
+            path = in_checkout(self, path)
+        if os.path.exists(path):
+            return path
         return packaged_hiera_config()
 
     def as_dict(self):
@@ -70,7 +96,28 @@ class Config:
     def data_variables(self):
         """confrt's own variables in the data's interpolation scope: %{confrt.local_data},
         %{confrt.statedir} (module data derives paths from them, e.g. condor::summary_file)."""
-        return {"confrt": {"local_data": self.local_data, "statedir": self.statedir}}
+        variables = {"local_data": self.local_data, "statedir": self.statedir}
+        checkout = self.site_data_checkout()
+        if checkout:  # else undefined: the levels naming it are skipped
+            variables["site_data"] = checkout[0]
+        return {"confrt": variables}
+
+    def site_data_checkout(self):
+        """(directory, commit) of the site data checkout this process reads, or None: the
+        `current` link is read once, so a run reads one commit whatever a switch does meanwhile."""
+        if self._site_checkout is None and self.site_data["url"]:
+            from confrt.site_data import current_checkout
+
+            self._site_checkout = current_checkout(self) or ()
+        return self._site_checkout or None
+
+    def with_site_data_checkout(self, directory, commit):
+        """A copy of this config that reads the site data in `directory` (a candidate checkout)."""
+        import copy
+
+        pinned = copy.copy(self)
+        pinned._site_checkout = (directory, commit) if directory else ()
+        return pinned
 
 
 def _check(path, where, key, value, types):
@@ -144,6 +191,10 @@ def load_config(path=None):
     for i, entry in enumerate(values["modulepath"]):
         if not isinstance(entry, str):
             raise ConfigError(f"{path}: modulepath[{i}]: expected a string, got {entry!r}")
+    if values["site_data"]["url"]:
+        from confrt.site_data.settings import check_settings
+
+        check_settings(path, values["site_data"])
     return Config(values, path)
 
 

@@ -65,7 +65,7 @@ def test_cli_reports_config_error_in_one_line(tmp_path, run_confrt):
     result = run_confrt("facts", "os.family", "--config", path)
     assert result.returncode == 1
     assert result.stderr.strip() == f"confrt: error: {path}: bogus: unknown key " \
-        "(known: hiera_config, modulepath, statedir, local_data, facts_dir, userdata, run)"
+        "(known: hiera_config, modulepath, statedir, local_data, facts_dir, userdata, run, site_data)"
 
 
 def test_version(run_confrt):
