@@ -1,8 +1,9 @@
 """ssh_authorized_key: one public key of a user, inside a block of authorized_keys marked as confrt's.
 
-Keys written by people or other tools (outside the block) survive; with
-`exclusive: true` they are removed, and so are keys in the block that the
-catalog no longer declares. The key type and the base64 blob are checked (the
+The block holds exactly the keys the catalog declares for that file: a key in it
+that the catalog no longer declares (the VM's previous owner) is removed. Keys
+written by people or other tools (outside the block) survive; with
+`exclusive: true` they are removed too. The key type and the base64 blob are checked (the
 blob names its own type, so a truncated or mismatched key is refused before
 anything is written). As sshd's StrictModes requires, ~/.ssh is 0700 and the
 file 0600, both owned by the user.
@@ -65,7 +66,8 @@ def line_comment(line):
 
 
 def edit_keys(text, resource, keep=None):
-    """The file's new text; keep(comment) tells whether another block key is still declared."""
+    """The file's new text; keep(comment) tells whether another block key is still declared for this
+    file (None: keep them all)."""
     lines = split_lines(text)
     if BEGIN in lines and END in lines[lines.index(BEGIN):]:
         start = lines.index(BEGIN)
@@ -81,7 +83,7 @@ def edit_keys(text, resource, keep=None):
             if resource["ensure"] == "present" and not placed:
                 new_block.append(wanted)
                 placed = True
-        elif not resource["exclusive"] or keep is None or keep(comment):
+        elif keep is None or keep(comment):
             new_block.append(line)
     if resource["ensure"] == "present" and not placed:
         new_block.append(wanted)
@@ -116,8 +118,13 @@ class AuthorizedKeysProvider(Provider):
         return ssh_dir, os.path.join(ssh_dir, "authorized_keys")
 
     def keep(self, comment):
+        """Whether the catalog declares the key named `comment` present in this resource's file."""
         catalog = self.ctx.catalog
-        return catalog is None or (comment is not None and catalog.has(format_ref(self.resource.type, comment)))
+        if catalog is None:
+            return True
+        other = catalog.get(format_ref(self.resource.type, comment)) if comment is not None else None
+        return other is not None and other["ensure"] == "present" and \
+            (other["user"], other.get("target")) == (self.resource["user"], self.resource.get("target"))
 
     def plan(self):
         """(changes, new text, (ssh dir, file), (uid, gid))."""

@@ -3,8 +3,10 @@
 The owner's key (VGrid's copyuserkey) is read at compile time: from the image's
 key directory, else over https from key_repository_url + user name (certificate
 verified). A fetched key is cached (a file resource), so a later fetch failure
-declares the cached key; with no cache the user's existing keys are all kept
-(exclusive is turned off for that user) and the run warns.
+declares the cached key; with no cache the user's hand-written keys are kept
+(exclusive is turned off for that user) and the run warns. confrt's block of the
+file holds exactly the declared keys (ssh_authorized_key), so a previous owner's
+key leaves it.
 """
 import hashlib
 import os

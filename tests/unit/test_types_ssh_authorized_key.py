@@ -97,3 +97,22 @@ def test_a_mode_fix_shared_by_two_keys_is_reported_once_like_the_real_run(tmp_pa
     assert run(noop=True) == ["content", "mode", "content"]
     assert run(noop=False) == ["content", "mode", "content"]
     assert os.stat(target).st_mode & 0o777 == 0o600
+
+
+def test_the_block_holds_exactly_the_declared_keys_without_exclusive(tmp_path):
+    """VGrid's owner changes from alice to bob: alice's key leaves confrt's block although nothing is
+    exclusive (it stayed there), the hand-written line outside the block stays, and a key of the same
+    file declared for another account is not taken as this file's."""
+    _t, alice = make_key(tmp_path, "ed25519", "alice")
+    _t, bob = make_key(tmp_path, "ed25519", "bob")
+    me = pwd.getpwuid(os.getuid()).pw_name
+    target = tmp_path / "authorized_keys"
+    target.write_text(f"ssh-ed25519 {alice} admin by hand\n{BEGIN}\nssh-ed25519 {alice} alice@vgrid\n{END}\n")
+
+    def run(*resources):
+        return apply_catalog(catalog_of(*resources), tmp_path / "state")
+
+    run(res("ssh_authorized_key", "bob@vgrid", user=me, key=bob, target=str(target)),
+        res("ssh_authorized_key", "alice@vgrid", user="root", key=alice, target=str(tmp_path / "other")))
+    assert target.read_text() == f"ssh-ed25519 {alice} admin by hand\n{BEGIN}\nssh-ed25519 {bob} bob@vgrid\n{END}\n"
+    assert not run(res("ssh_authorized_key", "bob@vgrid", user=me, key=bob, target=str(target))).has_changes
