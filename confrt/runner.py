@@ -4,15 +4,19 @@ Under the run lock, in this order:
   1. refresh userdata (always at boot; hourly only with run.refresh_userdata), so
      a role or classes from userdata count in this same run: one boot run
      converges a fresh VM, no "run it twice";
-  2. facts -> compile -> apply;
-  3. the first-boot scripts of this instance, then the commands of the first_boot module, each
+  2. fetch the site data (site_data.url: a signed git repository), checked out beside the
+     checkout in use; its `current` link moves to it only once the run's data compiles with it;
+  3. facts -> compile -> apply;
+  4. the first-boot scripts of this instance, then the commands of the first_boot module, each
      once (never in noop);
-  4. the report, and the detailed exit code (0, 2, 4, 6; 1 fatal).
-A dead metadata service, bad userdata or a failed resource never blocks the
-rest: local_data stays the last good one, the run applies with it, and the
-failure is a failed step in the report (exit code bit 4); the next run tries
-again. Userdata that decodes but whose data does not compile counts as bad
-userdata too: the previous local_data is put back and the run compiles again.
+  5. the report, and the detailed exit code (0, 2, 4, 6; 1 fatal).
+A dead metadata service, bad userdata, refused site data or a failed resource
+never blocks the rest: local_data and the site data stay the last good ones,
+the run applies with them, and the failure is a failed step in the report
+(exit code bit 4); the next run tries again. Userdata that decodes but whose
+data does not compile counts as bad userdata too: the previous local_data is
+put back and the run compiles again; site data that does not compile is
+refused, and the run compiles with the checkout in use.
 
 Hourly runs first wait a splay: a stable per-host offset within run.splaylimit,
 so a fleet cloned from one image does not hit its services at minute 0 at once.
@@ -93,11 +97,13 @@ def _locked_run(config, boot, noop, wait_lock, out, err):
         refresh = boot or config.run["refresh_userdata"]
         previous = _read_local_data(config) if refresh else None
         run_config, new_scripts, made = refresh_userdata(config, report) if refresh else (config, [], {})
+        site = fetch_site_data(run_config, report)
         try:
             with fatal_reported(config, report):
-                if refresh:
+                facts, catalog = compile_with_new_site_data(site, run_config, report)
+                if facts is None and refresh:
                     facts, catalog = compile_with_good_local_data(config, run_config, report, previous)
-                else:
+                elif facts is None:
                     facts, catalog = compile_phases(config, report)
                 apply_phase(config, report, facts, catalog, made_before=made)
             run_first_boot_scripts(config, report, new_scripts)
@@ -107,6 +113,8 @@ def _locked_run(config, boot, noop, wait_lock, out, err):
                 import shutil
 
                 shutil.rmtree(os.path.dirname(run_config.local_data))
+            if site is not None:
+                site.close()
         publish(config, report)
     return report.exit_code(detailed=True)
 
@@ -147,6 +155,34 @@ def refresh_userdata(config, report):
         others = [write for write in writes if write.path != config.local_data]
         return _config_with_local_data(config, planned[0].content, others), scripts, made
     return config, scripts, made
+
+
+def fetch_site_data(config, report):
+    """The site data step (site_data.url set): fetch, verify and check out the ref's new commit;
+    -> SiteData, or None. A failure keeps the checkout in use and is a failed step."""
+    if not config.site_data["url"]:
+        return None
+    from confrt.site_data.refresh import fetch_site_data as fetch
+
+    return fetch(config, report)
+
+
+def compile_with_new_site_data(site, run_config, report):
+    """(facts, catalog) compiled with the newly fetched site data, which is then taken (`current`
+    switched; in noop only named); (None, None) when there is none or it does not compile (then
+    refused: the caller compiles with the data in use)."""
+    from confrt.engine.run import compile_phases
+    from confrt.errors import ConfrtError
+
+    if site is None or site.candidate is None:
+        return None, None
+    try:
+        compiled = compile_phases(site.pinned(run_config), report)
+    except ConfrtError as exc:
+        site.refuse(report, f"its data does not compile: {exc}")
+        return None, None
+    site.take(report)
+    return compiled
 
 
 def _keep_local_data(config, report, error):

@@ -32,10 +32,11 @@ def process_started():
 
 
 def data_version(catalog):
-    """The run's data version (summary version.config, condor's ConfrtDataVersion): 12 hex digits
-    of the sha256 of the catalog's resources as canonical JSON. The catalog is what the data,
-    modules and facts made, so equal catalogs give equal versions; sensitive values enter only
-    as their own sha256, so a changed secret changes the version and never appears in it."""
+    """The catalog's version (summary version.config, condor's ConfrtDataVersion; when the run read
+    site data its commit is version.config and this version.catalog): 12 hex digits of the sha256
+    of the catalog's resources as canonical JSON. The catalog is what the data, modules and facts
+    made, so equal catalogs give equal versions; sensitive values enter only as their own sha256,
+    so a changed secret changes the version and never appears in it."""
     import hashlib
     import json
 
@@ -79,6 +80,7 @@ class Report:
         self.finished = None
         self.steps = {}            # name -> {"status": ok|failed|skipped, ...}: run steps besides the catalog
         self.data_version = None   # data_version() of the run's catalog: summary version.config
+        self.site_data_commit = None  # the site data's commit the run compiled with: version.config instead
 
     @contextlib.contextmanager
     def phase(self, name):
@@ -222,7 +224,7 @@ class Report:
         times["last_run"] = int(self.finished)
         summary = {
             "status": self.status(),
-            "version": {"config": self.data_version, "confrt": __version__},
+            "version": self.version(),
             "resources": {
                 "changed": changed, "corrective_change": 0, "failed": failed,
                 "failed_to_restart": refreshed.count("failed"), "out_of_sync": changed + noop + attempted,
@@ -239,6 +241,13 @@ class Report:
         if self.steps:
             summary["steps"] = {name: dict(step) for name, step in self.steps.items()}
         return summary
+
+    def version(self):
+        """The summary's version: config is the run's data version (condor's ConfrtDataVersion), the
+        site data's commit when the run read one (the catalog's version is then `catalog`)."""
+        if self.site_data_commit:
+            return {"config": self.site_data_commit, "catalog": self.data_version, "confrt": __version__}
+        return {"config": self.data_version, "confrt": __version__}
 
     def status(self):
         """failed, changed or unchanged: the run as a whole (a noop run never 'changed')."""

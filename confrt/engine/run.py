@@ -90,6 +90,8 @@ def compile_phases(config, report, facts_file=None, extra_data=None, role=None):
 
         catalog = compile_catalog(config, facts, extra_data)[0]
         report.data_version = data_version(catalog)
+        checkout = config.site_data_checkout()
+        report.site_data_commit = checkout[1] if checkout else None
     return facts, catalog
 
 

@@ -1,0 +1,142 @@
+"""The site data directory: the bare repository, one checkout per commit, the `current` link, state.json.
+
+Everything here runs under the run lock, so whatever a killed run left (a half-made checkout, a
+link not yet renamed, git's own *.lock files) is a leftover and is swept before the next fetch.
+A checkout gets its final name only once complete (rename), and `current` only ever moves by
+renaming a new link over it: a kill at any point leaves `current` naming a whole checkout.
+"""
+import json
+import os
+import shutil
+import time
+
+from confrt.site_data import CHECKOUTS, CURRENT, SiteDataError, current_checkout, site_dir
+from confrt.util.atomic import atomic_write, fsync_dir
+
+REPOSITORY = "repo.git"
+STATE = "state.json"
+_PARTIAL = ".new-"  # checkouts/.new-<commit>-<pid>: being written
+_LINK = ".current-"  # .current-<pid>: the next `current`, before its rename
+_INDEX = ".index-"  # .index-<pid>: the private index of a checkout
+
+
+class Checkouts:
+    def __init__(self, config):
+        self.config = config
+        self.base = site_dir(config)
+        self.repository = os.path.join(self.base, REPOSITORY)
+        self.checkouts = os.path.join(self.base, CHECKOUTS)
+
+    # -- state ------------------------------------------------------------
+
+    def read_state(self):
+        return read_state(self.base)
+
+    def write_state(self, state):
+        atomic_write(os.path.join(self.base, STATE), json.dumps(state, indent=1, sort_keys=True) + "\n", 0o600)
+
+    # -- before a fetch ---------------------------------------------------
+
+    def prepare(self, make_git):
+        """Make the directories, sweep a killed run's leftovers; -> Git on the bare repository
+        (made when missing: in a temp name, then renamed)."""
+        try:
+            os.makedirs(self.base, mode=0o700, exist_ok=True)
+            os.makedirs(self.checkouts, mode=0o700, exist_ok=True)
+            self._sweep()
+        except OSError as exc:
+            raise SiteDataError(f"{self.base}: {exc.strerror}") from None
+        if not os.path.isdir(self.repository):
+            partial = os.path.join(self.base, f"{_PARTIAL}repo-{os.getpid()}")
+            make_git(partial).init()
+            os.rename(partial, self.repository)
+        return make_git(self.repository)
+
+    def _sweep(self):
+        for directory, prefixes in ((self.base, (_PARTIAL, _LINK, _INDEX)), (self.checkouts, (_PARTIAL,))):
+            for entry in os.scandir(directory):
+                if entry.name.startswith(prefixes):
+                    _remove(entry.path)
+        for directory, folders, names in os.walk(self.repository):
+            for name in names:  # git's lock files and the temp packs of a killed fetch
+                if name.endswith(".lock") or name.startswith(("tmp_", "tmp-")):
+                    _remove(os.path.join(directory, name))
+            for name in [name for name in folders if name.startswith(("incoming-", "tmp_objdir"))]:
+                _remove(os.path.join(directory, name))
+                folders.remove(name)
+
+    # -- a commit's checkout ----------------------------------------------
+
+    def check_out(self, git, commit):
+        """checkouts/<commit>, written whole under a temp name first (an existing one is reused)."""
+        final = os.path.join(self.checkouts, commit)
+        if os.path.isdir(final):
+            os.utime(final)
+            return final
+        partial = os.path.join(self.checkouts, f"{_PARTIAL}{commit}-{os.getpid()}")
+        index = os.path.join(self.base, f"{_INDEX}{os.getpid()}")
+        os.mkdir(partial, 0o755)
+        try:
+            git.check_out(commit, partial, index)
+            os.rename(partial, final)
+        finally:
+            _remove(partial)
+            _remove(index)
+        fsync_dir(self.checkouts)
+        return final
+
+    def discard(self, directory):
+        """Remove a refused checkout (never the one in use)."""
+        in_use = current_checkout(self.config)
+        if not in_use or in_use[0] != directory:
+            _remove(directory)
+
+    def switch(self, commit):
+        """Point `current` at checkouts/<commit>: a new link renamed over the old one."""
+        link = os.path.join(self.base, f"{_LINK}{os.getpid()}")
+        _remove(link)
+        os.symlink(os.path.join(CHECKOUTS, commit), link)
+        os.replace(link, os.path.join(self.base, CURRENT))
+        fsync_dir(self.base)
+
+    def prune(self, keep):
+        """Keep the checkout in use and the `keep - 1` used last before it; -> the commits removed."""
+        in_use = current_checkout(self.config)
+        entries = [entry for entry in os.scandir(self.checkouts)
+                   if entry.is_dir(follow_symlinks=False) and not entry.name.startswith(".")]
+        entries.sort(key=lambda entry: entry.stat(follow_symlinks=False).st_mtime, reverse=True)
+        kept = [entry for entry in entries if in_use and entry.path == in_use[0]]
+        removed = []
+        for entry in entries:
+            if entry in kept:
+                continue
+            if len(kept) < keep:
+                kept.append(entry)
+            else:
+                _remove(entry.path)
+                removed.append(entry.name)
+        return removed
+
+
+def read_state(base):
+    """state.json of the site data directory ({} when missing or unreadable)."""
+    try:
+        with open(os.path.join(base, STATE)) as handle:
+            state = json.load(handle)
+        return state if isinstance(state, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def now():
+    return round(time.time(), 3)
+
+
+def _remove(path):
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    except FileNotFoundError:
+        pass

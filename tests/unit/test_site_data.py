@@ -1,0 +1,277 @@
+"""`confrt run` with site data from a real git server on 127.0.0.1 (git daemon), commits signed by
+ssh-keygen keys: taken when signed by an allowed key, refused otherwise (one line, the last good
+data kept and applied, the step failed, exit bit 4), bounded against dead and silent servers."""
+import json
+import os
+import time
+
+import pytest
+import yaml
+from run_site import read, summary, write_yaml
+from site_data_support import Keys, closed_port_url, in_use, served_site, set_site_data, site_config, wait_for
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    return Keys(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture
+def site(tmp_path, keys):
+    served = served_site(tmp_path, keys)
+    yield served
+    served[1].stop()
+
+
+def motd_data(paths, text):
+    return {"common.yaml": {"classes": ["resources"], "resources::file": {paths["motd"]: {"content": text}}}}
+
+
+def site_lines(stderr):
+    """The run's error lines about the site data (there must be exactly one per failure)."""
+    assert "Traceback" not in stderr
+    return [line for line in stderr.splitlines() if line.startswith("confrt: site data:")]
+
+
+def run(run_confrt, env, *args):
+    return run_confrt("run", "--no-splay", *args, env=env)
+
+
+def test_a_signed_commit_is_taken_applied_and_is_the_run_data_version(site, run_confrt):
+    repo, _, env, paths = site
+    commit = repo.commit(motd_data(paths, "generation 1\n"))
+    first = run(run_confrt, env)
+    assert first.returncode == 2, first.stderr
+    assert read(paths["motd"]) == "generation 1\n"
+    assert in_use(paths) == commit
+    assert f"confrt: site data: took commit {commit} of main, signed by alice@example.org\n" in first.stdout
+    done = summary(paths)
+    assert done["version"]["config"] == commit and len(done["version"]["catalog"]) == 12
+    step = done["steps"]["site_data"]
+    assert step["status"] == "ok" and step["commit"] == commit and step["signer"] == "alice@example.org"
+    report = json.loads(read(os.path.join(paths["state"], "last_run_report.json")))
+    assert report["summary"]["version"]["config"] == commit
+    # the next run: nothing new, nothing said, nothing to do
+    second = run(run_confrt, env)
+    assert second.returncode == 0, second.stderr
+    assert "site data" not in second.stdout + second.stderr
+    assert summary(paths)["steps"]["site_data"] == {"status": "ok", "url": repo_url(env), "ref": "main",
+                                                    "commit": commit}
+    # `confrt apply` (no fetch) reads the same checkout and reports the same version
+    applied = run_confrt("apply", env=env)
+    assert applied.returncode == 0 and summary(paths)["version"]["config"] == commit
+
+
+def repo_url(env):
+    return yaml.safe_load(read(env["CONFRT_CONFIG"]))["site_data"]["url"]
+
+
+BAD_COMMITS = {
+    "unsigned": (lambda repo, paths: repo.commit(motd_data(paths, "unsigned\n"), signer=None),
+                 "refused: not signed"),
+    "unknown key": (lambda repo, paths: repo.commit(motd_data(paths, "mallory\n"), signer="mallory"),
+                    "refused: signed by a key not in {signers} (SHA256:"),
+    "rewritten history": (lambda repo, paths: rewrite(repo, paths),
+                          "refused: not a descendant of {good}, the last commit taken from main (history rewritten"),
+    "data that does not compile": (lambda repo, paths: repo.commit(
+        {"common.yaml": {"classes": ["resources", "no_such_module"]}}),
+        "refused: its data does not compile: {checkouts}/{commit}/common.yaml: classes: unknown class "
+        "'no_such_module'"),
+    "invalid YAML": (lambda repo, paths: repo.commit({"common.yaml": "classes: [resources\n"}),
+                     "refused: its data does not compile: {checkouts}/{commit}/common.yaml"),
+}
+
+
+def rewrite(repo, paths):
+    """A force-push: the branch's tip replaced by a signed commit that does not descend from it."""
+    repo.reset(repo.first)
+    return repo.commit(motd_data(paths, "rewritten\n"), message="rewritten")
+
+
+@pytest.mark.parametrize("case", BAD_COMMITS, ids=list(BAD_COMMITS))
+def test_a_bad_commit_is_refused_in_one_line_the_last_good_data_applied_and_the_next_good_taken(
+        site, run_confrt, keys, case):
+    repo, _, env, paths = site
+    repo.first = repo.commit(motd_data(paths, "generation 0\n"))
+    good = repo.commit(motd_data(paths, "generation 1\n"))
+    assert run(run_confrt, env).returncode == 2
+    os.unlink(paths["motd"])  # the last good data must still be applied
+    make, message = BAD_COMMITS[case]
+    bad = make(repo, paths)
+    result = run(run_confrt, env)
+    assert result.returncode == 6, result.stderr  # motd again + the failure bit
+    assert read(paths["motd"]) == "generation 1\n" and in_use(paths) == good
+    expected = message.format(signers=keys.allowed_signers, good=good, commit=bad,
+                              checkouts=os.path.join(paths["site"], "checkouts"))
+    [line] = site_lines(result.stderr)
+    assert line.startswith(f"confrt: site data: {repo_url(env)} main: commit {bad}: {expected}"), line
+    assert line.endswith(f"; keeping commit {good}")
+    done = summary(paths)
+    assert done["status"] == "failed" and done["version"]["config"] == good
+    step = done["steps"]["site_data"]
+    assert step["status"] == "failed" and step["commit"] == good and expected in step["error"]
+    assert os.listdir(os.path.join(paths["site"], "checkouts")) == [good], "a refused commit leaves no checkout"
+    # refused again by the next run (nothing was remembered as good)
+    assert run(run_confrt, env).returncode == 4
+    # the site repairs it: the next good commit (descending from the last one taken) is taken
+    repo.reset(good)
+    fixed = repo.commit(motd_data(paths, "generation 2\n"))
+    taken = run(run_confrt, env)
+    assert taken.returncode == 2, taken.stderr
+    assert in_use(paths) == fixed and read(paths["motd"]) == "generation 2\n"
+    assert summary(paths)["steps"]["site_data"]["status"] == "ok" and not site_lines(taken.stderr)
+
+
+def test_allow_rewrite_takes_a_rewritten_history(site, run_confrt):
+    repo, _, env, paths = site
+    first = repo.commit(motd_data(paths, "one\n"))
+    repo.commit(motd_data(paths, "two\n"))
+    assert run(run_confrt, env).returncode == 2
+    repo.reset(first)
+    rewritten = repo.commit(motd_data(paths, "rewritten\n"))
+    assert run(run_confrt, env).returncode == 4
+    set_site_data(paths, allow_rewrite=True)
+    result = run(run_confrt, env)
+    assert result.returncode == 2, result.stderr
+    assert in_use(paths) == rewritten and read(paths["motd"]) == "rewritten\n"
+
+
+def test_noop_fetches_verifies_and_previews_in_a_temporary_place_switching_nothing(site, run_confrt):
+    repo, _, env, paths = site
+    good = repo.commit(motd_data(paths, "generation 1\n"))
+    assert run(run_confrt, env).returncode == 2
+    before = tree_state(paths["site"])
+    new = repo.commit(motd_data(paths, "generation 2\n"))
+    preview = run(run_confrt, env, "--noop")
+    assert preview.returncode == 2, preview.stderr
+    assert f"confrt: site data: would take commit {new} of main, signed by alice@example.org (noop)" in preview.stdout
+    assert "-generation 1\n+generation 2\n" in preview.stdout  # previewed with the new commit's data
+    assert summary(paths)["version"]["config"] == new and summary(paths)["steps"]["site_data"]["would_take"] == new
+    assert tree_state(paths["site"]) == before and in_use(paths) == good
+    assert read(paths["motd"]) == "generation 1\n"
+    assert not [name for name in os.listdir("/tmp") if name.startswith("confrt-site-data-")
+                and os.stat(os.path.join("/tmp", name)).st_mtime > time.time() - 60]
+    # a commit the real run would refuse is refused in the noop too
+    repo.commit(motd_data(paths, "unsigned\n"), signer=None)
+    refused = run(run_confrt, env, "--noop")
+    assert refused.returncode == 4 and len(site_lines(refused.stderr)) == 1
+    assert tree_state(paths["site"]) == before
+    repo.reset(new)
+    repo.push()
+    assert run(run_confrt, env).returncode == 2 and in_use(paths) == new
+
+
+def tree_state(root):
+    """Every path below root with its size and mtime (what a noop must leave alone)."""
+    found = {}
+    for directory, folders, names in os.walk(root):
+        for name in folders + names:
+            path = os.path.join(directory, name)
+            info = os.lstat(path)
+            found[path] = (info.st_size, info.st_mtime_ns)
+    return found
+
+
+def test_first_run_without_a_server_applies_the_other_data_and_says_so(tmp_path, keys, run_confrt):
+    env, paths = site_config(tmp_path, closed_port_url(), keys.allowed_signers,
+                             build_time={"classes": ["resources"],
+                                         "resources::file": {str(tmp_path / "motd"): {"content": "base\n"}}})
+    started = time.monotonic()
+    result = run(run_confrt, env)
+    assert time.monotonic() - started < 8
+    assert result.returncode == 6, result.stderr
+    assert read(tmp_path / "motd") == "base\n" and in_use(paths) is None
+    [line] = site_lines(result.stderr)
+    assert "Connection refused" in line and line.endswith("; no site data yet: the other data only")
+    step = summary(paths)["steps"]["site_data"]
+    assert step["status"] == "failed" and step["commit"] is None
+    assert "catalog" not in summary(paths)["version"]  # no site data read: the catalog's version
+
+
+@pytest.mark.parametrize("silence", ["dead", "silent"])
+def test_a_dead_or_silent_server_is_bounded_by_the_settings(site, run_confrt, silence):
+    repo, daemon, env, paths = site
+    good = repo.commit(motd_data(paths, "generation 1\n"))
+    assert run(run_confrt, env).returncode == 2
+    repo.commit(motd_data(paths, "generation 2\n"))
+    set_site_data(paths, total_timeout=2)
+    if silence == "dead":
+        daemon.stop()
+    else:
+        daemon.silent = True
+    started = time.monotonic()
+    result = run(run_confrt, env)
+    took = time.monotonic() - started
+    assert result.returncode == 4, result.stderr
+    assert took < 8, took
+    [line] = site_lines(result.stderr)
+    if silence == "silent":
+        assert "git fetch timed out after 2s (site_data.total_timeout)" in line and took >= 2
+    else:
+        assert "Connection refused" in line
+    assert in_use(paths) == good and summary(paths)["steps"]["site_data"]["status"] == "failed"
+
+
+def test_ref_naming_a_fact_follows_that_branch(site, run_confrt):
+    repo, _, env, paths = site
+    repo.commit(motd_data(paths, "main\n"))
+    worker = repo.commit(motd_data(paths, "worker branch\n"), branch="site-worker")
+    set_site_data(paths, ref="site-%{facts.role}")
+    missing = run(run_confrt, env)
+    assert missing.returncode == 4
+    [line] = site_lines(missing.stderr)
+    assert line.endswith("site-%{facts.role}: site_data.ref: site-%{facts.role}: facts.role is not defined on "
+                         "this host; no site data yet: the other data only"), line
+    write_yaml(os.path.join(paths["facts.d"], "role.yaml"), {"role": "worker"})
+    result = run(run_confrt, env)
+    assert result.returncode == 2, result.stderr
+    assert in_use(paths) == worker and read(paths["motd"]) == "worker branch\n"
+    assert summary(paths)["steps"]["site_data"]["ref"] == "site-worker"
+
+
+def test_old_checkouts_are_pruned_to_keep(site, run_confrt):
+    repo, _, env, paths = site
+    set_site_data(paths, keep=2)
+    commits = []
+    for generation in range(4):
+        commits.append(repo.commit(motd_data(paths, f"generation {generation}\n")))
+        assert run(run_confrt, env).returncode == 2
+    checkouts = os.path.join(paths["site"], "checkouts")
+    assert sorted(os.listdir(checkouts)) == sorted(commits[-2:])
+    state = json.loads(read(os.path.join(paths["site"], "state.json")))
+    assert sorted(state["checkouts"]) == sorted(commits[-2:]) and state["refs"] == {"main": commits[-1]}
+
+
+def test_a_hiera_yaml_kept_in_the_repository_is_read_from_the_commit_being_tried(site, run_confrt):
+    repo, _, env, paths = site
+    config = yaml.safe_load(read(paths["confrt.yaml"]))
+    config["hiera_config"] = os.path.join(paths["site"], "current", "hiera.yaml")
+    write_yaml(paths["confrt.yaml"], config)
+    hierarchy = {"version": 5, "hierarchy": [{"name": "site", "path": "%{confrt.site_data}/common.yaml"}]}
+    good = repo.commit(dict(motd_data(paths, "from git\n"), **{"hiera.yaml": hierarchy}))
+    assert run(run_confrt, env).returncode == 2 and read(paths["motd"]) == "from git\n"
+    bad = repo.commit(dict(motd_data(paths, "broken\n"), **{"hiera.yaml": {"version": 4}}))
+    result = run(run_confrt, env)
+    assert result.returncode == 4 and in_use(paths) == good
+    [line] = site_lines(result.stderr)
+    assert f"commit {bad}: refused: its data does not compile: " \
+           f"{os.path.join(paths['site'], 'checkouts', bad, 'hiera.yaml')}" in line
+
+
+def test_the_fetch_leaves_no_git_process_behind(site, run_confrt):
+    """A silent server: the fetch is killed at total_timeout with its helpers."""
+    _, daemon, env, paths = site
+    daemon.silent = True
+    set_site_data(paths, total_timeout=1)
+    assert run(run_confrt, env).returncode == 4
+    assert wait_for(lambda: not git_processes_under(paths["site"]), 5)
+
+
+def git_processes_under(directory):
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if any(directory in word for word in process.info["cmdline"] or []):
+            found.append(process.pid)
+    return found
