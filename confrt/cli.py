@@ -13,7 +13,7 @@ import sys
 from confrt import __version__
 from confrt.commands import add_common_options
 
-COMMANDS = ["facts", "lookup", "userdata", "submit", "apply", "run", "modules", "eyaml"]
+COMMANDS = ["facts", "lookup", "userdata", "submit", "apply", "run", "modules", "eyaml", "site-data"]
 
 
 def _columns():
@@ -66,7 +66,7 @@ def build_parser(argv=None):
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = chosen_command(argv) if argv is not None else None
     for name in [chosen] if chosen else COMMANDS:
-        module = importlib.import_module(f"confrt.commands.{name}")
+        module = importlib.import_module(f"confrt.commands.{name.replace('-', '_')}")
         cmd = sub.add_parser(name, help=module.HELP,
                              description=getattr(module, "DESCRIPTION", module.HELP),
                              formatter_class=RawDescriptionHelpFormatter)
