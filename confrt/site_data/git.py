@@ -69,9 +69,15 @@ class Git:
     def __init__(self, settings, git_dir):
         self.settings = settings
         self.git_dir = git_dir
-        self.url = settings["url"]
-        self._secrets = [secret for secret in _url_secrets(self.url) if secret]
+        self.url, userinfo = _split_credentials(settings["url"])
+        self._secrets = [secret for secret in (userinfo, userinfo.partition(":")[2]) if secret]
         self._config = self._base_config()
+        if userinfo:  # sent as a header from git's environment: a command line is readable by every user
+            from urllib.parse import unquote
+
+            user, _, password = userinfo.partition(":")
+            self._secrets.append(unquote(password))
+            self._basic_auth(f"{unquote(user)}:{unquote(password)}")
 
     def _base_config(self):
         settings = self.settings
@@ -100,8 +106,14 @@ class Git:
                            f"{getattr(exc, 'strerror', None) or 'not UTF-8 text'}") from None
         if not token:
             raise SiteDataError(f"site_data.token_file: {path} is empty")
-        basic = base64.b64encode(f"{self.settings['token_user']}:{token}".encode()).decode()
-        self._secrets += [token, basic]
+        self._secrets.append(token)
+        self._basic_auth(f"{self.settings['token_user']}:{token}")
+
+    def _basic_auth(self, userinfo):
+        """HTTP Basic auth for site_data.url only (http.<url>.extraHeader: no other host, no redirect)."""
+        basic = base64.b64encode(userinfo.encode()).decode()
+        self._secrets.append(basic)
+        self._config = [(key, value) for key, value in self._config if key != f"http.{self.url}.extraHeader"]
         self._config.append((f"http.{self.url}.extraHeader", f"Authorization: Basic {basic}"))
 
     def redact(self, text):
@@ -179,12 +191,12 @@ class Git:
                  env={"GIT_INDEX_FILE": index_file})
 
 
-def _url_secrets(url):
+def _split_credentials(url):
+    """(url, "user:password") of an http(s) URL holding a password, else (url, "")."""
     match = _USERINFO.search(url)
-    if not match:
-        return []
-    userinfo = match.group(0)[:-1]
-    return [userinfo, userinfo.partition(":")[2]]
+    if not match or not url.startswith(("https://", "http://")) or ":" not in match.group(0):
+        return url, ""
+    return url[:match.start()] + url[match.end():], match.group(0)[:-1]
 
 
 def _one_line(text):

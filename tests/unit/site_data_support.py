@@ -125,6 +125,7 @@ class HttpGit:
         self.base = base
         self.expected = "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()
         self.seen = []
+        self.delay = 0  # seconds each request waits before it is answered
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/site.git"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -143,6 +144,7 @@ class HttpGit:
                 self._backend()
 
             def _backend(self):
+                time.sleep(outer.delay)
                 auth = self.headers.get("Authorization")
                 outer.seen.append(auth)
                 if auth != outer.expected:
