@@ -19,7 +19,7 @@ import os
 import sys
 
 VARIABLE = "CONFRT_PARSE_CACHE"
-FORMAT = 2                 # raise it when load_yaml's results change
+FORMAT = 3                 # raise it when load_yaml's results change (3: limits, duplicate keys)
 MAX_TEXT = 4 << 20         # a larger source is parsed every time
 MAX_ENTRY = 4 * MAX_TEXT   # an entry file larger than this is not read
 PREFIX = "%2F"             # every entry's name: its source's absolute path, '/' as %2F
