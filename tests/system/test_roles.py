@@ -17,7 +17,7 @@ PLAN = {
                "file[/etc/auto.master.d/cvmfs.autofs]", "file[/etc/vomses/atlas]", "file[/etc/profile.d/osg.sh]",
                "file[/etc/profile.d/atlas.sh]", "file[/etc/profile.d/atlas.csh]",
                "sysctl[user.max_user_namespaces]"],
-    "manager": ["file[/etc/condor/config.d/10-confrt-roles.conf]", "file[/etc/condor/config.d/20-confrt-security.conf]"],
+    "manager": ["file[/etc/condor/config.d/10-confrt-roles.conf]", "file[/etc/condor/config.d/05-confrt-security.conf]"],
     "submit": ["file[/etc/condor/config.d/10-confrt-roles.conf]"],
     "squid": ["file[/etc/squid/squid.conf]", "service[squid]"],
 }
