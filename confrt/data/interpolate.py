@@ -6,6 +6,11 @@ variables), %{lookup('k')} / %{hiera('k')} insert another key's value,
 type, %{literal('%')} a literal text. Undefined variables and missing keys
 become ''. In hiera.yaml paths only variables are allowed; the undefined ones
 are reported so the caller can skip that path.
+
+Interpolation is bounded as YAML parsing is (util/yamlfile): a string it makes
+holds at most MAX_TEXT characters (each %{lookup()} may repeat a long value), and
+`aliases` counts the %{alias()} that gave a list or hash, so that the data store
+measures the values those made (shared, like YAML aliases, and as explosive).
 """
 import re
 
@@ -24,6 +29,7 @@ class Interpolator:
     def __init__(self, scope, lookup):
         self._scope = scope
         self._lookup = lookup
+        self.aliases = 0   # %{alias()} that gave a list or hash, so far
 
     def value(self, value, where):
         """Interpolate every string inside value (hash keys too); `where` names it in errors."""
@@ -51,8 +57,10 @@ class Interpolator:
         return self._scope.resolve(name, local)
 
     def _string(self, text, where, allow_functions, local, undefined):
+        from confrt.util.yamlfile import MAX_TEXT
+
         parts = []
-        pos = 0
+        pos = length = 0
         for match in _EXPRESSION.finditer(text):
             parts.append(text[pos:match.start()])
             pos = match.end()
@@ -64,6 +72,8 @@ class Interpolator:
                 if match.group(0) != text:
                     raise DataError(f"{where}: %{{alias('{argument}')}} must be the whole string (no text around it)")
                 value = self._lookup(argument, where)
+                if isinstance(value, (list, dict)):
+                    self.aliases += 1
                 return "" if value is MISSING else value
             if function == "literal":
                 value = argument
@@ -75,6 +85,9 @@ class Interpolator:
                 if value is None and undefined is not None:
                     undefined.append(argument)
             parts.append(as_text(value))
+            length += len(parts[-1])
+            if length > MAX_TEXT:  # what it inserts: the rest is the text's own
+                raise DataError(f"{where}: interpolation makes a text of more than {MAX_TEXT:,} characters")
         parts.append(text[pos:])
         return "".join(parts)
 

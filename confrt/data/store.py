@@ -21,6 +21,8 @@ from confrt.data.scope import Scope
 from confrt.errors import DataError, LookupNotFound
 
 LOOKUP_OPTIONS = "lookup_options"
+#: lookups inside lookups (%{lookup()}, %{alias()}): a deeper chain is an error, not a RecursionError
+MAX_NESTED_LOOKUPS = 32
 
 
 class DataStore:
@@ -102,6 +104,9 @@ class DataStore:
         if key in self._active:
             chain = " -> ".join(self._active + [key])
             raise DataError(f"{where}: interpolation loop: {chain}")
+        if len(self._active) > MAX_NESTED_LOOKUPS:
+            chain = " -> ".join(self._active[:3] + ["..."] + self._active[-2:] + [key])
+            raise DataError(f"{where}: interpolation nested more than {MAX_NESTED_LOOKUPS} lookups deep: {chain}")
         self._active.append(key)
         try:
             options = self._options_for(root)
@@ -181,8 +186,26 @@ class DataStore:
                 value, decrypted = decrypt_value(value, location.keys, where)
                 if decrypted:
                     self._secrets.add(root)
-            self._values[cache_key] = self._interpolator.value(value, where)
+            self._values[cache_key] = self._interpolated(value, where)
         return self._values[cache_key]
+
+    def _interpolated(self, value, where):
+        """The value interpolated, within the limits of YAML parsing (util/yamlfile): %{alias()}
+        shares a list or hash as a YAML alias does, and nests it where it stands."""
+        from confrt.util.yamlfile import MAX_DEPTH, MAX_VALUES, measure
+
+        aliases = self._interpolator.aliases
+        try:
+            result = self._interpolator.value(value, where)
+        except RecursionError:  # lookups inside deeply nested values inside lookups...
+            raise DataError(f"{where}: data and interpolation nested too deeply to follow") from None
+        if self._interpolator.aliases != aliases:
+            depth, values = measure(result)
+            if depth > MAX_DEPTH:
+                raise DataError(f"{where}: %{{alias()}} makes a value nested more than {MAX_DEPTH} levels deep")
+            if values > MAX_VALUES:
+                raise DataError(f"{where}: %{{alias()}} makes a value of more than {MAX_VALUES:,} values")
+        return result
 
     def _interpolation_lookup(self, key, where):
         return self._lookup(key, None, None, where)
@@ -222,7 +245,7 @@ class DataStore:
             if not data or LOOKUP_OPTIONS not in data:
                 continue
             where = f"{location.path}: {LOOKUP_OPTIONS}"
-            options = self._interpolator.value(data[LOOKUP_OPTIONS], where)
+            options = self._interpolated(data[LOOKUP_OPTIONS], where)
             if not isinstance(options, dict):
                 raise DataError(f"{where}: expected a hash of key -> options")
             _check_options(location.path, options)
@@ -252,6 +275,8 @@ def _check_options(path, options):
             raise DataError(f"{where}: '{name}': expected a hash (merge, sensitive...)")
         if "merge" in value:
             Merge.parse(value["merge"], f"{path}: {LOOKUP_OPTIONS} for '{name}'")
+        if "sensitive" in value and not isinstance(value["sensitive"], bool):  # "true", "yes", 1 ...
+            raise DataError(f"{where}: '{name}': sensitive: expected true or false, got {value['sensitive']!r}")
         if name.startswith("^"):
             try:
                 re.compile(name)
