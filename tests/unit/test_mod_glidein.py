@@ -280,3 +280,26 @@ def test_after_the_pilot_the_vm_waits_shutdown_delay_then_ends(tmp_path, factory
     post, shutdown = (float((tmp_path / name).read_text().split()[0]) for name in ("post.ran", "shutdown.ran"))
     assert shutdown - post >= 2, (post, shutdown)
     assert "the pilot exited 0" in output and "shutting down in 2 s (time to collect the logs)" in output
+
+
+def test_a_stop_during_the_wait_for_the_logs_ends_the_service_without_the_shutdown(tmp_path, factory):
+    """The service stopped while the VM waits shutdown_delay (the system going down, an admin): the
+    pilot service exits at once instead of holding the stop for the whole wait, and runs no shutdown."""
+    webbase, _ = factory
+    config, _home = pilot_config(tmp_path, webbase, [])
+    settings = json.loads((tmp_path / "lifetime.json").read_text())
+    settings["shutdown_delay"] = 600
+    (tmp_path / "lifetime.json").write_text(json.dumps(settings))
+    runner = subprocess.Popen([sys.executable, PILOT, str(config)], stdout=subprocess.PIPE, text=True)
+    try:
+        for line in runner.stdout:  # its log, up to the wait
+            if "shutting down in 600 s" in line:
+                break
+        started = time.monotonic()
+        runner.terminate()
+        assert runner.wait(timeout=30) == 0 and time.monotonic() - started < 5
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+        output = runner.communicate(timeout=30)[0]
+    assert "stopped during the wait: no shutdown" in output and not (tmp_path / "shutdown.ran").exists()
