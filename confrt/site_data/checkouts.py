@@ -18,6 +18,7 @@ STATE = "state.json"
 _PARTIAL = ".new-"  # checkouts/.new-<commit>-<pid>: being written
 _LINK = ".current-"  # .current-<pid>: the next `current`, before its rename
 _INDEX = ".index-"  # .index-<pid>: the private index of a checkout
+_GONE = ".gone-"  # checkouts/.gone-<commit>-<pid>: being removed (renamed first: never half a checkout by name)
 
 
 class Checkouts:
@@ -53,7 +54,7 @@ class Checkouts:
         return make_git(self.repository)
 
     def _sweep(self):
-        for directory, prefixes in ((self.base, (_PARTIAL, _LINK, _INDEX)), (self.checkouts, (_PARTIAL,))):
+        for directory, prefixes in ((self.base, (_PARTIAL, _LINK, _INDEX)), (self.checkouts, (_PARTIAL, _GONE))):
             for entry in os.scandir(directory):
                 if entry.name.startswith(prefixes):
                     _remove(entry.path)
@@ -89,7 +90,17 @@ class Checkouts:
         """Remove a refused checkout (never the one in use)."""
         in_use = current_checkout(self.config)
         if not in_use or in_use[0] != directory:
-            _remove(directory)
+            self._remove_checkout(directory)
+
+    def _remove_checkout(self, directory):
+        """Rename, then remove: a kill halfway leaves a `.gone-` leftover, never a checkout's name on
+        half its files (which a later run would take as whole)."""
+        gone = os.path.join(self.checkouts, f"{_GONE}{os.path.basename(directory)}-{os.getpid()}")
+        try:
+            os.rename(directory, gone)
+        except FileNotFoundError:
+            return
+        _remove(gone)
 
     def switch(self, commit):
         """Point `current` at checkouts/<commit>: a new link renamed over the old one."""
@@ -113,7 +124,7 @@ class Checkouts:
             if len(kept) < keep:
                 kept.append(entry)
             else:
-                _remove(entry.path)
+                self._remove_checkout(entry.path)
                 removed.append(entry.name)
         return removed
 
