@@ -275,3 +275,20 @@ def git_processes_under(directory):
         if any(directory in word for word in process.info["cmdline"] or []):
             found.append(process.pid)
     return found
+
+
+def test_condor_publishes_the_commit_as_confrt_data_version(site, run_confrt, tmp_path):
+    """The pool shows which nodes run which commit: condor's startd cron job reads version.config."""
+    from mod_support import compile_site
+    from test_mod_condor import EXECUTE, last_run_ad  # skips without the htcondor bindings
+
+    repo, _, env, paths = site
+    catalog = compile_site(tmp_path / "condor", EXECUTE)
+    commit = repo.commit(motd_data(paths, "generation 1\n"))
+    assert run(run_confrt, env).returncode == 2
+    ad = last_run_ad(catalog, tmp_path, read(os.path.join(paths["state"], "last_run_summary.yaml")))
+    assert ad["ConfrtDataVersion"] == commit
+    repo.commit(motd_data(paths, "unsigned\n"), signer=None)
+    assert run(run_confrt, env).returncode == 4  # refused: the node runs (and says) the last good one
+    ad = last_run_ad(catalog, tmp_path, read(os.path.join(paths["state"], "last_run_summary.yaml")))
+    assert ad["ConfrtDataVersion"] == commit and ad["ConfrtLastRunStatus"] == "failed"
