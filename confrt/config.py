@@ -148,6 +148,9 @@ def _absolute_path(item):
     return isinstance(item, str) and os.path.isabs(item)
 
 
+#: settings naming a place on this machine, which must be absolute (run.log_dir too)
+_ABSOLUTE = ("hiera_config", "statedir", "local_data", "facts_dir")
+
 #: list settings whose items are checked: key -> (check(item) -> bool, what an item must be)
 _ITEM_CHECKS = {
     "amiconfig_plugins": (_plugin_name, "an amiconfig plugin name"),
@@ -182,15 +185,21 @@ def load_config(path=None):
     for key, value in raw.items():
         if key not in _TOP:
             raise ConfigError(f"{path}: {key}: unknown key (known: {', '.join(_TOP)})")
-        if key in _SECTIONS:
+        if key in _SECTIONS and value is None:  # `userdata:` with every setting commented out
             continue
         _check(path, "", key, value, _TOP[key][0])
+        if key in _SECTIONS:
+            continue
         values[key] = value
     for name in _SECTIONS:
         values[name] = _merge_section(path, name, raw.get(name))
     for i, entry in enumerate(values["modulepath"]):
         if not isinstance(entry, str):
             raise ConfigError(f"{path}: modulepath[{i}]: expected a string, got {entry!r}")
+    for where, value in [(key, values[key]) for key in _ABSOLUTE] + [("run.log_dir", values["run"]["log_dir"])]:
+        if not os.path.isabs(value):
+            raise ConfigError(f"{path}: {where}: expected an absolute path, got {value!r} (a relative one "
+                              f"would follow the working directory: / under systemd, root's home under cron)")
     if values["site_data"]["url"]:
         from confrt.site_data.settings import check_settings
 

@@ -15,6 +15,20 @@ from confrt.errors import CompileError
 from confrt.resources.base import METAPARAMS, REDACTED, RELATIONSHIPS, Creates, format_ref, parse_ref
 
 
+#: attributes whose text may hold any character (a file's bytes, what a template is given)
+FREE_TEXT = frozenset({"content", "template_vars"})
+
+
+def _holds_nul(value):
+    if isinstance(value, str):
+        return "\0" in value
+    if isinstance(value, (list, tuple)):
+        return any(isinstance(item, str) and "\0" in item for item in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    return False
+
+
 def _as_list(value):
     if value is None:
         return []
@@ -100,8 +114,16 @@ class Catalog:
         sensitive = meta.get("sensitive")
         if sensitive is True:
             resource.sensitive = set(known)
-        else:
-            resource.sensitive = set(_as_list(sensitive) if sensitive else [])
+        elif sensitive is None or sensitive is False:
+            resource.sensitive = set()
+        else:  # attribute names: anything else ("true", 1, a typo) would leave the values shown
+            resource.sensitive = set()
+            for name in _as_list(sensitive):
+                if not isinstance(name, str) or name not in known:
+                    hint = did_you_mean(name, list(known)) if isinstance(name, str) else ""
+                    raise CompileError(f"{where}: sensitive: expected true, false or names of attributes of "
+                                       f"{resource.type}, got {name!r}{hint}")
+                resource.sensitive.add(name)
         resource.sensitive.update(param.name for param in type_class.params if param.sensitive)
         attrs = {}
         for param in type_class.params:
@@ -118,6 +140,9 @@ class Catalog:
             except ValueError as exc:
                 problem = redact_problem(str(exc)) if param.name in resource.sensitive else str(exc)
                 raise CompileError(f"{where}: {param.name}: {problem}") from None
+            if param.name not in FREE_TEXT and _holds_nul(attrs[param.name]):
+                raise CompileError(f"{where}: {param.name}: holds a NUL character (no path, name, command or "
+                                   f"setting can)")
         try:
             type_class.validate(attrs)
         except ValueError as exc:
@@ -157,6 +182,9 @@ class Catalog:
                     if target not in self.resources:
                         raise CompileError(f"{resource.declared_by}: {ref}: {kind}: {target} is not "
                                            f"in the catalog")
+                    if target == ref:
+                        raise CompileError(f"{resource.declared_by}: {ref}: {kind}: dependency cycle: "
+                                           f"{ref} -> {ref} (a resource cannot {kind} itself)")
                     if kind in ("require", "subscribe"):
                         edge(target, ref)
                     else:

@@ -222,4 +222,5 @@ def _mark_secrets(resource, secrets):
             resource.attrs.setdefault("sensitive", [])
             marked = resource.attrs["sensitive"]
             if marked is not True:
-                resource.attrs["sensitive"] = list(marked if isinstance(marked, list) else [marked]) + [name]
+                names = marked if isinstance(marked, list) else [] if marked is None or marked is False else [marked]
+                resource.attrs["sensitive"] = list(names) + [name]

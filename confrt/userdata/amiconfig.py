@@ -55,7 +55,10 @@ Translation table (section names case-insensitive; README "## Userdata" repeats 
 A section adds its modules to `classes` (cernvm -> cvmfs, plus accounts, environment,
 services, first_boot for their options; rootsshkeys -> sshkeys; storage -> ephemeral_disk;
 others by name). Unknown sections and options are skipped with a warning (amiconfig's other
-plugins have no confrt module).
+plugins have no confrt module). So is a value the module would refuse, which would otherwise
+fail the whole run: a squid size that is no size (cache_mem = lots), a sysctl value that is
+not numbers >= 0, a host name that is none, a swap that is neither true/false nor a size in MB;
+in `users` an entry that is not user:group:password with valid names is skipped alone.
 """
 import re
 
@@ -79,6 +82,21 @@ PLUGIN_MODULES = {
     "storage": ["ephemeral_disk"],
     "tcpbuffers": ["tcpbuffers"],
 }
+
+
+#: RFC 1123 host name labels; user and group names as useradd takes them (resources/_accounts.py)
+HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+ACCOUNT_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}\$?$")
+
+
+class Skip(Exception):
+    """A converter's refusal of a value: the option is skipped with a warning naming the problem.
+    `partial`: what to keep anyway (the good entries of a list), `problems`: one per entry left out."""
+
+    def __init__(self, problems, partial=None):
+        super().__init__(problems[0])
+        self.problems = problems
+        self.partial = partial
 
 
 def _skipped(what, section, option):
@@ -120,10 +138,13 @@ def _squid_size(value, default_unit):
 
 def _size(default_unit):
     """A squid size: a bare number gets default_unit ('4096' -> '4096 MB'), units are spelt as squid's
-    docs do ('32kb' -> '32 KB'); anything else stays as given for the squid module to refuse."""
+    docs do ('32kb' -> '32 KB'); anything else is skipped (Skip)."""
     def convert(value, what):
         size = _squid_size(value, default_unit)
-        return f"{size[0]} {size[1]}" if size else value.strip()
+        if not size:
+            raise Skip([f"expected a size (a number, in {default_unit} unless it names bytes, KB, MB or GB), "
+                        f"got {value.strip()!r}"])
+        return f"{size[0]} {size[1]}"
     return convert
 
 
@@ -140,17 +161,50 @@ def _list(value, what):
 
 
 def _users(value, what):
-    users = {}
-    for item in split_list(value):
+    """user:group:password entries (group and password may be empty); a malformed one is left out
+    with a warning naming it (never its password), the others kept."""
+    users, problems = {}, []
+    for number, item in enumerate(split_list(value), 1):
         fields = item.split(":", 2)
         name = fields[0].strip()
-        if not name:
-            raise UserdataError(f"{what}: a user entry has no name")
-        entry = {"group": (fields[1].strip() if len(fields) > 1 and fields[1].strip() else name)}
-        if len(fields) > 2 and fields[2]:
+        group = fields[1].strip() if len(fields) > 1 else ""
+        if len(fields) != 3 or not ACCOUNT_NAME.match(name) or group and not ACCOUNT_NAME.match(group):
+            # the user's name only: what follows it may be a password
+            problems.append(f"entry {number} (user {name!r}, {len(fields)} field{'s' if len(fields) > 1 else ''}): "
+                            f"expected user:group:password (names of lower case letters, digits, '_', '-', '.'), "
+                            f"entry skipped")
+            continue
+        entry = {"group": group or name}
+        if fields[2]:
             entry["password"] = fields[2]
         users[name] = entry
+    if problems:
+        raise Skip(problems, users or None)
     return users
+
+
+def _hostname(value, what):
+    """A host name (RFC 1123: labels of letters, digits and '-', at most 63 each, 253 in all)."""
+    name = value.strip()
+    if not name or len(name) > 253 or not all(HOST_LABEL.match(label) for label in name.rstrip(".").split(".")):
+        raise Skip([f"{name!r} is not a host name (labels of letters, digits and '-', at most 63 each)"])
+    return name
+
+
+def _sysctl_value(value, what):
+    """A TCP buffer sysctl: whole numbers >= 0, one or three ('4096 87380 16777216')."""
+    words = value.split()
+    if not words or not all(word.isascii() and word.isdigit() for word in words):
+        raise Skip([f"expected whole numbers >= 0 (one, or min default max), got {value.strip()!r}"])
+    return " ".join(words)
+
+
+def _swap(value, what):
+    """true/false (yes/no/on/off) or a size in MB."""
+    swap = _scalar(value, what)
+    if isinstance(swap, bool) or isinstance(swap, int) and swap > 0:
+        return swap
+    raise Skip([f"expected true, false or a size in MB, got {value.strip()!r}"])
 
 
 def _extra_repositories(value, what):
@@ -191,13 +245,25 @@ def _commands(value, what):
 
 
 def _mapped(section, converters, options, what, data):
-    """Options -> data keys by {option: (data key, convert(value, where))}; yields warnings."""
+    """Options -> data keys by {option: (data key, convert(value, where))}; yields warnings (an
+    option skipped: unknown, or its value refused by the converter with Skip)."""
     for option, value in options.items():
         if option in converters:
             key, convert = converters[option]
-            data[key] = convert(value, f"{what}: [{section}] {option}")
+            try:
+                data[key] = convert(value, f"{what}: [{section}] {option}")
+            except Skip as skip:
+                if skip.partial is not None:
+                    data[key] = skip.partial
+                yield from _refused(what, section, option, skip)
         else:
             yield _skipped(what, section, option)
+
+
+def _refused(what, section, option, skip):
+    """The warnings of a value refused (Skip): the option skipped, or the entries left out."""
+    for problem in skip.problems:
+        yield f"{what}: [{section}] {option}: {problem}" + ("" if problem.endswith("skipped") else ", skipped")
 
 
 def _one_to_one(section, modules, converters):
@@ -259,8 +325,11 @@ def _condor(options, what, data, classes):
     rest = dict(options)
     hostname = rest.pop("hostname", "").strip()
     if hostname:  # amiconfig's condor plugin ran `hostname NAME`; a [hostname] section wins
-        data.setdefault("hostname::name", hostname)
-        classes.append("hostname")
+        try:
+            data.setdefault("hostname::name", _hostname(hostname, what))
+            classes.append("hostname")
+        except Skip as skip:
+            yield from _refused(what, "condor", "hostname", skip)
     for option in ("condor_user", "condor_group"):
         value = rest.pop(option, "").strip()
         if value and value != "condor":
@@ -298,7 +367,7 @@ def _squid(options, what, data, classes):
 
 
 STORAGE = {
-    "swap": ("ephemeral_disk::swap", _scalar),
+    "swap": ("ephemeral_disk::swap", _swap),
     "relocate-paths": ("ephemeral_disk::relocate_paths", lambda value, what: split_list(value, ":")),
 }
 #: rPath's spacedaemon pre-allocated (grew an unlinked file on) the instance store against the
@@ -321,10 +390,13 @@ def _tcpbuffers(options, what, data, classes):
     classes.append("tcpbuffers")
     sysctls = {}
     for option, value in options.items():
-        if "." in option:
-            sysctls[option] = " ".join(value.split())
-        else:
+        if "." not in option:
             yield f"{what}: [tcpbuffers] {option}: not a sysctl name, skipped"
+            continue
+        try:
+            sysctls[option] = _sysctl_value(value, what)
+        except Skip as skip:
+            yield from _refused(what, "tcpbuffers", option, skip)
     if sysctls:
         data["tcpbuffers::sysctls"] = sysctls
 
@@ -333,7 +405,7 @@ SECTIONS = {
     "cernvm": _cernvm,
     "condor": _condor,
     "squid": _squid,
-    "hostname": _one_to_one("hostname", ["hostname"], {"hostname": ("hostname::name", _text)}),
+    "hostname": _one_to_one("hostname", ["hostname"], {"hostname": ("hostname::name", _hostname)}),
     "storage": _storage,
     "tcpbuffers": _tcpbuffers,
     "rootsshkeys": _one_to_one("rootsshkeys", ["sshkeys"], {}),

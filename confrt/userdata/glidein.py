@@ -168,7 +168,12 @@ _BASE64_ONLY = re.compile(rb"^[A-Za-z0-9+/=\s]{16,}$")
 def without_separator(raw):
     """The problem, when raw is glideinWMS userdata whose `####` separator is missing (a common
     mistake: base64(ini) or base64(tar.gz) alone); else None. The old pilot took it for a plain ini
-    and failed on it; YAML would read it as one string."""
+    and failed on it; YAML would read it as one string. Also `####...` with nothing before it:
+    YAML would read it as a comment, and local_data would be the metadata alone."""
+    if raw.lstrip().startswith(SEPARATOR.encode()) and all(
+            not line.strip() or line.lstrip().startswith(b"#") for line in raw.splitlines()):
+        return (f"glideinWMS userdata whose first field (base64 of the ini or of the tarball) is empty: "
+                f"expected base64(ini){SEPARATOR}extra args[{SEPARATOR}base64(gzip(proxy))]")
     if len(raw) > 1 << 20 or not _BASE64_ONLY.match(raw.strip()):
         return None
     try:

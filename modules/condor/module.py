@@ -229,6 +229,7 @@ def _secrets(params, ctx, package_ref):
                                       group="root", require=package_ref))
         resources.append(ctx.resource("exec", f"condor pool password {path}", command=tool + ["write", path],
                                       unless=tool + ["check", path], environment=env,
+                                      require=f"directory[{os.path.dirname(path)}]",
                                       sensitive=["environment"]))
     return resources
 

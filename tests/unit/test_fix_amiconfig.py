@@ -69,13 +69,13 @@ def test_bare_maximum_object_size_in_memory_is_kilobytes():
     assert (data["squid::maximum_object_size_in_memory"], data["squid::cache_mem"]) == ("512 KB", "128 MB")
 
 
-def test_squid_size_with_an_unknown_unit_is_refused_by_compile_naming_the_key(tmp_path, run_confrt):
-    from mod_support import assert_compile_error
-
-    data = decode(b"[amiconfig]\nplugins = squid\n[squid]\ncache_mem = 4 TB\n").data
-    assert data["squid::cache_mem"] == "4 TB"
-    assert_compile_error(run_confrt, tmp_path, dict(data, **{"squid::user": "proxy"}),
-                         "squid::cache_mem: expected a size like '128 MB'")
+@pytest.mark.parametrize("value", ["4 TB", "lots"])
+def test_squid_size_that_is_no_size_is_skipped_with_a_warning(value):
+    """Passed on, it failed the whole run's compile (issue 14 §4): the squid module's default is kept."""
+    decoded = decode(f"[amiconfig]\nplugins = squid\n[squid]\ncache_mem = {value}\ncache_dir = /srv/squid\n".encode())
+    assert "squid::cache_mem" not in decoded.data and decoded.data["squid::cache_dir"] == "/srv/squid"
+    assert decoded.warnings == [f"userdata: [squid] cache_mem: expected a size (a number, in MB unless it names "
+                                f"bytes, KB, MB or GB), got {value!r}, skipped"]
 
 
 @pytest.mark.parametrize("value", ["50 KB", "big"])
