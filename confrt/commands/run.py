@@ -6,7 +6,9 @@ HELP = "the boot/hourly run: refresh userdata, converge, first-boot scripts, rep
 DESCRIPTION = """\
 What cron (@reboot and hourly) and the systemd units run. Under the run lock:
 refresh the userdata into local_data (always with --boot; hourly runs only
-when run.refresh_userdata is true), compile and apply the catalog, run this
+when run.refresh_userdata is true), fetch the site data (site_data.url: only
+signed commits, taken once the data compiles with them; see `confrt site-data
+status`), compile and apply the catalog, run this
 instance's first-boot scripts once (never in noop), write the report to
 <statedir>/last_run_report.json and last_run_summary.yaml.
 
@@ -14,16 +16,18 @@ Hourly runs first wait a splay: a stable per-host offset derived from the
 instance-id (else the hostname), below run.splaylimit seconds, so a fleet does
 not hit its services at once. --boot and --no-splay do not wait.
 
-A dead metadata service or bad userdata does not stop the run: it applies
-with the last good local_data and reports the failure (exit bit 4); the next
-run tries again. Lines go to stdout/stderr, <run.log_dir>/run.log and syslog
-(when the output is not already collected by the journal or a pipe).
+A dead metadata service, bad userdata or refused site data does not stop the
+run: it applies with the last good local_data and site data checkout and
+reports the failure (exit bit 4); the next run tries again. Lines go to
+stdout/stderr, <run.log_dir>/run.log and syslog (when the output is not
+already collected by the journal or a pipe).
 
 A run that finds another run's lock held exits 1 at once; a boot run waits
 for it first (up to 600 s): it alone refreshes the userdata on most hosts.
 
 exit codes: 0 nothing to do, 2 changes, 4 failures (a resource, the userdata
-refresh or a first-boot script), 6 both, 1 fatal (lock held, compile error).
+refresh, the site data or a first-boot script), 6 both, 1 fatal (lock held,
+compile error).
 
 examples:
   confrt run --boot

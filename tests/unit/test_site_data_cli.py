@@ -54,3 +54,20 @@ def test_bad_site_data_settings_are_one_line(tmp_path, run_confrt, settings, mes
     result = run_confrt("facts", "kernel", "--config", config)
     assert result.returncode == 1
     assert result.stderr.startswith(f"confrt: error: {config}: {message}") and result.stderr.count("\n") == 1
+
+
+def test_the_readme_example_is_a_valid_setting(tmp_path):
+    """README's `site_data:` example loads (and names keys that exist)."""
+    import os
+    import re
+
+    from confrt.config import load_config
+    from confrt_testing import REPO
+
+    with open(os.path.join(REPO, "README.md")) as handle:
+        section = handle.read().split("## Site data from git", 1)[1].split("\n## ", 1)[0]
+    [example] = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    config = tmp_path / "confrt.yaml"
+    config.write_text(example)
+    settings = load_config(str(config)).site_data
+    assert settings["ref"] == "%{facts.role}" and settings["url"].startswith("https://")
