@@ -22,12 +22,28 @@ def path_params(kind):
     ]
 
 
+#: the largest uid or gid: chown(2) reads (uid_t) -1 = 4294967295 as "leave it"
+MAX_ID = 4294967294
+
+
+def account(value):
+    """Param check of owner and group: a name, or a number from 0 to MAX_ID (as a number or digits);
+    a larger one made chown raise OverflowError, a negative one left the owner unchanged."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        if not value or value.startswith("-") and value[1:].isdigit():
+            raise ValueError(f"expected a name or a number from 0 to {MAX_ID}, got {value!r}")
+        return value
+    if not 0 <= int(value) <= MAX_ID:
+        raise ValueError(f"expected a name or a number from 0 to {MAX_ID}, got {value!r}")
+    return value
+
+
 def ownership_params():
     """mode, owner, group: the metadata params of file and directory."""
     return [
         Param("mode", (str, int), None, "permission bits as an octal string, e.g. '0644'", check=octal_mode),
-        Param("owner", (str, int), None, "user name or uid"),
-        Param("group", (str, int), None, "group name or gid"),
+        Param("owner", (str, int), None, "user name or uid", check=account),
+        Param("group", (str, int), None, "group name or gid", check=account),
     ]
 
 

@@ -75,7 +75,7 @@ def _content(entry, where, context):
 
 def _owner(value, where):
     owner = "root:root" if value is None else value
-    if not isinstance(owner, str) or not owner.strip() or owner.count(":") > 1:
+    if not isinstance(owner, str) or not owner.strip() or owner.count(":") > 1 or "\0" in owner:
         raise UserdataError(f"{where}: owner: expected 'user' or 'user:group', got {value!r}")
     return owner.strip()
 
@@ -94,7 +94,7 @@ def parse_write_files(entries, context, what):
         if "source" in entry:
             raise UserdataError(f"{where}: source (download from a URL) is not supported")
         path = entry.get("path")
-        if not isinstance(path, str) or not os.path.isabs(path):
+        if not isinstance(path, str) or not os.path.isabs(path) or "\0" in path:
             raise UserdataError(f"{where}: path: expected an absolute path, got {path!r}")
         content = _content(entry, where, context)
         if os.path.normpath(path) in _data_layer_paths(context):

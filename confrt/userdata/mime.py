@@ -1,6 +1,8 @@
-"""MIME multipart userdata (cloud-init's make-mime shape), nested as deep as needed.
+"""MIME multipart userdata (cloud-init's make-mime shape), multiparts inside multiparts too.
 
-Each leaf part is decoded by its Content-Type: text/cloud-config as cloud-config
+They nest at most formats.MAX_DEPTH deep (email's parser and walk()
+recurse: a deeper one is refused, not a RecursionError). Each leaf part is
+decoded by its Content-Type: text/cloud-config as cloud-config
 (header optional), text/x-shellscript as a script, the cloud-init-only types
 (boothook, part-handler, include-url, upstart-job, jinja2) are skipped with a
 warning, and everything else goes through format detection again. base64
@@ -39,10 +41,28 @@ def _check_defects(message, what):
             raise UserdataError(f"{what}: broken MIME multipart ({type(defect).__name__})")
 
 
+def _depth(message):
+    """How many multiparts deep `message` is (without recursion: message.walk() recurses)."""
+    deepest, stack = 0, [(message, 1)]
+    while stack:
+        part, level = stack.pop()
+        if part.is_multipart():
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in part.get_payload())
+    return deepest
+
+
 def parse_mime(raw, context, what):
     from confrt.userdata.cloudconfig import parse_cloud_config
 
-    message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    from confrt.userdata.formats import MAX_DEPTH
+
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    except RecursionError:  # email's parser recurses once per level
+        raise UserdataError(f"{what}: MIME multipart nested more than {MAX_DEPTH} levels deep") from None
+    if _depth(message) > MAX_DEPTH:
+        raise UserdataError(f"{what}: MIME multipart nested more than {MAX_DEPTH} levels deep")
     _check_defects(message, what)
     decoded = Decoded()
     leaves = [p for p in message.walk() if not p.is_multipart()]
