@@ -41,7 +41,7 @@ class Signature:
 
     def problem(self, settings):
         """None when the site's signers vouch for the commit, else why not (one phrase)."""
-        if self.kind is None or self.status == "N":
+        if self.kind is None:
             return "not signed"
         if self.kind == "ssh":
             if self.status == "G" and self.signer:
@@ -56,6 +56,7 @@ class Signature:
         else:
             return f"signed with {self.kind}, which is not accepted"
         reasons = {"B": "bad signature", "E": "the signature cannot be checked (unknown key?)",
+                   "N": "the signature cannot be checked (is ssh-keygen installed?)",
                    "X": "expired signature", "Y": "signed by an expired key", "R": "signed by a revoked key"}
         return reasons.get(self.status, f"signature not good ({self.status})") + (f" ({self.key})" if self.key else "")
 

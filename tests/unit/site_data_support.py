@@ -25,9 +25,9 @@ GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_AUT
            "GIT_COMMITTER_EMAIL": "admin@example.org", "LC_ALL": "C"}
 
 
-def git(*args, cwd=None, check=True):
+def git(*args, cwd=None, check=True, env=None):
     result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60,
-                            env=dict(os.environ, **GIT_ENV))
+                            env=dict(os.environ, **GIT_ENV, **(env or {})))
     if check and result.returncode != 0:
         raise AssertionError(f"git {' '.join(args)}: {result.stderr}")
     return result.stdout.strip()

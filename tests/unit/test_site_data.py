@@ -3,12 +3,15 @@ ssh-keygen keys: taken when signed by an allowed key, refused otherwise (one lin
 data kept and applied, the step failed, exit bit 4), bounded against dead and silent servers."""
 import json
 import os
+import shutil
+import subprocess
 import time
 
 import pytest
 import yaml
 from run_site import read, summary, write_yaml
-from site_data_support import Keys, closed_port_url, in_use, served_site, set_site_data, site_config, wait_for
+from site_data_support import (Keys, SiteRepo, closed_port_url, git, in_use, served_site, set_site_data, site_config,
+                               wait_for)
 
 
 @pytest.fixture(scope="module")
@@ -292,3 +295,62 @@ def test_condor_publishes_the_commit_as_confrt_data_version(site, run_confrt, tm
     assert run(run_confrt, env).returncode == 4  # refused: the node runs (and says) the last good one
     ad = last_run_ad(catalog, tmp_path, read(os.path.join(paths["state"], "last_run_summary.yaml")))
     assert ad["ConfrtDataVersion"] == commit and ad["ConfrtLastRunStatus"] == "failed"
+
+
+def test_a_repository_on_a_local_path_is_fetched_too(tmp_path, keys, run_confrt):
+    repo = SiteRepo(tmp_path / "git", keys)
+    env, paths = site_config(tmp_path / "node", repo.bare, keys.allowed_signers)
+    paths["motd"] = str(tmp_path / "motd")
+    commit = repo.commit(motd_data(paths, "from a path\n"))
+    result = run(run_confrt, env)
+    assert result.returncode == 2, result.stderr
+    assert in_use(paths) == commit and read(paths["motd"]) == "from a path\n"
+
+
+@pytest.mark.skipif(not shutil.which("gpg"), reason="gpg not installed (Debian package gpg)")
+def test_gnupg_signatures_count_only_with_the_sites_own_keyring(site, run_confrt, tmp_path):
+    repo, _, env, paths = site
+    signing, keyring = str(tmp_path / "gnupg-signing"), str(tmp_path / "gnupg-site")
+    for home in (signing, keyring):
+        os.makedirs(home, mode=0o700)
+    gpg = ["gpg", "--batch", "--quiet", "--homedir", signing]
+    try:
+        subprocess.run(gpg + ["--passphrase", "", "--quick-gen-key", "Site <site@example.org>", "ed25519", "sign",
+                              "never"], check=True, capture_output=True, timeout=60)
+        exported = subprocess.run(gpg + ["--export", "site@example.org"], check=True, capture_output=True).stdout
+        subprocess.run(["gpg", "--batch", "--quiet", "--homedir", keyring, "--import"], input=exported, check=True,
+                       capture_output=True, timeout=60)
+        repo.commit(motd_data(paths, "pgp\n"), signer=None)
+        git("-c", "user.signingkey=site@example.org", "commit", "-q", "--amend", "--no-edit", "-S", cwd=repo.work,
+            env={"GNUPGHOME": signing})
+        commit = repo.push()
+    finally:
+        subprocess.run(["gpgconf", "--homedir", signing, "--kill", "all"], capture_output=True)
+    refused = run(run_confrt, env)
+    assert refused.returncode == 4
+    [line] = site_lines(refused.stderr)
+    assert f"commit {commit}: refused: signed with GnuPG and site_data.gnupg_home is not set" in line
+    set_site_data(paths, gnupg_home=keyring)
+    taken = run(run_confrt, env)
+    assert taken.returncode == 2, taken.stderr
+    assert in_use(paths) == commit and read(paths["motd"]) == "pgp\n"
+    assert summary(paths)["steps"]["site_data"]["signer"] == "Site <site@example.org>"
+
+
+def test_ssh_transport_uses_the_deploy_key_and_known_hosts_only():
+    """(No sshd in the tests: the command git is given for ssh URLs.)"""
+    import shlex
+
+    from confrt.site_data.git import Git
+
+    settings = {"url": "git@git.example.org:site/data.git", "timeout": 7, "total_timeout": 60,
+                "allowed_signers": "/etc/confrt/site_data/allowed_signers", "revoked_signers": "",
+                "gnupg_home": "", "ssh_key": "/etc/confrt/site_data/deploy key", "known_hosts": "/etc/confrt/kh",
+                "token_file": "", "token_user": "git"}
+    env = Git(settings, "/nonexistent").environment()
+    argv = shlex.split(env["GIT_SSH_COMMAND"])
+    assert argv[0] == "ssh" and "BatchMode=yes" in argv and "ConnectTimeout=7" in argv
+    assert argv[argv.index("-i") + 1] == "/etc/confrt/site_data/deploy key" and "IdentitiesOnly=yes" in argv
+    assert "UserKnownHostsFile=/etc/confrt/kh" in argv and "StrictHostKeyChecking=yes" in argv
+    assert env["GIT_CONFIG_GLOBAL"] == os.devnull and env["GIT_CONFIG_NOSYSTEM"] == "1"
+    assert "SSH_AUTH_SOCK" not in env and env["GIT_ALLOW_PROTOCOL"] == "file:git:http:https:ssh"
