@@ -2,8 +2,11 @@
 
 A resource in sync costs one list append (its ref) and its time; only changed,
 failed and skipped resources get a status record. Sensitive values never reach
-the report: Change.to_dict() redacts them, and failure reasons are written by
-providers without secrets.
+the report or the log lines: Change.to_dict() redacts a change marked sensitive,
+a change of a sensitive attribute is shown redacted whoever made it, and the
+texts of a resource with sensitive attributes (change messages, failure and
+skip reasons: a provider may quote a value, a command its output) have each of
+those values replaced by [redacted].
 """
 import contextlib
 import os
@@ -60,6 +63,63 @@ def data_version(catalog):
     return hashlib.sha256(canonical(resources).encode()).hexdigest()[:12]
 
 
+def secret_texts(resource):
+    """The texts of a resource's sensitive attributes that a message could quote, longest first:
+    each string of 4 characters or more (in lists and hashes too) but its title (the ref shows it
+    anyway), its mode and the words of enumerated attributes (_COMMON): replacing those would only
+    garble the messages (a mode, '0644', inside a checksum)."""
+    texts = set()
+    for name in resource.sensitive:
+        if name != "mode":
+            _collect_texts(resource.attrs.get(name), texts)
+    texts.discard(resource.title)
+    return sorted((text for text in texts if len(text.strip()) >= 4 and text not in _COMMON), key=len,
+                  reverse=True)
+
+
+#: values of enumerated attributes, never secrets (a sensitive `ensure: present` stays readable)
+_COMMON = frozenset({"present", "absent", "file", "directory", "link", "running", "stopped", "true", "false",
+                     "installed", "latest", "purged", "mounted", "unmounted"})
+
+
+def _collect_texts(value, texts):
+    if isinstance(value, str):
+        texts.add(value)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _collect_texts(item, texts)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _collect_texts(key, texts)
+            _collect_texts(item, texts)
+
+
+def redact_values(resource, text):
+    """`text` with every value of the resource's sensitive attributes replaced by [redacted]."""
+    if not text or not getattr(resource, "sensitive", None):
+        return text
+    from confrt.util.redaction import REDACTED
+
+    for secret in secret_texts(resource):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _redacted_change(resource, change):
+    """The change as it may be shown: redacted when its attribute is sensitive (its old value may
+    be a secret too), its message without the sensitive attributes' values."""
+    from confrt.resources.base import Change
+
+    if change.sensitive:
+        return change
+    if change.property in resource.sensitive and change.property != "ensure":  # ensure: a state, not a value
+        return Change(change.property, None, None, sensitive=True)
+    message = redact_values(resource, change.message)
+    if message == change.message:
+        return change
+    return Change(change.property, None, None, message=message, sensitive=True)
+
+
 class Report:
     """Collects what a run did; `out`/`err` get the log lines."""
 
@@ -113,6 +173,9 @@ class Report:
         """Changes made (or, in noop, found); failure: why applying them failed. A failed resource
         logs no change line (none of them may have been made): its error line names what it
         attempted."""
+        if getattr(resource, "sensitive", None):
+            changes = [_redacted_change(resource, change) for change in changes]
+            failure = failure and redact_values(resource, failure)
         status = "failed" if failure else ("noop" if self.noop else "changed")
         entry = self._status(resource, status, seconds)
         event_status = "failure" if failure else ("noop" if self.noop else "success")
@@ -128,11 +191,13 @@ class Report:
             self.log_error(f"{resource.ref}: failed: {failure} (attempted {attempted})")
 
     def failed(self, resource, reason, seconds=0.0):
+        reason = redact_values(resource, reason)
         entry = self._status(resource, "failed", seconds)
         entry["failure"] = reason
         self.log_error(f"{resource.ref}: failed: {reason}")
 
     def skipped(self, resource, reason):
+        reason = redact_values(resource, reason)
         entry = self._status(resource, "skipped", 0.0)
         entry["skip_reason"] = reason
         self.log_error(f"{resource.ref}: skipped: {reason}")

@@ -3,7 +3,7 @@
 Content comes from `content`, `source` (a file: absolute, or '<module>/<name>'
 in that module's files/) or `template` (rendered at compile time with `facts`
 and `template_vars`). A replacement is atomic and durable; the replaced content
-is kept in statedir/backup/<sha256>. Unchanged content is never rewritten (the
+is kept in statedir/backup/<sha256>, unless it is sensitive. Unchanged content is never rewritten (the
 bytes are compared).
 """
 import os
@@ -11,6 +11,12 @@ import os
 from confrt.engine.params import Param
 from confrt.resources import _posix
 from confrt.resources.base import REDACTED, Change, Provider, ResourceFailed, ResourceType
+
+
+def _kept(resource):
+    """Whether replaced content goes to statedir/backup: not when it is sensitive (it held the
+    secret that replaces it, or an older one: a secret is kept only where the data sends it)."""
+    return resource["backup"] and "content" not in resource.sensitive
 
 
 def checksum(data):
@@ -93,7 +99,7 @@ class PosixFileProvider(Provider):
         resource, path = self.resource, self.resource["path"]
         properties = {change.property for change in changes}
         if resource["ensure"] == "absent":
-            if (self.stat.st_mode & 0o170000) == 0o100000 and resource["backup"]:
+            if (self.stat.st_mode & 0o170000) == 0o100000 and _kept(resource):
                 self.ctx.backup(_read(path))
             os.unlink(path)
             return
@@ -114,7 +120,7 @@ class PosixFileProvider(Provider):
             mode = (stat.st_mode & 0o7777) if is_file else 0o644
         if resource.get("validate_cmd"):
             self.validate(data)
-        if is_file and resource["backup"]:
+        if is_file and _kept(resource):
             self.ctx.backup(_read(path))
         try:
             atomic_write(path, data, mode=mode, uid=uid, gid=gid)
@@ -166,7 +172,7 @@ class FileType(ResourceType):
         *_posix.ownership_params(),
         Param("validate_cmd", list, None, "argv run on the new content before it replaces the old; "
                                           "'%s' is the temp file", check=_check_validate_cmd),
-        Param("backup", bool, True, "keep replaced content in statedir/backup/<sha256>"),
+        Param("backup", bool, True, "keep replaced content in statedir/backup/<sha256> (never sensitive content)"),
         Param("show_diff", bool, True, "show a diff of content changes (never for sensitive content)"),
     ]
     providers = [PosixFileProvider]

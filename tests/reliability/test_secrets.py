@@ -4,8 +4,14 @@ Userdata (MIME: a glideinWMS part carrying the pilot proxy, a YAML part with the
 password and an IDTOKEN) goes through `confrt run --boot`, noop and real, with --debug, then the
 secrets are rotated and it runs again (so replaced secret files are backed up). Afterwards:
 no secret in any command's stdout or stderr, and every file anywhere in the scratch system that
-holds one (the run log, reports and backups included, /run and /tmp too) is closed to group and
-others and owned by root, but for the proxy in the pilot's home, which is the pilot user's.
+holds one (the run log and reports included, /run and /tmp too) is closed to group and others and
+owned by root, but for the proxy in the pilot's home, which is the pilot user's; a replaced secret
+file is not backed up.
+
+test_an_interpolated_secret_stays_secret (issue 14 §3): a value marked sensitive in lookup_options,
+built into other keys (interpolation, alias), rendered by a template, held by files' contents and
+quoted by a failure, through lookup, --explain, modules show, apply --noop, the run and a rotation:
+in no output, report, log, backup, parse cache entry or noop diff.
 """
 import base64
 import subprocess
@@ -115,10 +121,10 @@ def test_secrets_never_leak_and_stay_root_only(node):
         wanted_mode, wanted_owner = DESTINATIONS.get(path, (None, "root"))
         assert mode & 0o077 == 0 and owner == wanted_owner, f"{path} holds a secret: {mode:04o} {owner}:{group}"
         assert wanted_mode is None or mode == wanted_mode, path
-    # the scan found what it had to: the destinations, local_data, the backups of the rotated ones
+    # the scan found what it had to: the destinations, local_data; no backup of a rotated secret
     assert {"/etc/condor/tokens.d/pool", f"{PILOT_HOME}/pilot_proxy", "/etc/confrt/data/local.yaml",
             "/var/lib/confrt/glidein/pilot_proxy", USERDATA} <= set(holding), holding
-    assert any(path.startswith("/var/lib/confrt/backup/") for path in holding), holding
+    assert not [path for path in holding if path.startswith("/var/lib/confrt/backup/")], holding
     assert not [path for path in holding if path.startswith(("/var/log", "/tmp", "/run"))], holding
 
 
@@ -151,3 +157,96 @@ def test_a_malformed_secret_is_never_quoted(tmp_path, bad, fails):
     if fails:
         assert result.returncode == 1 and result.stderr.startswith("confrt: error: "), result.stderr
         assert len(result.stderr.splitlines()) == 1, result.stderr
+
+
+SITE_MODULE = """\
+from confrt.engine.module import Param
+
+PARAMS = [Param("dsn", str, None, "the service's DSN"), Param("api_token", str, None, "its token"),
+          Param("token_alias", str, None, "the token again"), Param("conf", str, None, "where to write")]
+
+
+def declare(params, facts, ctx):
+    return [ctx.resource("file", params["conf"], content=ctx.template("site.conf.j2", dsn=params["dsn"]))]
+"""
+
+
+def test_an_interpolated_secret_stays_secret(tmp_path):
+    from reliability_support import confrt_process, process_env
+    from run_site import make_run_site
+
+    tree, cache = tmp_path / "tree", tmp_path / "cache"
+    tree.mkdir()
+    module = tmp_path / "modules" / "site"
+    (module / "templates").mkdir(parents=True)
+    (module / "module.py").write_text(SITE_MODULE)
+    (module / "templates" / "site.conf.j2").write_text("dsn = {{ dsn }}\n")
+    (tmp_path / "token.j2").write_text("token={{ token }}\n")
+
+    def data(secret):
+        return {
+            "classes": ["resources", "site"],
+            "lookup_options": {"site::api_token": {"sensitive": True}},
+            "site::api_token": secret,
+            "site::dsn": "https://svc/?token=%{lookup('site::api_token')}",
+            "site::token_alias": "%{alias('site::api_token')}",
+            "site::conf": f"{tree}/site.conf",
+            "resources::file": {
+                f"{tree}/dsn.conf": {"content": "dsn=%{lookup('site::dsn')}\n"},
+                f"{tree}/token.conf": {"template": f"{tmp_path}/token.j2",
+                                       "template_vars": {"token": "%{lookup('site::token_alias')}"}},
+                f"{tree}/owned.conf": {"content": "x\n", "owner": "%{lookup('site::token_alias')}"},
+            },
+        }
+
+    env, paths = make_run_site(tmp_path / "site", common=data("FirstS3cret-4f1a"))
+    config = yaml.safe_load(open(paths["confrt.yaml"]))
+    config["modulepath"].insert(0, str(tmp_path / "modules"))
+    with open(paths["confrt.yaml"], "w") as handle:
+        yaml.safe_dump(config, handle)
+    env = process_env(dict(env, CONFRT_PARSE_CACHE=str(cache), NO_COLOR="1"))
+    outputs = []
+
+    def confrt(*args):
+        result = subprocess.run(confrt_process(*args, "--debug"), env=env, capture_output=True, text=True, timeout=120)
+        assert "internal error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+        outputs.append((args, result.stdout + result.stderr))
+        return result
+
+    for secret in ("FirstS3cret-4f1a", "SecondS3cret-9c2b"):
+        with open(os.path.join(paths["data"], "common.yaml"), "w") as handle:
+            yaml.safe_dump(data(secret), handle)
+        for key in ("site::dsn", "site::token_alias", "site::api_token", "resources::file"):
+            assert confrt("lookup", key).returncode == 0
+            assert confrt("lookup", key, "--explain").returncode == 0
+            assert confrt("lookup", key, "--render-as", "json").returncode == 0
+        assert confrt("modules", "show", "site").returncode == 0
+        assert confrt("apply", "--noop").returncode == 1  # owned.conf: no such user
+        assert "(noop)" in outputs[-1][1] and "[redacted]" in outputs[-1][1]
+        assert confrt("run", "--no-splay").returncode == 6  # changes, and owned.conf failed
+    assert (tree / "dsn.conf").read_text() == "dsn=https://svc/?token=SecondS3cret-9c2b\n"
+    assert (tree / "token.conf").read_text() == "token=SecondS3cret-9c2b\n"
+    assert (tree / "site.conf").read_text() == "dsn = https://svc/?token=SecondS3cret-9c2b\n"
+    secrets = ["FirstS3cret-4f1a", "SecondS3cret-9c2b"]
+    for args, output in outputs:
+        assert not [secret for secret in secrets if secret in output], f"confrt {' '.join(args)} printed it:\n{output}"
+    destinations = {str(tree / name) for name in ("dsn.conf", "token.conf", "site.conf")}
+    source = os.path.join(paths["data"], "common.yaml")
+    holding = {}
+    for folder, _, names in os.walk(tmp_path):
+        for name in names:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as handle:
+                text = handle.read()
+            found = [secret for secret in secrets if secret.encode() in text]
+            if found:
+                holding[path] = found
+    # the data file holds the secret and its parse cache entry its text (as private: 0600), and only
+    # the files the data sends it to hold it; never the report, the run log, a backup, a value built from it
+    entry = str(cache / source.replace("%", "%25").replace("/", "%2F"))
+    assert set(holding) == destinations | {source, entry}, holding
+    with open(entry, "rb") as handle:
+        assert b"https://svc/?token=S" not in handle.read()
+    assert os.stat(entry).st_mode & 0o077 == 0
+    assert os.path.exists(os.path.join(paths["state"], "last_run_report.json"))
+    assert os.path.exists(os.path.join(paths["log"], "run.log"))
