@@ -95,6 +95,7 @@ def test_rpm_modes_keep_secrets_private(rpm_file):
     modes = dict(line.split(" ", 1)[::-1] for line in rpm_query(rpm_file, "--qf", "[%{FILEMODES:perms} %{FILENAMES}\n]"))
     assert modes["/var/lib/confrt"] == "drwxr-xr-x"  # the run summary is for monitoring; secrets inside are 0600
     assert modes["/etc/confrt/data"] == "drwxr-x---"
+    assert modes["/etc/confrt/keys"] == "drwx------"  # the image's eyaml private key
     assert modes["/var/cache/confrt"] == "drwx------"  # the parse cache: parsed data files
     assert modes["/usr/bin/confrt"] == "-rwxr-xr-x"
 
