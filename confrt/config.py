@@ -40,7 +40,7 @@ _SECTIONS = {
     },
     "run": {
         "refresh_userdata": (bool, False),
-        "splaylimit": (int, 600),
+        "splaylimit": (int, 3420),  # the hour less 3 minutes for the run itself: the fleet spread evenly
         "log_dir": (str, "/var/log/confrt"),
     },
     # the site's data from a signed git repository (confrt/site_data/); url "" = none

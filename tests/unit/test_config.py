@@ -20,7 +20,7 @@ def test_defaults_when_default_file_missing(monkeypatch, tmp_path):
     assert config.modulepath[0] == "/etc/confrt/modules"
     assert config.userdata["sources"] == ["ec2", "openstack", "nocloud", "context"]
     assert config.userdata["ec2_url"] == "http://169.254.169.254"
-    assert config.run["splaylimit"] == 600
+    assert config.run["splaylimit"] == 3420
 
 
 def test_packaged_hiera_used_when_configured_one_missing(tmp_path):
