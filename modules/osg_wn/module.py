@@ -1,8 +1,11 @@
 """An OSG worker node: client tools, CA certificates, VOMS configuration, environment, namespaces.
 
 CA certificates come from a package (kept fresh by fetch-crl) or straight from
-CVMFS (X509_CERT_DIR points there; CVMFS keeps the CRLs current). /etc/vomses
-and the vomsdir .lsc files come from `osg_wn::vos`.
+CVMFS (X509_CERT_DIR points there; CVMFS keeps the CRLs current). The VOMS
+servers of `osg_wn::vos` go into /etc/vomses in the layout the host's packages
+use: on EL, vo-client (required by osg-wn-client) ships /etc/vomses as one file
+(%config(noreplace)), so each server is a line in it; elsewhere /etc/vomses is a
+directory of one file per VO. Their .lsc files go into the vomsdir either way.
 """
 import os
 import re
@@ -27,8 +30,10 @@ PARAMS = [
     Param("ca_package", str, "osg-ca-certs", "the CA certificates package (ca_source: package)"),
     Param("fetch_crl", str, "cron", "keep CRLs fresh (ca_source: package): cron (a confrt cron job), "
           "timer (fetch-crl.timer) or none", choices=("cron", "timer", "none")),
-    Param("vos", dict, {}, "VO name -> list of {host, port, dn, ca_dn}: /etc/vomses/<vo> and "
-          "vomsdir/<vo>/<host>.lsc (deep merge)"),
+    Param("vos", dict, {}, "VO name -> list of {host, port, dn, ca_dn[, vomses: false]}: a vomses "
+          "entry and vomsdir/<vo>/<host>.lsc (vomses: false: the .lsc only) (deep merge)"),
+    Param("vomses", str, "file", "the layout of /etc/vomses: file (vo-client's file on EL: one line per "
+          "server in it) or directory (/etc/vomses/<vo>)", choices=("file", "directory")),
     Param("osg_grid", str, "/etc/osg/wn-client", "OSG_GRID: where the worker node client lives"),
     Param("wn_tmp", str, None, "OSG_WN_TMP; default: <ephemeral disk>/osg_wn_tmp when the "
           "ephemeral_disk fact (module ephemeral_disk) exists, else /tmp"),
@@ -48,7 +53,7 @@ def declare(params, facts, ctx):
     if managed:
         resources += [ctx.resource("package", name) for name in packages]
     resources += _fetch_crl(params, ctx, managed)
-    resources += _vo_files(params, ctx)
+    resources += _vo_files(params, ctx, [f"package[{name}]" for name in packages] if managed else [])
     wn_tmp = params["wn_tmp"]
     scratch = facts.get("ephemeral_disk.mountpoint")
     if not wn_tmp:
@@ -79,22 +84,33 @@ def _fetch_crl(params, ctx, managed):
                          hour="*/6", require=requires)]
 
 
-def _vo_files(params, ctx):
+def _vo_files(params, ctx, packages):
+    """vomses entries and .lsc files. In the `file` layout /etc/vomses is a package's file (vo-client):
+    a server is one line in it, replacing that VO's line for the same host, after the packages."""
     vos = params["vos"]
     if not vos:
         return []
     where = f"{ctx.origin('vos')}: osg_wn::vos"
-    resources = [ctx.resource("directory", "/etc/vomses", mode="0755"),
-                 ctx.resource("directory", "/etc/grid-security", mode="0755"),
-                 ctx.resource("directory", VOMS_DIR, mode="0755")]
+    in_file = params["vomses"] == "file"
+    resources = [] if in_file else [ctx.resource("directory", "/etc/vomses", mode="0755")]
+    resources += [ctx.resource("directory", "/etc/grid-security", mode="0755"),
+                  ctx.resource("directory", VOMS_DIR, mode="0755")]
     for vo, servers in sorted(vos.items()):
         if not isinstance(vo, str) or not VO_NAME.match(vo):
             raise CompileError(f"{where}: {vo!r} is not a VO name")
         servers = [_server(vo, server, where) for server in (servers or [])]
         if not servers:
             continue
-        text = ctx.template("vomses.j2", vo=vo, servers=servers)
-        resources.append(ctx.resource("file", f"/etc/vomses/{vo}", content=text, mode="0644"))
+        listed = [server for server in servers if server["vomses"]]
+        if listed and in_file:
+            for server in listed:
+                line = ctx.template("vomses.j2", vo=vo, servers=[server]).rstrip("\n")
+                resources.append(ctx.resource(
+                    "line", f"vomses {vo} {server['host']}", path="/etc/vomses", line=line,
+                    match="^" + re.escape(f'"{vo}" "{server["host"]}" '), require=packages or None))
+        elif listed:
+            text = ctx.template("vomses.j2", vo=vo, servers=listed)
+            resources.append(ctx.resource("file", f"/etc/vomses/{vo}", content=text, mode="0644"))
         resources.append(ctx.resource("directory", f"{VOMS_DIR}/{vo}", mode="0755"))
         for server in servers:
             lsc = ctx.template("lsc.j2", server=server)
@@ -104,7 +120,7 @@ def _vo_files(params, ctx):
 
 
 def _server(vo, server, where):
-    """One VOMS server, checked: {host, port, dn, ca_dn}."""
+    """One VOMS server, checked: {host, port, dn, ca_dn, vomses}."""
     if not isinstance(server, dict):
         raise CompileError(f"{where}: {vo}: expected a list of {{host, port, dn, ca_dn}}, got {server!r}")
     missing = [key for key in ("host", "port", "dn", "ca_dn") if server.get(key) in (None, "")]
@@ -120,4 +136,11 @@ def _server(vo, server, where):
         if not value.startswith("/") or '"' in value or "\n" in value:
             raise CompileError(f"{where}: {vo}: {host}: {key}: expected a DN like /DC=ch/DC=cern/CN=..., "
                                f"got {value!r}")
-    return {"host": host, "port": port, "dn": str(server["dn"]), "ca_dn": str(server["ca_dn"])}
+    listed = server.get("vomses", True)
+    if not isinstance(listed, bool):
+        raise CompileError(f"{where}: {vo}: {host}: vomses: expected true or false, got {listed!r}")
+    unknown = sorted(set(server) - {"host", "port", "dn", "ca_dn", "vomses"})
+    if unknown:
+        raise CompileError(f"{where}: {vo}: {host}: unknown key {unknown[0]!r} (expected host, port, dn, ca_dn, "
+                           f"vomses)")
+    return {"host": host, "port": port, "dn": str(server["dn"]), "ca_dn": str(server["ca_dn"]), "vomses": listed}

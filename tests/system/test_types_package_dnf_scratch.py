@@ -1,11 +1,8 @@
 """package through the dnf provider (EL), in the scratch system: real rpm and dnf (Debian's
 packages) against a local repository built here with rpmbuild and createrepo_c. The host is
 Debian, so os.family comes from --facts, as on an EL9 worker."""
-import os
-import shutil
-import subprocess
-
 import pytest
+from rpm_support import build_repo, install_repo
 from scratch import change_lines
 
 SPEC = """\
@@ -26,34 +23,17 @@ echo probe > %{buildroot}/usr/share/confrt-probe/installed
 """
 REPO_INSIDE = "/srv/confrt-probe-repo"
 FACTS_INSIDE = "/etc/confrt-test/el9.yaml"
-TOOLS = ("rpm", "rpmbuild", "createrepo_c", "dnf")
 
 
 @pytest.fixture(scope="module")
 def probe_repo(tmp_path_factory):
     """{relative path: bytes} of a dnf repository holding confrt-probe-1.0-1.noarch."""
-    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)} (Debian packages rpm, createrepo-c, dnf)")
-    top = tmp_path_factory.mktemp("probe-rpm")
-    (top / "probe.spec").write_text(SPEC)
-    subprocess.run(["rpmbuild", "-bb", "--define", f"_topdir {top}/build", str(top / "probe.spec")],
-                   check=True, capture_output=True)
-    repo = top / "repo"
-    repo.mkdir()
-    for built in (top / "build" / "RPMS" / "noarch").iterdir():
-        shutil.copy(built, repo)
-    subprocess.run(["createrepo_c", "-q", str(repo)], check=True, capture_output=True)
-    return {os.path.relpath(os.path.join(folder, name), repo): open(os.path.join(folder, name), "rb").read()
-            for folder, _dirs, names in os.walk(repo) for name in names}
+    return build_repo(tmp_path_factory.mktemp("probe-rpm"), SPEC)
 
 
 @pytest.fixture
 def el(scratch, probe_repo):
-    for relative, content in probe_repo.items():
-        scratch.write_file(f"{REPO_INSIDE}/{relative}", content)
-    scratch.write_file("/etc/yum.repos.d/confrt-probe.repo",
-                       f"[confrt-probe]\nname=confrt probe\nbaseurl=file://{REPO_INSIDE}\ngpgcheck=0\n")
+    install_repo(scratch, probe_repo, "confrt-probe", REPO_INSIDE)
     scratch.write_file(FACTS_INSIDE, "os:\n  family: RedHat\n  name: Rocky\n")
     if scratch.run(["rpm", "-q", "confrt-probe"]).returncode == 0:
         pytest.skip("confrt-probe is in this machine's rpm database already")

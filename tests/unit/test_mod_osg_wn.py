@@ -54,7 +54,7 @@ def test_fetch_crl_timer(tmp_path):
 
 def test_vomses_and_lsc_files(tmp_path):
     backup = dict(ATLAS_VOMS, host="lcg-voms2.cern.ch", dn="/DC=ch/DC=cern/OU=computers/CN=lcg-voms2.cern.ch")
-    data = dict(BASE, **{"osg_wn::vos": {"atlas": [ATLAS_VOMS, backup]}})
+    data = dict(BASE, **{"osg_wn::vos": {"atlas": [ATLAS_VOMS, backup]}, "osg_wn::vomses": "directory"})
     local = {"osg_wn::vos": {"cms": [dict(ATLAS_VOMS, host="voms-cms-auth.cern.ch", port=8443)]}}
     catalog = compile_site(tmp_path, data, layers={"local.yaml": local})
     lines = content(catalog, "/etc/vomses/atlas").splitlines()
@@ -67,11 +67,61 @@ def test_vomses_and_lsc_files(tmp_path):
     assert catalog.get("directory[/etc/grid-security/vomsdir/cms]") is not None
 
 
+#: What OSG's vo-client RPM (143) installs as /etc/vomses, a %config(noreplace) file: ATLAS's line.
+VO_CLIENT_VOMSES = ('"atlas" "voms-atlas-auth.cern.ch" "443" "/DC=ch/DC=cern/OU=computers/CN=atlas-auth.cern.ch" '
+                    '"atlas"\n"cms" "voms-cms-auth.cern.ch" "443" "/DC=ch/DC=cern/OU=computers/CN=cms-auth.cern.ch" '
+                    '"cms"\n')
+
+
+def test_vomses_on_el_is_vo_clients_file_with_a_line_per_server(tmp_path):
+    """EL's vo-client ships /etc/vomses as a file: a directory[/etc/vomses] failed every run there. Each
+    server is a line edited into that file, after the packages; a line the package has already is kept."""
+    from confrt.resources.line import edit_lines
+
+    other = dict(ATLAS_VOMS, host="voms.example.org", dn="/DC=org/DC=example/CN=voms.example.org")
+    legacy = dict(ATLAS_VOMS, host="voms-atlas-auth.app.cern.ch", vomses=False,
+                  dn="/DC=ch/DC=cern/OU=computers/CN=atlas-auth.web.cern.ch")
+    data = dict(BASE, **{"osg_wn::vos": {"atlas": [ATLAS_VOMS, legacy], "myvo": [other]}})
+    catalog = compile_site(tmp_path, data)
+    assert not [ref for ref in catalog.resources if ref.startswith(("directory[/etc/vomses", "file[/etc/vomses"))]
+    lines = {ref: resource for ref, resource in catalog.resources.items() if ref.startswith("line[")}
+    assert sorted(lines) == ["line[vomses atlas voms-atlas-auth.cern.ch]", "line[vomses myvo voms.example.org]"]
+    text = VO_CLIENT_VOMSES.splitlines()
+    for resource in lines.values():
+        assert resource["path"] == "/etc/vomses"
+        assert {"package[osg-wn-client]", "package[osg-ca-certs]"} <= set(resource.relations["require"])
+        text = edit_lines(text, resource["line"], resource["match"])
+    assert text[:2] == VO_CLIENT_VOMSES.splitlines()  # the package's lines untouched
+    assert [shlex.split(line) for line in text[2:]] == [["myvo", "voms.example.org", "443", other["dn"], "myvo"]]
+    # a changed DN replaces that host's line only
+    moved = edit_lines(text, lines["line[vomses atlas voms-atlas-auth.cern.ch]"]["line"].replace("auth.cern", "new.cern"),
+                       lines["line[vomses atlas voms-atlas-auth.cern.ch]"]["match"])
+    assert len(moved) == 3 and "atlas-new.cern.ch" in moved[0] and moved[1:] == text[1:]
+    # the IAM endpoint's legacy .lsc, as vo-client ships it, without a vomses line
+    lsc = content(catalog, "/etc/grid-security/vomsdir/atlas/voms-atlas-auth.app.cern.ch.lsc")
+    assert lsc.splitlines() == [legacy["dn"], ATLAS_VOMS["ca_dn"]]
+
+
+def test_worker_role_has_atlas_iam_lsc_files_as_vo_client(tmp_path):
+    from confrt.paths import packaged_hiera_config
+
+    catalog = compile_site(tmp_path, {"condor::collector_host": "cm.example.org", "condor::tokens": {"pool": "eyJ.x.y"}},
+                           dict(FACTS, role="worker"), hiera_config=packaged_hiera_config())
+    for host, dn in (("voms-atlas-auth.cern.ch", "atlas-auth.cern.ch"), ("voms-atlas-auth.app.cern.ch",
+                                                                          "atlas-auth.web.cern.ch")):
+        lsc = content(catalog, f"/etc/grid-security/vomsdir/atlas/{host}.lsc").splitlines()
+        assert lsc == [f"/DC=ch/DC=cern/OU=computers/CN={dn}", "/DC=ch/DC=cern/CN=CERN Grid Certification Authority"]
+    assert catalog.get("line[vomses atlas voms-atlas-auth.cern.ch]") is not None
+    assert catalog.get("line[vomses atlas voms-atlas-auth.app.cern.ch]") is None
+
+
 @pytest.mark.parametrize("data, problem", [
     ({"osg_wn::vos": {"atlas": [{"host": "voms.example.org", "port": 443}]}}, "atlas: a server lacks dn, ca_dn"),
     ({"osg_wn::vos": {"atlas": [dict(ATLAS_VOMS, port="443")]}}, "port: expected a port number"),
     ({"osg_wn::vos": {"atlas": [dict(ATLAS_VOMS, dn='CN="x"')]}}, "dn: expected a DN"),
     ({"osg_wn::ca_source": "web"}, "osg_wn::ca_source: expected one of"),
+    ({"osg_wn::vos": {"atlas": [dict(ATLAS_VOMS, vomses="no")]}}, "vomses: expected true or false"),
+    ({"osg_wn::vos": {"atlas": [dict(ATLAS_VOMS, cadn="x")]}}, "unknown key 'cadn'"),
 ])
 def test_bad_data_is_one_line_naming_file_and_key(tmp_path, run_confrt, data, problem):
     assert_compile_error(run_confrt, tmp_path, dict(BASE, **data), problem)
