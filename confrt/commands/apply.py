@@ -9,7 +9,8 @@ it: each resource is read, compared and changed in dependency order. A compile
 error changes nothing. --noop changes nothing at all and shows exactly what a
 real run would do, with unified diffs of file content (secrets redacted).
 
-The report goes to <statedir>/last_run_report.json and last_run_summary.yaml.
+The report goes to <statedir>/last_run_report.json and last_run_summary.yaml (a noop's to
+last_noop_report.json and last_noop_summary.yaml, leaving the last real run's).
 
 exit codes without --detailed-exitcodes: 0 ok, 1 a resource failed or fatal error.
 with --detailed-exitcodes: 0 nothing to do, 2 changes, 4 failures, 6 both,

@@ -10,7 +10,8 @@ when run.refresh_userdata is true), fetch the site data (site_data.url: only
 signed commits, taken once the data compiles with them; see `confrt site-data
 status`), compile and apply the catalog, run this
 instance's first-boot scripts once (never in noop), write the report to
-<statedir>/last_run_report.json and last_run_summary.yaml.
+<statedir>/last_run_report.json and last_run_summary.yaml (a noop's to last_noop_report.json
+and last_noop_summary.yaml, leaving the last real run's).
 
 Hourly runs first wait a splay: a stable per-host offset derived from the
 instance-id (else the hostname), below run.splaylimit seconds, so a fleet does

@@ -17,6 +17,11 @@ from confrt import __version__
 
 REPORT_FILE = "last_run_report.json"
 SUMMARY_FILE = "last_run_summary.yaml"
+#: A noop's report and summary: beside the real run's, which they never replace. What reads the last
+#: run (condor's START guard through ConfrtLastRunStatus, monitoring) sees the last real run, whatever
+#: an operator previews in between.
+NOOP_REPORT_FILE = "last_noop_report.json"
+NOOP_SUMMARY_FILE = "last_noop_summary.yaml"
 
 _RED, _GREEN, _CYAN, _RESET = "\033[31m", "\033[32m", "\033[36m", "\033[0m"
 
@@ -332,7 +337,8 @@ class Report:
         }
 
     def write(self, statedir):
-        """statedir/last_run_report.json and last_run_summary.yaml, atomically."""
+        """statedir/last_run_report.json and last_run_summary.yaml, atomically (a noop's:
+        last_noop_report.json and last_noop_summary.yaml, leaving the last real run's alone)."""
         import json
 
         from confrt.util.atomic import atomic_write
@@ -341,11 +347,13 @@ class Report:
         data = self.to_dict()
         try:
             os.makedirs(statedir, mode=0o755, exist_ok=True)
-            atomic_write(os.path.join(statedir, REPORT_FILE),
+            report_file, summary_file = (NOOP_REPORT_FILE, NOOP_SUMMARY_FILE) if self.noop else (REPORT_FILE,
+                                                                                                 SUMMARY_FILE)
+            atomic_write(os.path.join(statedir, report_file),
                          json.dumps(data, indent=1, sort_keys=True) + "\n", mode=0o640)
             # world-readable: it holds counts and times only, and monitoring that runs as
             # another user (the condor module's startd cron job) publishes it
-            atomic_write(os.path.join(statedir, SUMMARY_FILE), dump_yaml(data["summary"]), mode=0o644)
+            atomic_write(os.path.join(statedir, summary_file), dump_yaml(data["summary"]), mode=0o644)
         except OSError as exc:
             from confrt.errors import StateError
 

@@ -252,6 +252,6 @@ def _execute_resources(params, ctx, facts, package_ref):
     if params["health_check"]:
         script = params["health_script"]
         resources += ctx.directories(os.path.dirname(script))
-        content = ctx.template("last_run.py.j2", python=sys.executable)
+        content = ctx.template("last_run.py.j2", python=sys.executable, summary_file=params["summary_file"])
         resources.append(ctx.resource("file", script, content=content, mode="0755"))
     return resources

@@ -48,8 +48,9 @@ def multipart_userdata(data, script=None):
     return message.as_bytes()
 
 
-def summary(paths):
-    with open(os.path.join(paths["state"], "last_run_summary.yaml")) as handle:
+def summary(paths, noop=False):
+    """The last real run's summary (noop: the last noop's, which never replaces it)."""
+    with open(os.path.join(paths["state"], "last_noop_summary.yaml" if noop else "last_run_summary.yaml")) as handle:
         return yaml.safe_load(handle)
 
 

@@ -49,7 +49,8 @@ class Site:
         found = {}
         for folder, _, names in os.walk(self.root):
             for name in names:
-                if folder == self.paths["state"] and name in ("last_run_report.json", "last_run_summary.yaml", "lock"):
+                if folder == self.paths["state"] and name in ("last_run_report.json", "last_run_summary.yaml", "lock",
+                                                               "last_noop_report.json", "last_noop_summary.yaml"):
                     continue
                 path = os.path.join(folder, name)
                 with open(path, "rb") as handle:

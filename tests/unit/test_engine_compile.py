@@ -68,8 +68,9 @@ def test_noop_pending_changes_exit_2_and_change_nothing(tmp_path, run_confrt):
     assert result.returncode == 2 and not target.exists()
     assert result.stdout.splitlines()[0].endswith("(noop)")
     assert "+hello" in result.stdout
-    summary = yaml.safe_load((tmp_path / "state" / "last_run_summary.yaml").read_text())
+    summary = yaml.safe_load((tmp_path / "state" / "last_noop_summary.yaml").read_text())
     assert summary["noop_pending"] is True and summary["resources"]["out_of_sync"] == 1
+    assert not (tmp_path / "state" / "last_run_summary.yaml").exists()  # a noop leaves the last real run's
 
 
 def test_failure_exit_codes(tmp_path, run_confrt):

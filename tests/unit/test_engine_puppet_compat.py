@@ -50,7 +50,9 @@ def puppet_apply(work, root, *options):
 
 def confrt_apply(run_confrt, env, site, *options):
     result = run_confrt("apply", "--detailed-exitcodes", *options, env=env)
-    with open(site / "state" / "last_run_summary.yaml") as handle:
+    # a noop writes its own summary: the last real run's, which monitoring reads, is never replaced by it
+    name = "last_noop_summary.yaml" if "--noop" in options else "last_run_summary.yaml"
+    with open(site / "state" / name) as handle:
         return result.returncode, yaml.safe_load(handle)
 
 
@@ -80,6 +82,8 @@ def test_noop_differs_on_purpose(tmp_path, run_confrt):
     c_code, c_summary = confrt_apply(run_confrt, env, tmp_path / "site", "--noop")
     assert os.listdir(root) == []
     assert (p_code, c_code) == (0, 2)  # PUP-686: confrt reports pending changes
+    # Puppet's noop overwrites last_run_summary.yaml; confrt's goes to last_noop_summary.yaml (issue 16)
+    assert not (tmp_path / "site" / "state" / "last_run_summary.yaml").exists()
     # Puppet's noop logs "Would have triggered 'refresh'" without counting exec[reload] out of sync,
     # though its real run counts the refresh as a change; confrt counts it in both (noop is exact).
     assert c_summary["resources"]["out_of_sync"] == p_summary["resources"]["out_of_sync"] + 1

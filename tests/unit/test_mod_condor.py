@@ -383,6 +383,43 @@ def test_summary_file_follows_the_statedir(tmp_path, run_confrt):
     assert result.returncode == 0 and result.stdout == f"{state}/last_run_summary.yaml\n", result.stderr
 
 
+def test_health_script_reads_the_statedirs_summary_and_a_noop_changes_nothing_it_publishes(tmp_path, run_confrt):
+    """The cron script's own default was /var/lib/confrt whatever the statedir; and `confrt apply --noop`
+    rewrote the summary and report the script reads: a preview after a failed run opened START."""
+    from engine_support import make_site
+
+    site = tmp_path / "site"
+    catalog = compile_site(tmp_path, EXECUTE)  # make_site's statedir: site/state
+    script = tmp_path / "condor-last-run"
+    script.write_text(content(catalog, "/usr/libexec/confrt/condor-last-run"))
+    script.chmod(0o755)
+    start = classad2.ExprTree(condor_params(catalog, tmp_path, "START")["START"])
+
+    def published():  # as the startd cron job runs it when STARTD_CRON_CONFRT_ARGS is empty
+        result = subprocess.run([str(script)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        return classad2.parseOne(result.stdout)
+
+    marker = tmp_path / "ran"
+    failing = {"classes": ["resources"], "resources::exec": {"broken": {"command": ["/bin/false"]}}}
+    env = make_site(site, failing)
+    assert run_confrt("apply", env=env).returncode == 1
+    ad = published()
+    assert ad["ConfrtLastRunStatus"] == "failed" and start.eval(ad) is False
+    fixed = {"classes": ["resources"], "resources::exec": {"fixed": {"command": ["/bin/touch", str(marker)]}}}
+    env = make_site(site, fixed)
+    before = {name: (site / "state" / name).read_bytes() for name in ("last_run_summary.yaml", "last_run_report.json")}
+    noop = run_confrt("apply", "--noop", env=env)
+    assert noop.returncode == 0 and not marker.exists(), noop.stderr
+    assert {name: (site / "state" / name).read_bytes() for name in before} == before
+    assert "noop_pending: true" in (site / "state" / "last_noop_summary.yaml").read_text()
+    ad = published()
+    assert ad["ConfrtLastRunStatus"] == "failed" and start.eval(ad) is False  # the pool sees the real run
+    assert run_confrt("apply", env=env).returncode == 0 and marker.exists()
+    ad = published()
+    assert ad["ConfrtLastRunStatus"] == "changed" and start.eval(ad) is True
+
+
 # -- amiconfig's [condor] (seed 001 and cernvm/amiconfig's condor plugin) ----------------------------
 
 #: Seed 001 ("CernVM contextualization on Amazon EC2"), "Specific plugin options":

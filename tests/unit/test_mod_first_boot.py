@@ -84,8 +84,8 @@ def test_noop_names_the_commands_and_runs_none(tmp_path, run_confrt):
     result = run_confrt("run", "--boot", "--noop", env=env)
     assert "confrt: would run the first-boot commands 01-root (noop)" in result.stdout
     assert not out.exists()
-    assert summary(paths)["steps"]["first_boot_commands"] == {"status": "skipped", "reason": "noop",
-                                                              "commands": ["01-root"]}
+    assert summary(paths, noop=True)["steps"]["first_boot_commands"] == {"status": "skipped", "reason": "noop",
+                                                                         "commands": ["01-root"]}
     run_confrt("run", "--boot", env=env)
     assert out.exists()
 

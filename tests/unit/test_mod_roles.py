@@ -44,7 +44,9 @@ def test_worker_on_el_installs_everything(tmp_path):
     assert repos["CVMFS_REPOSITORIES"].split(",") == ["cms.cern.ch", "atlas.cern.ch", "atlas-condb.cern.ch",
                                                       "atlas-nightlies.cern.ch", "grid.cern.ch", "sft.cern.ch",
                                                       "unpacked.cern.ch"]
-    assert content(catalog, "/etc/vomses/atlas").startswith('"atlas" "voms-atlas-auth.cern.ch" "443"')
+    # EL: a line in vo-client's /etc/vomses file (not a file in a directory there)
+    vomses = catalog.get("line[vomses atlas voms-atlas-auth.cern.ch]")
+    assert vomses["path"] == "/etc/vomses" and vomses["line"].startswith('"atlas" "voms-atlas-auth.cern.ch" "443"')
 
 
 def test_worker_on_debian_skips_what_debian_lacks_but_writes_the_config(tmp_path):

@@ -149,7 +149,9 @@ def test_noop_fetches_verifies_and_previews_in_a_temporary_place_switching_nothi
     assert preview.returncode == 2, preview.stderr
     assert f"confrt: site data: would take commit {new} of main, signed by alice@example.org (noop)" in preview.stdout
     assert "-generation 1\n+generation 2\n" in preview.stdout  # previewed with the new commit's data
-    assert summary(paths)["version"]["config"] == new and summary(paths)["steps"]["site_data"]["would_take"] == new
+    previewed = summary(paths, noop=True)
+    assert previewed["version"]["config"] == new and previewed["steps"]["site_data"]["would_take"] == new
+    assert summary(paths)["version"]["config"] == good  # the last real run's, as the pool sees it
     assert tree_state(paths["site"]) == before and in_use(paths) == good
     assert read(paths["motd"]) == "generation 1\n"
     assert not [name for name in os.listdir("/tmp") if name.startswith("confrt-site-data-")
