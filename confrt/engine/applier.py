@@ -30,6 +30,20 @@ class ApplyContext:
         self.noop_changed = set()  # refs with changes a noop run found and did not make
         # folders a step before the apply makes (a noop: the userdata refresh it did not make) -> mode
         self.made_before = dict(made_before or {})
+        self.warn_to = None  # where warn() writes (the Applier sets its report's error log)
+        self.warned = set()
+
+    def warn(self, line):
+        """A warning line about the system (once per run): 'confrt: warning: line' on stderr."""
+        if line in self.warned:
+            return
+        self.warned.add(line)
+        if self.warn_to is not None:
+            self.warn_to(f"warning: {line}")
+        else:
+            import sys
+
+            sys.stderr.write(f"confrt: warning: {line}\n")
 
     def planned(self, ref):
         """True in noop when the resource `ref` has changes this run found and did not make."""
@@ -96,6 +110,7 @@ class Applier:
     def run(self):
         order = [r for r in self.catalog.order if self.selected(r)]
         self.ctx.catalog = self.catalog
+        self.ctx.warn_to = self.report.log_error
         self.saved = self.load_pending()
         self.pending = {ref: list(sources) for ref, sources in self.saved.items()}
         self.prefetch(order)

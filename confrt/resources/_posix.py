@@ -171,14 +171,86 @@ def wanted_ids(resource, ctx, stat=None):
     return tuple(ids)
 
 
-def apply_metadata(path, resource, ctx, changes):
-    """chmod/chown for the mode/owner/group changes in `changes`."""
+def apply_metadata(folder, name, resource, ctx, changes, expect, directory=False):
+    """fchown/fchmod for the mode/owner/group changes in `changes`, on the entry `name` of the open
+    Folder `folder`, opened without following a link and only while it is `expect` (the lstat
+    result changes() saw)."""
+    from confrt.util.nofollow import LinkRefused
+
     names = {change.property for change in changes}
+    uid = gid = -1
     if "owner" in names or "group" in names:
         uid, gid = wanted_ids(resource, ctx)
-        os.lchown(path, uid if "owner" in names else -1, gid if "group" in names else -1)
-    if "mode" in names:
-        os.chmod(path, int(resource["mode"], 8))
+        uid, gid = (uid if "owner" in names else -1), (gid if "group" in names else -1)
+    mode = int(resource["mode"], 8) if "mode" in names else None
+    try:
+        folder.set_metadata(name, mode, uid, gid, expect=expect, directory=directory)
+    except LinkRefused as exc:
+        raise ResourceFailed(str(exc)) from None
+    except OSError as exc:
+        raise ResourceFailed(f"cannot change {resource['path']}: {exc.strerror}") from None
+
+
+def open_parent(path):
+    """(Folder, name): the open directory holding `path` (nofollow.open_parent), or (None, name)
+    when it does not exist; ResourceFailed naming the link when the way there goes through a link
+    that someone besides root can write next to."""
+    from confrt.util.nofollow import LinkRefused, open_parent as walk
+
+    try:
+        return walk(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None, os.path.basename(path)
+    except LinkRefused as exc:
+        raise ResourceFailed(str(exc)) from None
+    except OSError as exc:
+        raise ResourceFailed(f"{path}: {exc.strerror}") from None
+
+
+def entry_stat(folder, name, path, ctx=None):
+    """lstat of the entry `name` of `folder` (None: the folder is missing), or what lstat() says
+    of a path that does not exist."""
+    info = folder.entry(name) if folder is not None else None
+    return info if info is not None else made_before(path, ctx)
+
+
+def owner_uid(resource, ctx, stat=None):
+    """The uid the resource wants (or the one it has, or root's) (who may write its folder unsaid)."""
+    wanted = resource.get("owner")
+    if wanted is not None:
+        number = resolve_id("user", wanted, ctx)
+        if number is not None:
+            return number
+    return stat.st_uid if stat is not None else 0
+
+
+def managed(ctx, path):
+    """True when the catalog makes or manages the directory `path` (a directory, a user's home)."""
+    catalog = getattr(ctx, "catalog", None)
+    return catalog is not None and (catalog.has(format_ref("directory", path)) or catalog.creator(path) is not None)
+
+
+def warn_if_open(ctx, folder, uid=None):
+    """Warn (once a run) when `folder` is writable by someone besides root and `uid` and the
+    catalog does not manage it: a link there is never followed, and its owner decides what is in it."""
+    from confrt.util.nofollow import describe
+
+    others = folder.open_to_others(uid)
+    if others and hasattr(ctx, "warn") and not managed(ctx, folder.path):
+        ctx.warn(f"{folder.path} is writable by {describe(others)} and not managed: confrt follows no link there")
+
+
+def check_links(folder, path, stat, changes):
+    """An existing file with other hard links, in a folder someone besides root can write: one of
+    them may be someone else's file; its owner and mode are not changed in place."""
+    from confrt.util.nofollow import describe
+
+    if stat is None or stat.st_nlink < 2 or not changes or folder is None or not folder.writers():
+        return
+    properties = {change.property for change in changes}
+    if properties & {"mode", "owner", "group"} and not properties & {"content", "ensure"}:
+        raise ResourceFailed(f"{path} has {stat.st_nlink} hard links and {folder.path} is writable by "
+                             f"{describe(folder.writers())}: not changing its owner or mode in place")
 
 
 def lstat(path, ctx=None):
@@ -187,9 +259,15 @@ def lstat(path, ctx=None):
     try:
         return os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):
-        mode = ctx.made_before.get(path) if ctx is not None and ctx.noop else None
-        if mode is None:
-            return None
-        import stat
+        return made_before(path, ctx)
 
-        return os.stat_result((stat.S_IFDIR | mode, 0, 0, 2, os.getuid(), os.getgid(), 0, 0, 0, 0))
+
+def made_before(path, ctx):
+    """In a noop, the stat of a folder a step before the apply would have made (ctx.made_before),
+    else None."""
+    mode = ctx.made_before.get(path) if ctx is not None and ctx.noop else None
+    if mode is None:
+        return None
+    import stat
+
+    return os.stat_result((stat.S_IFDIR | mode, 0, 0, 2, os.getuid(), os.getgid(), 0, 0, 0, 0))

@@ -192,7 +192,8 @@ class Provider:
     ApplyContext: ctx.noop, ctx.facts, ctx.statedir, ctx.run(argv, ...),
     ctx.backup(data) -> path under statedir/backup, ctx.catalog.has('user[bob]'),
     ctx.planned(ref) / ctx.will_exist(path): in noop, what earlier resources would have changed
-    or made, so a noop reads the state the real run will find),
+    or made, so a noop reads the state the real run will find), ctx.warn(line) (a warning about
+    the system, once a run, noop or not: _posix.warn_if_open names a folder others can write),
     self.prefetched, and in refresh() self.applied_changes (the changes this run
     just made to the resource: a service it just started needs no restart).
     """

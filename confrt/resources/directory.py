@@ -4,7 +4,6 @@ import os
 from confrt.engine.params import Param
 from confrt.resources import _posix
 from confrt.resources.base import Change, Provider, ResourceFailed, ResourceType
-from confrt.util.atomic import fsync_dir
 
 
 class PosixDirectoryProvider(Provider):
@@ -12,7 +11,14 @@ class PosixDirectoryProvider(Provider):
 
     def changes(self):
         resource, path = self.resource, self.resource["path"]
-        stat = _posix.lstat(path, self.ctx)
+        folder, name = _posix.open_parent(path)
+        try:
+            stat = self.stat = _posix.entry_stat(folder, name, path, self.ctx)
+            if folder is not None:
+                _posix.warn_if_open(self.ctx, folder, _posix.owner_uid(resource, self.ctx, stat))
+        finally:
+            if folder is not None:
+                folder.close()
         is_dir = stat is not None and (stat.st_mode & 0o170000) == 0o040000
         if stat is not None and not is_dir:
             raise ResourceFailed(f"{path} exists and is not a directory")
@@ -25,34 +31,40 @@ class PosixDirectoryProvider(Provider):
 
     def apply(self, changes):
         resource, path = self.resource, self.resource["path"]
-        if resource["ensure"] == "absent":
-            self.remove(path)
-            return
-        if changes[0].property == "ensure":
-            mode = int(resource["mode"], 8) if resource.get("mode") else 0o755
-            try:
-                os.mkdir(path, mode)
-            except OSError as exc:
-                raise ResourceFailed(f"cannot create {path}: {exc.strerror}") from None
-            os.chmod(path, mode)  # mkdir's mode passes through the umask
-            uid, gid = _posix.wanted_ids(resource, self.ctx)
-            if (uid, gid) != (-1, -1):
-                os.lchown(path, uid, gid)
-            fsync_dir(os.path.dirname(path))
-            return
-        _posix.apply_metadata(path, resource, self.ctx, changes)
+        folder, name = _posix.open_parent(path)
+        if folder is None:
+            raise ResourceFailed(f"cannot create {path}: {os.path.dirname(path)} does not exist")
+        with folder:
+            if resource["ensure"] == "absent":
+                self.remove(folder, name)
+            elif changes[0].property == "ensure":
+                self.make(folder, name)
+            else:
+                _posix.apply_metadata(folder, name, resource, self.ctx, changes, self.stat, directory=True)
 
-    def remove(self, path):
-        if self.resource["force"]:
-            import shutil
-
-            shutil.rmtree(path)
-            return
+    def make(self, folder, name):
+        """mkdir, owner and mode set on the new directory's descriptor (never by path: a user who
+        can write the parent could have swapped a link in by then)."""
+        resource, path = self.resource, self.resource["path"]
+        mode = int(resource["mode"], 8) if resource.get("mode") else 0o755
+        uid, gid = _posix.wanted_ids(resource, self.ctx)
         try:
-            os.rmdir(path)
+            folder.mkdir(name, mode, uid, gid).close()
         except OSError as exc:
-            raise ResourceFailed(f"cannot remove {path}: {exc.strerror} (force: true removes its contents)") \
-                from None
+            raise ResourceFailed(f"cannot create {path}: {exc.strerror}") from None
+        folder.sync()
+
+    def remove(self, folder, name):
+        path = self.resource["path"]
+        try:
+            if self.resource["force"]:
+                folder.remove_tree(name)
+            else:
+                folder.rmdir(name)
+        except OSError as exc:
+            hint = "" if self.resource["force"] else " (force: true removes its contents)"
+            raise ResourceFailed(f"cannot remove {path}: {exc.strerror}{hint}") from None
+        folder.sync()
 
 
 class DirectoryType(ResourceType):

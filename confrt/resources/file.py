@@ -71,12 +71,23 @@ class PosixFileProvider(Provider):
                       diff=diff)
 
     def changes(self):
+        path = self.resource["path"]
+        folder, name = _posix.open_parent(path)
+        try:
+            return self.examine(folder, name)
+        finally:
+            if folder is not None:
+                folder.close()
+
+    def examine(self, folder, name):
         resource, path = self.resource, self.resource["path"]
-        stat = _posix.lstat(path, self.ctx)
+        stat = _posix.entry_stat(folder, name, path, self.ctx)
         self.stat = stat
         is_file = stat is not None and (stat.st_mode & 0o170000) == 0o100000
         if stat is not None and (stat.st_mode & 0o170000) == 0o040000:
             raise ResourceFailed(f"{path} is a directory (manage it with the directory type)")
+        if folder is not None:
+            _posix.warn_if_open(self.ctx, folder, _posix.owner_uid(resource, self.ctx, stat))
         if resource["ensure"] == "absent":
             return [Change("ensure", "file" if is_file else "link", "absent", "removed")] if stat else []
         self.content = self.desired_content()
@@ -90,26 +101,37 @@ class PosixFileProvider(Provider):
                            sensitive=created.sensitive)]
         changes = []
         if self.content is not None:
-            current = _read(path)
+            current = _read(folder, name, path, stat)
             if current != self.content:
                 changes.append(self.content_change(current, self.content))
-        return changes + _posix.metadata_changes(resource, stat, self.ctx)
+        changes += _posix.metadata_changes(resource, stat, self.ctx)
+        _posix.check_links(folder, path, stat, changes)
+        return changes
 
     def apply(self, changes):
+        path = self.resource["path"]
+        folder, name = _posix.open_parent(path)
+        if folder is None:
+            raise ResourceFailed(f"cannot write {path}: {os.path.dirname(path)} does not exist")
+        with folder:
+            self.change(folder, name, changes)
+
+    def change(self, folder, name, changes):
         resource, path = self.resource, self.resource["path"]
         properties = {change.property for change in changes}
         if resource["ensure"] == "absent":
             if (self.stat.st_mode & 0o170000) == 0o100000 and _kept(resource):
-                self.ctx.backup(_read(path))
-            os.unlink(path)
+                self.ctx.backup(_read(folder, name, path, self.stat))
+            folder.unlink(name)
+            folder.sync()
             return
         if "ensure" in properties or "content" in properties:
-            self.write(self.content if self.content is not None else b"")
+            self.write(folder, name, self.content if self.content is not None else b"")
             return
-        _posix.apply_metadata(path, resource, self.ctx, changes)
+        _posix.apply_metadata(folder, name, resource, self.ctx, changes, self.stat)
 
-    def write(self, data):
-        from confrt.util.atomic import atomic_write
+    def write(self, folder, name, data):
+        from confrt.util.atomic import write_into
 
         resource, path, stat = self.resource, self.resource["path"], self.stat
         is_file = stat is not None and (stat.st_mode & 0o170000) == 0o100000
@@ -119,22 +141,23 @@ class PosixFileProvider(Provider):
         else:
             mode = (stat.st_mode & 0o7777) if is_file else 0o644
         if resource.get("validate_cmd"):
-            self.validate(data)
+            self.validate(folder, data)
         if is_file and _kept(resource):
-            self.ctx.backup(_read(path))
+            self.ctx.backup(_read(folder, name, path, stat))
         try:
-            atomic_write(path, data, mode=mode, uid=uid, gid=gid)
+            write_into(folder, name, data, mode=mode, uid=uid, gid=gid)
         except OSError as exc:
             raise ResourceFailed(f"cannot write {path}: {exc.strerror}") from None
 
-    def validate(self, data):
-        """Run validate_cmd on the new content in a temp file beside the target."""
+    def validate(self, folder, data):
+        """Run validate_cmd on the new content in a temp file beside the target (in a folder
+        someone besides root can write, in a private temp folder instead)."""
         import tempfile
 
         from confrt.util.atomic import TEMP_PREFIX
 
-        directory = os.path.dirname(self.resource["path"])
-        fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX + "validate-", dir=directory)
+        private = tempfile.mkdtemp(prefix=TEMP_PREFIX + "validate-") if folder.writers() else None
+        fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX + "validate-", dir=private or folder.path)
         try:
             os.write(fd, data)
             os.close(fd)
@@ -147,11 +170,16 @@ class PosixFileProvider(Provider):
                 raise ResourceFailed(f"validate_cmd rejected the new content: {detail}")
         finally:
             os.unlink(temp)
+            if private:
+                os.rmdir(private)
 
 
-def _read(path):
-    with open(path, "rb") as handle:
-        return handle.read()
+def _read(folder, name, path, stat):
+    """The bytes of the file `name` in `folder` while it is the one lstat'ed as `stat`."""
+    try:
+        return folder.read(name, expect=stat)
+    except OSError as exc:
+        raise ResourceFailed(f"cannot read {path}: {exc.strerror}") from None
 
 
 def _check_validate_cmd(value):

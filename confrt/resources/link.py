@@ -4,7 +4,7 @@ import os
 from confrt.engine.params import Param
 from confrt.resources import _posix
 from confrt.resources.base import Change, Provider, ResourceFailed, ResourceType
-from confrt.util.atomic import fsync_dir, sweep_stale_temps
+from confrt.util.atomic import TEMP_PREFIX, sweep_folder
 
 
 class PosixLinkProvider(Provider):
@@ -12,8 +12,16 @@ class PosixLinkProvider(Provider):
 
     def changes(self):
         resource, path = self.resource, self.resource["path"]
-        stat = _posix.lstat(path, self.ctx)
-        is_link = stat is not None and (stat.st_mode & 0o170000) == 0o120000
+        folder, name = _posix.open_parent(path)
+        try:
+            stat = _posix.entry_stat(folder, name, path, self.ctx)
+            if folder is not None:
+                _posix.warn_if_open(self.ctx, folder, 0)
+            is_link = stat is not None and (stat.st_mode & 0o170000) == 0o120000
+            current = folder.readlink(name) if is_link else None
+        finally:
+            if folder is not None:
+                folder.close()
         if resource["ensure"] == "absent":
             if stat is not None and not is_link:
                 raise ResourceFailed(f"{path} is not a link; not removing it")
@@ -26,27 +34,33 @@ class PosixLinkProvider(Provider):
             if not resource["force"] or kind == "directory":
                 raise ResourceFailed(f"{path} is a {kind}, not a link (force: true replaces a file)")
             return [Change("ensure", kind, "link", f"replaced {kind} by a link to '{resource['target']}'")]
-        current = os.readlink(path)
         if current != resource["target"]:
             return [Change("target", current, resource["target"])]
         return []
 
     def apply(self, changes):
         resource, path = self.resource, self.resource["path"]
-        if resource["ensure"] == "absent":
-            os.unlink(path)
-            return
-        # a new link under a temp name renamed over the old path: never a moment without one
-        sweep_stale_temps(os.path.dirname(path))
-        temp = os.path.join(os.path.dirname(path), f".confrt-link-{os.getpid()}-{os.path.basename(path)}")
-        try:
-            os.symlink(resource["target"], temp)
-            os.rename(temp, path)
-            fsync_dir(os.path.dirname(path))
-        except OSError as exc:
-            if os.path.lexists(temp):
-                os.unlink(temp)
-            raise ResourceFailed(f"cannot create link {path}: {exc.strerror}") from None
+        folder, name = _posix.open_parent(path)
+        if folder is None:
+            raise ResourceFailed(f"cannot create link {path}: {os.path.dirname(path)} does not exist")
+        with folder:
+            if resource["ensure"] == "absent":
+                folder.unlink(name)
+                folder.sync()
+                return
+            # a new link under a temp name renamed over the old path: never a moment without one
+            sweep_folder(folder)
+            temp = f"{TEMP_PREFIX}link-{os.urandom(6).hex()}"
+            try:
+                os.symlink(resource["target"], temp, dir_fd=folder.fd)
+                os.rename(temp, name, src_dir_fd=folder.fd, dst_dir_fd=folder.fd)
+                folder.sync()
+            except OSError as exc:
+                try:
+                    folder.unlink(temp)
+                except OSError:
+                    pass
+                raise ResourceFailed(f"cannot create link {path}: {exc.strerror}") from None
 
 
 class LinkType(ResourceType):

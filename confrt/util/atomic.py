@@ -2,13 +2,18 @@
 
 The new content goes into an unnamed file in the target's directory (O_TMPFILE;
 a named temp file where the file system cannot), its owner and mode are set
-before any content lands, the content is written and fsynced, the file gets a
-temp name and is renamed over the target, and the directory is fsynced. A
-process killed at any point leaves the target either wholly old or wholly new;
-an unnamed file dies with the process, so a kill leaves a temp file behind only
-in the instant between naming it and the rename. A failure removes the temp
-file. Temp names start with '.confrt-'; the first write into a directory removes
-the ones that killed processes left there (those older than this process).
+on its descriptor before any content lands, the content is written and fsynced,
+the file gets a temp name and is renamed over the target, and the directory is
+fsynced. A process killed at any point leaves the target either wholly old or
+wholly new; an unnamed file dies with the process, so a kill leaves a temp file
+behind only in the instant between naming it and the rename. A failure removes
+the temp file. Temp names start with '.confrt-'; the first write into a
+directory removes the ones that killed processes left there (those older than
+this process).
+
+Everything happens relative to the directory's descriptor, opened without
+following a link that someone besides root can write next to (nofollow): the
+target's name is replaced, never written through.
 """
 import errno
 import os
@@ -27,68 +32,73 @@ def fsync_dir(path):
         os.close(fd)
 
 
-def sweep_stale_temps(directory):
-    """Remove the '.confrt-*' files a killed process left in `directory` (once per process)."""
-    if directory in _swept:
+def sweep_folder(folder):
+    """Remove the '.confrt-*' files a killed process left in the open nofollow.Folder `folder`
+    (once per process and directory)."""
+    key = (folder.info.st_dev, folder.info.st_ino)
+    if key in _swept:
         return
-    _swept.add(directory)
+    _swept.add(key)
     try:
-        entries = [entry for entry in os.scandir(directory) if entry.name.startswith(TEMP_PREFIX)]
+        entries = [entry for entry in os.scandir(folder.fd) if entry.name.startswith(TEMP_PREFIX)]
     except OSError:
         return
     for entry in entries:
         try:
             if entry.stat(follow_symlinks=False).st_ctime < _LOADED and not entry.is_dir(follow_symlinks=False):
-                os.unlink(entry.path)
+                folder.unlink(entry.name)
         except FileNotFoundError:
             pass
 
 
-def _open_unnamed(directory):
-    """An O_TMPFILE descriptor in directory, or None where the kernel or file system has none."""
+def _temp_name():
+    return f"{TEMP_PREFIX}{os.urandom(6).hex()}"  # what secrets.token_hex does, without its imports
+
+
+def _open_unnamed(dir_fd):
+    """An O_TMPFILE descriptor in the directory dir_fd, or None where the kernel or file system has none."""
     flag = getattr(os, "O_TMPFILE", None)
     if flag is None or not os.path.isdir("/proc/self/fd"):
         return None
     try:
-        return os.open(directory, flag | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+        return os.open(".", flag | os.O_WRONLY | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
             return None
         raise
 
 
-def _publish_unnamed(fd, directory, path):
-    """Name the unnamed file behind fd with a temp name and rename that over path, back to back."""
-    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        while True:
-            name = f"{TEMP_PREFIX}{os.urandom(6).hex()}"  # what secrets.token_hex does, without its imports
-            try:  # a dir fd makes os.link use linkat, whose AT_SYMLINK_FOLLOW resolves /proc's fd link
-                os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
-                break
-            except FileExistsError:
-                continue
+def _open_named(dir_fd):
+    """(descriptor, name) of a new temp file in the directory dir_fd (O_EXCL: never an existing one)."""
+    while True:
+        name = _temp_name()
         try:
-            os.rename(name, os.path.basename(path), src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-        except BaseException:
-            os.unlink(name, dir_fd=dir_fd)
-            raise
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                           dir_fd=dir_fd), name
+        except FileExistsError:
+            continue
 
 
-def atomic_write(path, data, mode=0o644, uid=-1, gid=-1):
-    """Replace `path` with bytes `data`, owned uid:gid (-1 keeps ours), with `mode`."""
+def _name_unnamed(fd, dir_fd):
+    """Give the unnamed file behind fd a temp name in dir_fd; returns the name."""
+    while True:
+        name = _temp_name()
+        try:  # a dir fd makes os.link use linkat, whose AT_SYMLINK_FOLLOW resolves /proc's fd link
+            os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
+            return name
+        except FileExistsError:
+            continue
+
+
+def write_into(folder, name, data, mode=0o644, uid=-1, gid=-1):
+    """Replace the entry `name` of the open nofollow.Folder `folder` with bytes `data`, owned
+    uid:gid (-1 keeps ours), with `mode`."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    directory = os.path.dirname(os.path.abspath(path))
-    sweep_stale_temps(directory)
-    fd, tmp = _open_unnamed(directory), None
+    sweep_folder(folder)
+    fd, temp = _open_unnamed(folder.fd), None
     if fd is None:
-        import tempfile
-
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
+        fd, temp = _open_named(folder.fd)
     try:
         if uid != -1 or gid != -1:
             os.fchown(fd, uid, gid)
@@ -98,21 +108,29 @@ def atomic_write(path, data, mode=0o644, uid=-1, gid=-1):
             written = os.write(fd, view)
             view = view[written:]
         os.fsync(fd)
-        if tmp is None:
-            _publish_unnamed(fd, directory, path)
-            return
-        os.rename(tmp, path)
-        tmp = None
+        if temp is None:
+            temp = _name_unnamed(fd, folder.fd)  # back to back with the rename: see the docstring
+        os.rename(temp, name, src_dir_fd=folder.fd, dst_dir_fd=folder.fd)
+        temp = None
+        folder.sync()
     except BaseException:
-        if tmp is not None:
+        if temp is not None:
             try:
-                os.unlink(tmp)
+                folder.unlink(temp)
             except FileNotFoundError:
                 pass
         raise
     finally:
         os.close(fd)
-    fsync_dir(directory)
+
+
+def atomic_write(path, data, mode=0o644, uid=-1, gid=-1):
+    """Replace `path` with bytes `data`, owned uid:gid (-1 keeps ours), with `mode`."""
+    from confrt.util.nofollow import open_parent
+
+    folder, name = open_parent(path)
+    with folder:
+        write_into(folder, name, data, mode, uid, gid)
 
 
 def folders_made(path, mode=0o777):
