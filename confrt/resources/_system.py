@@ -3,8 +3,6 @@
 Commands that must succeed, text files edited in place with their owner and
 mode kept, and the one Change shape used for a file's new content.
 """
-import os
-
 from confrt.resources.base import Change, Param, ResourceFailed
 
 
@@ -19,15 +17,32 @@ def run_checked(ctx, argv, input=None):
     return result
 
 
-def read_text(path):
-    """The file's text, or None when it does not exist."""
+def read_text(path, ctx=None):
+    """The file's text, or None when it does not exist.
+
+    The way there follows no link that someone besides root can write next to (ResourceFailed
+    naming it); with ctx, a folder that someone besides root and the file's owner can write, and
+    that the catalog does not manage, is warned of (_posix.warn_if_open)."""
+    from confrt.util.nofollow import LinkRefused, locate
+
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
+        folder, name, info = locate(path)
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ResourceFailed(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    except OSError as exc:
+        raise ResourceFailed(exc.strerror if isinstance(exc, LinkRefused) else
+                             f"cannot read {path}: {exc.strerror}") from None
+    with folder:
+        if ctx is not None:
+            from confrt.resources._posix import warn_if_open
+
+            warn_if_open(ctx, folder, info.st_uid if info is not None else 0)
+        if info is None:
+            return None
+        try:
+            return folder.read(name, expect=info).decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ResourceFailed(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def read_planned(ctx, path):
@@ -39,7 +54,7 @@ def read_planned(ctx, path):
     planned = getattr(ctx, "planned_files", None)
     if ctx.noop and planned and path in planned:
         return planned[path]
-    return read_text(path)
+    return read_text(path, ctx)
 
 
 def plan_text(ctx, path, text):
@@ -74,21 +89,36 @@ def content_change(path, old, new, sensitive=False):
 
 
 def write_text(path, text, mode=None, uid=-1, gid=-1):
-    """Atomically replace a text file; an existing file keeps its mode and owner unless given."""
-    from confrt.util.atomic import atomic_write
+    """Atomically replace a text file; an existing file keeps its mode and owner unless given.
+
+    Written in its folder opened by nofollow (no link someone besides root can write next to is
+    followed on the way); the file's own link, root's, is replaced as before, its target's mode
+    and owner kept."""
+    from confrt.util.atomic import write_into
+    from confrt.util.nofollow import locate, open_parent
 
     try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        info = None
-    if info is not None:
-        mode = info.st_mode & 0o7777 if mode is None else mode
-        uid = info.st_uid if uid == -1 else uid
-        gid = info.st_gid if gid == -1 else gid
-    try:
-        atomic_write(path, text.encode("utf-8"), mode=0o644 if mode is None else mode, uid=uid, gid=gid)
+        found, _, info = locate(path)
+        found.close()
+        if info is not None:
+            mode = info.st_mode & 0o7777 if mode is None else mode
+            uid = info.st_uid if uid == -1 else uid
+            gid = info.st_gid if gid == -1 else gid
+        folder, name = open_parent(path)
+        with folder:
+            write_into(folder, name, text.encode("utf-8"), mode=0o644 if mode is None else mode, uid=uid, gid=gid)
     except OSError as exc:
         raise ResourceFailed(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def make_folder(path):
+    """The folder `path` and the ones above it, made root's 0755 when missing (nofollow.make_folders)."""
+    from confrt.util.nofollow import make_folders
+
+    try:
+        make_folders(path)
+    except OSError as exc:
+        raise ResourceFailed(f"cannot make {path}: {exc.strerror or exc}") from None
 
 
 def split_lines(text):

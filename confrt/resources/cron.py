@@ -7,7 +7,9 @@ to letters, digits, '-' and '_'. A '%' in a command is a newline to cron: write
 import os
 import re
 
-from confrt.resources._system import content_change, ensure_param, matching, read_text, single_line, write_text
+from confrt.resources._system import (
+    content_change, ensure_param, make_folder, matching, read_text, single_line, write_text,
+)
 from confrt.resources.base import Change, Param, Provider, ResourceType
 
 CRON_DIR = "/etc/cron.d"
@@ -77,7 +79,7 @@ class CronProvider(Provider):
             except FileNotFoundError:
                 pass
             return
-        os.makedirs(CRON_DIR, exist_ok=True)
+        make_folder(CRON_DIR)
         write_text(path, render(self.resource), mode=0o644, uid=0, gid=0)
 
 

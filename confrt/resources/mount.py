@@ -11,7 +11,7 @@ import os
 
 from confrt.resources._posix import absolute_path, enclosing_mount
 from confrt.resources._system import (
-    content_change, join_lines, plan_text, read_planned, run_checked, split_lines, write_text,
+    content_change, join_lines, make_folder, plan_text, read_planned, run_checked, split_lines, write_text,
 )
 from confrt.resources.base import Change, Param, Provider, ResourceFailed, ResourceType, format_ref
 
@@ -123,7 +123,7 @@ class FstabProvider(Provider):
         if "options" in properties:
             run_checked(self.ctx, ["mount", "-o", f"remount,{wanted['options']}", path])
         if wanted["ensure"] == "mounted" and properties & {"ensure", "device"}:
-            os.makedirs(path, exist_ok=True)
+            make_folder(path)
             run_checked(self.ctx, ["mount", "-t", wanted["fstype"], "-o", wanted["options"],
                                    wanted["device"], path])
 

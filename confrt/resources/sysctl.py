@@ -9,7 +9,8 @@ import os
 import re
 
 from confrt.resources._system import (
-    content_change, join_lines, matching, plan_text, read_planned, run_checked, split_lines, write_text,
+    content_change, join_lines, make_folder, matching, plan_text, read_planned, run_checked, split_lines,
+    write_text,
 )
 from confrt.resources.line import edit_lines
 from confrt.resources._posix import absolute_path
@@ -84,7 +85,7 @@ class SysctlProvider(Provider):
     def apply(self, changes):
         live, wanted, old, new = self._state()
         if old != new:
-            os.makedirs(os.path.dirname(self.resource["file"]), exist_ok=True)
+            make_folder(os.path.dirname(self.resource["file"]))
             write_text(self.resource["file"], new, mode=0o644 if old is None else None)
         if live != wanted:
             run_checked(self.ctx, ["sysctl", "-w", f"{self.resource['name']}={wanted}"])
