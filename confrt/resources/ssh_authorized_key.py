@@ -13,9 +13,10 @@ import binascii
 import os
 import struct
 
+from confrt.resources import _posix
 from confrt.resources._posix import absolute_path, declared
 from confrt.resources._system import (
-    content_change, ensure_param, first_plan, join_lines, plan_text, read_planned, single_line, split_lines,
+    content_change, ensure_param, first_plan, join_lines, plan_text, single_line, split_lines,
 )
 from confrt.resources.base import Change, Param, Provider, ResourceFailed, ResourceType, format_ref
 
@@ -127,50 +128,136 @@ class AuthorizedKeysProvider(Provider):
             (other["user"], other.get("target")) == (self.resource["user"], self.resource.get("target"))
 
     def plan(self):
-        """(changes, new text, (ssh dir, file), (uid, gid))."""
+        """(changes, new text, (ssh dir, file), (uid, gid), lstat of the file or None)."""
         home, uid, gid = self.account()
         ssh_dir, path = self.paths(home)
-        old = read_planned(self.ctx, path)
+        planned = getattr(self.ctx, "planned_files", None)
+        if self.ctx.noop and planned and path in planned:
+            old, (folder_info, info) = planned[path], self.read_keys(path, uid, gid)[1:]
+        else:
+            old, folder_info, info = self.read_keys(path, uid, gid)
         if old is None and self.resource["ensure"] == "absent":
-            return [], None, (ssh_dir, path), (uid, gid)
+            return [], None, (ssh_dir, path), (uid, gid), info
         new = edit_keys(old, self.resource, self.keep)
         changes = [] if new == old else [content_change(path, old, new)]
         if changes:
             plan_text(self.ctx, path, new)
         if uid is not None:
             if not self.resource.get("target"):
-                changes += _metadata_changes(self.ctx, ssh_dir, 0o700, uid, gid)
+                changes += _metadata_changes(self.ctx, ssh_dir, 0o700, uid, gid, folder_info)
             if old is not None:
-                changes += _metadata_changes(self.ctx, path, 0o600, uid, gid)
-        return changes, new, (ssh_dir, path), (uid, gid)
+                changes += _metadata_changes(self.ctx, path, 0o600, uid, gid, info)
+        return changes, new, (ssh_dir, path), (uid, gid), info
+
+    def read_keys(self, path, uid, gid):
+        """(text, fstat of its folder, lstat of the file), None for what is not there.
+
+        The way there follows no link that someone besides root can write next to (a user's
+        link to a root file is refused, whatever it points at), and in a folder someone besides
+        root can write, the text is read only from a file the user could read: it goes into the
+        user's own file."""
+        from confrt.util.nofollow import LinkRefused, locate, open_parent
+
+        try:
+            folder, name = open_parent(path)
+            with folder:
+                folder_info = folder.info
+                _posix.warn_if_open(self.ctx, folder, uid)
+            found, name, info = locate(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None, None, None
+        except OSError as exc:
+            raise ResourceFailed(exc.strerror if isinstance(exc, LinkRefused) else
+                                 f"cannot read {path}: {exc.strerror}") from None
+        with found:
+            if info is None:
+                return None, folder_info, None
+            if found.writers() and not _may_read(info, self.resource["user"], uid, gid):
+                user = self.resource["user"]
+                raise ResourceFailed(f"cannot read {path}: it is {_owner(info)}'s (mode {info.st_mode & 0o7777:04o}) "
+                                     f"and {user} could not read it; its text would go into {user}'s own file "
+                                     f"(give it to {user}, or remove it)")
+            try:
+                return found.read(name, expect=info).decode("utf-8"), folder_info, info
+            except OSError as exc:
+                raise ResourceFailed(f"cannot read {path}: {exc.strerror}") from None
+            except UnicodeDecodeError as exc:
+                raise ResourceFailed(f"cannot read {path}: {exc}") from None
 
     def changes(self):
         return self.plan()[0]
 
     def apply(self, changes):
-        from confrt.util.atomic import atomic_write
-
-        changes, new, (ssh_dir, path), (uid, gid) = self.plan()
+        changes, new, (ssh_dir, path), (uid, gid), info = self.plan()
         if uid is None:
             raise ResourceFailed(f"user {self.resource['user']!r} does not exist")
-        if not os.path.isdir(ssh_dir):
-            os.makedirs(ssh_dir, mode=0o700)
-            os.chown(ssh_dir, uid, gid)
-        elif not self.resource.get("target"):
-            _fix_metadata(ssh_dir, 0o700, uid, gid)
-        if any(change.property == "content" for change in changes):
-            atomic_write(path, new.encode("utf-8"), mode=0o600, uid=uid, gid=gid)
-        else:
-            _fix_metadata(path, 0o600, uid, gid)
+        try:
+            with self.keys_folder(ssh_dir, uid, gid) as folder:
+                self.write(folder, path, new, uid, gid, info, changes)
+        except OSError as exc:
+            raise ResourceFailed(f"cannot write {path}: {exc.strerror}") from None
+
+    def keys_folder(self, ssh_dir, uid, gid):
+        """The folder of the keys file, open: made (0700, the user's) when missing; ~/.ssh made
+        0700 and the user's, on its descriptor."""
+        from confrt.util.nofollow import fix_metadata, make_folders, open_folder
+
+        try:
+            folder = open_folder(ssh_dir)
+        except FileNotFoundError:
+            parent = os.path.dirname(ssh_dir)
+            make_folders(parent)
+            with open_folder(parent) as above:
+                folder = above.mkdir(os.path.basename(ssh_dir), 0o700, uid, gid)
+                above.sync()
+            return folder
+        if not self.resource.get("target"):
+            try:
+                owner = (uid, gid) if (folder.info.st_uid, folder.info.st_gid) != (uid, gid) else (-1, -1)
+                fix_metadata(folder.fd, 0o700 if folder.info.st_mode & 0o7777 != 0o700 else None, *owner)
+            except BaseException:
+                folder.close()
+                raise
+        return folder
+
+    def write(self, folder, path, new, uid, gid, info, changes):
+        """A new file (0600, the user's) for new text or another owner: never a chown of a file the
+        user may not own (it may be another's link); a mode alone is fixed on the file's descriptor."""
+        from confrt.util.atomic import write_into
+        from confrt.util.nofollow import locate
+
+        if new is None:
+            return
+        if any(change.property == "content" for change in changes) or \
+                (info is not None and (info.st_uid, info.st_gid) != (uid, gid)):
+            write_into(folder, os.path.basename(path), new.encode("utf-8"), mode=0o600, uid=uid, gid=gid)
+        elif info is not None and info.st_mode & 0o7777 != 0o600:
+            found, name, _ = locate(path)
+            with found:
+                found.set_metadata(name, 0o600, expect=info)
 
 
-def _metadata_changes(ctx, path, mode, uid, gid):
-    """Mode and owner changes sshd's StrictModes wants for path (reported once per noop)."""
+def _may_read(info, user, uid, gid):
+    """Whether the user could read the file of lstat `info` (its owner could chmod it)."""
+    if uid is not None and info.st_uid == uid:
+        return True
+    groups = os.getgrouplist(user, gid) if uid is not None else []
+    return bool(info.st_mode & (0o040 if info.st_gid in groups else 0o004))
+
+
+def _owner(info):
+    import pwd
+
     try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        return []
-    if (info.st_mode & 0o7777, info.st_uid, info.st_gid) == (mode, uid, gid) or \
+        return pwd.getpwuid(info.st_uid).pw_name
+    except KeyError:
+        return f"uid {info.st_uid}"
+
+
+def _metadata_changes(ctx, path, mode, uid, gid, info):
+    """Mode and owner changes sshd's StrictModes wants for path, whose stat is `info` (None: not
+    there) (reported once per noop)."""
+    if info is None or (info.st_mode & 0o7777, info.st_uid, info.st_gid) == (mode, uid, gid) or \
             not first_plan(ctx, ("metadata", path)):
         return []
     changes = []
@@ -181,14 +268,6 @@ def _metadata_changes(ctx, path, mode, uid, gid):
         changes.append(Change("owner", f"{info.st_uid}:{info.st_gid}", f"{uid}:{gid}",
                               message=f"owner of {path} changed to {uid}:{gid}"))
     return changes
-
-
-def _fix_metadata(path, mode, uid, gid):
-    info = os.stat(path)
-    if (info.st_uid, info.st_gid) != (uid, gid):
-        os.chown(path, uid, gid)
-    if info.st_mode & 0o7777 != mode:
-        os.chmod(path, mode)
 
 
 class SshAuthorizedKeyType(ResourceType):
