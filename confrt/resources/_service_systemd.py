@@ -1,8 +1,9 @@
 """systemd units through systemctl (used when systemd is PID 1)."""
 import os
 
+from confrt.resources._service import ServiceProvider
 from confrt.resources._system import run_checked
-from confrt.resources.base import Provider, ResourceFailed
+from confrt.resources.base import ResourceFailed
 
 ENABLED_STATES = ("enabled", "enabled-runtime", "alias", "static", "indirect", "generated")
 
@@ -17,7 +18,7 @@ def parse_show(text):
     return values
 
 
-class SystemdProvider(Provider):
+class SystemdProvider(ServiceProvider):
     name = "systemd"
 
     @classmethod
@@ -28,9 +29,7 @@ class SystemdProvider(Provider):
         name = self.resource["name"]
         return name if "." in name else name + ".service"
 
-    def changes(self):
-        from confrt.resources.service import service_changes
-
+    def state(self):
         result = run_checked(self.ctx, ["systemctl", "show", self._unit(), "-p", "LoadState",
                                         "-p", "ActiveState", "-p", "UnitFileState"])
         state = parse_show(result.stdout)
@@ -38,7 +37,7 @@ class SystemdProvider(Provider):
             raise ResourceFailed(f"no systemd unit {self._unit()}")
         running = state.get("ActiveState") in ("active", "activating", "reloading")
         enabled = state.get("UnitFileState") in ENABLED_STATES
-        return service_changes(self.resource, running, enabled)
+        return running, enabled
 
     def apply(self, changes):
         for change in changes:
@@ -48,10 +47,6 @@ class SystemdProvider(Provider):
                 run_checked(self.ctx, ["systemctl", "start" if change.new == "running" else "stop",
                                        self._unit()])
 
-    def refresh(self):
-        from confrt.resources._service_sysv import just_started
-
-        if self.resource.get("ensure") == "stopped" or just_started(self):
-            return
+    def restart(self):
         verb = "try-reload-or-restart" if self.resource["reload"] else "try-restart"
         run_checked(self.ctx, ["systemctl", verb, self._unit()])

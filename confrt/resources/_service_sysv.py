@@ -3,15 +3,11 @@ import glob
 import os
 import shutil
 
+from confrt.resources._service import ServiceProvider
 from confrt.resources._system import run_checked
-from confrt.resources.base import Provider, ResourceFailed
+from confrt.resources.base import ResourceFailed
 
 INIT_DIR = "/etc/init.d"
-
-
-def just_started(provider):
-    """True when this run started the service already: a refresh need not restart it again."""
-    return any(change.property == "ensure" for change in provider.applied_changes)
 
 
 def debian_enabled(name, root=""):
@@ -19,7 +15,7 @@ def debian_enabled(name, root=""):
     return bool(glob.glob(f"{root}/etc/rc[2345].d/S[0-9][0-9]{glob.escape(name)}"))
 
 
-class SysvProvider(Provider):
+class SysvProvider(ServiceProvider):
     name = "sysv"
 
     @classmethod
@@ -45,13 +41,11 @@ class SysvProvider(Provider):
             return self.ctx.run(["chkconfig", self.resource["name"]]).returncode == 0
         return debian_enabled(self.resource["name"])
 
-    def changes(self):
-        from confrt.resources.service import service_changes
-
+    def state(self):
         wanted = self.resource
         running = self.running() if wanted.get("ensure") is not None else None
         enabled = self.enabled() if wanted.get("enable") is not None else None
-        return service_changes(wanted, running, enabled)
+        return running, enabled
 
     def apply(self, changes):
         name = self.resource["name"]
@@ -65,7 +59,7 @@ class SysvProvider(Provider):
             elif change.property == "ensure":
                 self._service("start" if change.new == "running" else "stop")
 
-    def refresh(self):
-        if self.resource.get("ensure") == "stopped" or just_started(self) or not self.running():
+    def restart(self):
+        if not self.running():
             return
         self._service("reload" if self.resource["reload"] else "restart")

@@ -10,24 +10,12 @@ import re
 from confrt.resources._service_systemd import SystemdProvider
 from confrt.resources._service_sysv import SysvProvider
 from confrt.resources._system import matching
-from confrt.resources.base import Change, Param, ResourceType
+from confrt.resources.base import Param, ResourceType
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9@._:-]*$")
 
 
 _name = matching(NAME_PATTERN, "a service name")
-
-
-def service_changes(resource, running, enabled):
-    """Changes from the current state (running, enabled: bools) to the wanted one."""
-    changes = []
-    ensure = resource.get("ensure")
-    if ensure is not None and running != (ensure == "running"):
-        changes.append(Change("ensure", "running" if running else "stopped", ensure))
-    enable = resource.get("enable")
-    if enable is not None and enabled != enable:
-        changes.append(Change("enable", enabled, enable))
-    return changes
 
 
 class ServiceType(ResourceType):

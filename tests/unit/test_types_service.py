@@ -7,7 +7,7 @@ from engine_support import apply_catalog, catalog_of, res
 from confrt.errors import CompileError
 from confrt.resources._service_systemd import parse_show
 from confrt.resources._service_sysv import debian_enabled
-from confrt.resources.service import service_changes
+from confrt.resources._service import service_changes
 
 
 def _props(changes):
@@ -60,3 +60,40 @@ def test_noop_reads_a_service_whose_init_script_the_run_writes_first_as_stopped(
     assert report.statuses[f"service[{name}]"]["status"] == "noop", report.err.getvalue()
     assert f"service[{name}]/ensure: ensure changed 'stopped' to 'running' (noop)\n" in report.out.getvalue()
     assert not os.path.exists(f"/etc/init.d/{name}")
+
+
+def test_the_providers_do_not_import_their_type():
+    """The type says what, the providers how, what both use sits below both: no import circle."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import confrt.resources._service_systemd, confrt.resources._service_sysv; "
+            "print('confrt.resources.service' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout == "False\n", result.stderr
+
+
+class _Recorded:
+    """A service provider whose state and restarts are recorded, not run."""
+
+    def __init__(self, provider_class, ensure, applied=()):
+        from confrt.resources.base import Change
+
+        self.provider = provider_class(catalog_of(res("service", "squid", ensure=ensure)).get("service[squid]"),
+                                       None)
+        self.provider.applied_changes = [Change(p, None, None) for p in applied]
+        self.restarted = []
+        self.provider.restart = lambda: self.restarted.append(True)
+
+
+@pytest.mark.parametrize("provider", ["systemd", "sysv"])
+def test_a_refresh_restarts_unless_stopped_or_just_started(provider):
+    from confrt.resources._service_systemd import SystemdProvider
+    from confrt.resources._service_sysv import SysvProvider
+
+    provider_class = {"systemd": SystemdProvider, "sysv": SysvProvider}[provider]
+    for ensure, applied, restarts in [("running", (), 1), ("running", ("ensure",), 0),
+                                      ("running", ("enable",), 1), ("stopped", (), 0)]:
+        recorded = _Recorded(provider_class, ensure, applied)
+        recorded.provider.refresh()
+        assert len(recorded.restarted) == restarts, (ensure, applied)
