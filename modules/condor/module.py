@@ -32,6 +32,9 @@ DEFAULT_PORT = 9618
 #: so after them it would override condor::allow_write. After the package's 00-htcondor-9.0.config.
 SECURITY_FILE = "05-confrt-security.conf"
 MIB = 1024 * 1024
+DEFAULT_RESERVED_MB = 1024
+#: security metaknobs under which every daemon-to-daemon connection is authenticated
+AUTHENTICATED = ("recommended", "strong", "user_based")
 
 PARAMS = [
     Param("roles", list, [], "any of manager (collector + negotiator), submit (schedd), execute (startd)"),
@@ -58,8 +61,10 @@ PARAMS = [
     Param("tcp_forwarding_host", str, None, "TCP_FORWARDING_HOST: the public address of a 1:1 NAT"),
     Param("partitionable_slot", bool, True, "one partitionable slot holding the whole machine"),
     Param("num_cpus", int, None, "NUM_CPUS; default: the processors.count fact"),
-    Param("memory_mb", int, None, "MEMORY in MB; default: the machine's memory minus reserved_memory_mb"),
-    Param("reserved_memory_mb", int, 0, "MB of memory kept from jobs when memory_mb is derived"),
+    Param("memory_mb", int, None, "MEMORY in MB: the machine's memory as HTCondor counts it; default: the "
+          "memory fact"),
+    Param("reserved_memory_mb", int, None, "RESERVED_MEMORY: MB HTCondor keeps from jobs (subtracted from MEMORY) "
+          "for the OS, CVMFS and its own daemons; default: 1024 + 5% of the memory, at most half of it; 0: none"),
     Param("execute_dir", str, None, "EXECUTE; default: <ephemeral disk>/condor/execute when the "
           "ephemeral_disk fact (module ephemeral_disk) exists, else /var/lib/condor/execute"),
     Param("startd_attrs", dict, {}, "custom machine attributes: name -> value (site, cloud...)"),
@@ -81,6 +86,7 @@ def declare(params, facts, ctx):
     roles = _roles(params, ctx)
     execute = "Execute" in roles
     config = _config_values(params, facts, ctx, roles)
+    _warn_without_credentials(params, ctx, roles)
     package_ref = f"package[{params['package']}]" if params["manage_package"] else None
     resources = []
     if package_ref:
@@ -114,6 +120,27 @@ def declare(params, facts, ctx):
                                       refreshonly=True, require=service_ref,
                                       subscribe=[r.ref for r in reconfigured]))
     return resources
+
+
+def _warn_without_credentials(params, ctx, roles):
+    """A startd or schedd that must authenticate to a remote collector and has nothing to do it with
+    compiles cleanly and never joins the pool: say so, loudly. Authentication the site sets up itself
+    (SEC_* or AUTH_SSL_* knobs in extra_config: SSL host certificates, Kerberos, an unauthenticated
+    pool's SEC_DEFAULT_AUTHENTICATION) silences it."""
+    joining = [role.lower() for role in roles if role in ("Execute", "Submit")]
+    if not joining or "CentralManager" in roles:
+        return
+    if params["tokens"] or params["pool_password"]:
+        return
+    if any(str(name).upper().startswith(("SEC_", "AUTH_SSL_")) for name in params["extra_config"]):
+        return
+    metaknob = (f"`use security:{params['security']}`" if params["security"] in AUTHENTICATED else
+                f"condor::security {params['security']} (the EL package's 00-htcondor-9.0.config still requires "
+                f"authentication)")
+    ctx.warn(f"{ctx.origin('roles')}: condor::roles {', '.join(joining)} under {metaknob} "
+             f"with neither condor::tokens nor condor::pool_password: this host cannot authenticate to the "
+             f"collector {params['collector_host']} and will never join the pool (give it an IDTOKEN from the "
+             f"pool or the pool password, or SEC_*/AUTH_SSL_* knobs in condor::extra_config for SSL or Kerberos)")
 
 
 def _roles(params, ctx):
@@ -190,13 +217,25 @@ def _named_values(ctx, param, name_pattern, what, convert):
 
 
 def _slot_values(params, facts):
-    """NUM_CPUS, MEMORY, EXECUTE: from data, else from the facts (None: HTCondor detects it)."""
+    """NUM_CPUS, MEMORY, RESERVED_MEMORY, EXECUTE: from data, else from the facts (None: HTCondor
+    detects it). HTCondor gives jobs MEMORY - RESERVED_MEMORY."""
     cpus = params["num_cpus"] or facts.get("processors.count")
     memory = params["memory_mb"]
     total = facts.get("memory.system.total_bytes")
     if memory is None and total:
-        memory = max(int(total) // MIB - params["reserved_memory_mb"], 1)
-    return {"num_cpus": cpus, "memory_mb": memory, "execute_dir": execute_dir(params, facts)}
+        memory = int(total) // MIB
+    return {"num_cpus": cpus, "memory_mb": memory, "reserved_memory_mb": reserved_memory(params, memory),
+            "execute_dir": execute_dir(params, facts)}
+
+
+def reserved_memory(params, memory_mb):
+    """RESERVED_MEMORY in MB: the data's, else 1024 MB (the OS, the condor daemons, the CVMFS client)
+    plus 5% of the memory (page cache, starters), never more than half of it."""
+    if params["reserved_memory_mb"] is not None:
+        return params["reserved_memory_mb"]
+    if not memory_mb:
+        return None
+    return min(DEFAULT_RESERVED_MB + memory_mb // 20, memory_mb // 2)
 
 
 def execute_dir(params, facts):

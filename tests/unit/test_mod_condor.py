@@ -59,7 +59,7 @@ def test_execute_node_knobs_read_back_by_htcondor(tmp_path):
     catalog = compile_site(tmp_path, data, facts)
     knobs = condor_params(catalog, tmp_path, "DAEMON_LIST", "CONDOR_HOST", "COLLECTOR_HOST", "CCB_ADDRESS",
                           "PRIVATE_NETWORK_NAME", "SLOT_TYPE_1_PARTITIONABLE", "NUM_CPUS", "MEMORY",
-                          "EXECUTE", "STARTD_ATTRS", "Site", "Preemptible", "START",
+                          "EXECUTE", "STARTD_ATTRS", "Site", "Preemptible", "START", "RESERVED_MEMORY",
                           "STARTD_CRON_JOBLIST", "STARTD_CRON_CONFRT_EXECUTABLE",
                           "SEC_DEFAULT_AUTHENTICATION_METHODS")
     assert knobs["DAEMON_LIST"].replace(",", " ").split() == ["MASTER", "STARTD"]
@@ -67,6 +67,7 @@ def test_execute_node_knobs_read_back_by_htcondor(tmp_path):
     assert knobs["PRIVATE_NETWORK_NAME"] == "aws-us-east-1"
     assert knobs["SLOT_TYPE_1_PARTITIONABLE"].lower() == "true"
     assert (knobs["NUM_CPUS"], knobs["MEMORY"]) == ("8", "16384")
+    assert knobs["RESERVED_MEMORY"] == str(1024 + 16384 // 20)  # not all the RAM to jobs
     assert knobs["EXECUTE"] == "/scratch/condor/execute"
     assert {"Site", "Cloud", "Cores", "Preemptible"} <= set(knobs["STARTD_ATTRS"].replace(",", " ").split())
     assert classad2.ExprTree(knobs["Site"]).eval() == 'BNL "ATLAS"'
@@ -284,7 +285,7 @@ KNOB_CASES = {
     "partitionable_slot": ({"condor::partitionable_slot": False}, {"SLOT_TYPE_1_PARTITIONABLE": None}),
     "num_cpus": ({"condor::num_cpus": 4}, {"NUM_CPUS": "4"}),
     "memory_mb": ({"condor::memory_mb": 8000}, {"MEMORY": "8000"}),
-    "reserved_memory_mb": ({"condor::reserved_memory_mb": 1024}, {"MEMORY": str(16384 - 1024)}),
+    "reserved_memory_mb": ({"condor::reserved_memory_mb": 1024}, {"MEMORY": "16384", "RESERVED_MEMORY": "1024"}),
     "execute_dir": ({"condor::execute_dir": "/data/condor/execute"}, {"EXECUTE": "/data/condor/execute"}),
     "startd_attrs": ({"condor::startd_attrs": {"Site": "BNL"}},
                      {"STARTD_ATTRS": lambda v: "Site" in words(v), "Site": '"BNL"'}),
@@ -418,6 +419,51 @@ def test_health_script_reads_the_statedirs_summary_and_a_noop_changes_nothing_it
     assert run_confrt("apply", env=env).returncode == 0 and marker.exists()
     ad = published()
     assert ad["ConfrtLastRunStatus"] == "changed" and start.eval(ad) is True
+
+
+@pytest.mark.parametrize("memory_gib, reserved", [(16, 1843), (64, 4300), (2, 1024), (1, 512)])
+def test_memory_is_kept_from_jobs_by_default(tmp_path, memory_gib, reserved):
+    """MEMORY was the whole RAM and RESERVED_MEMORY 0: jobs could take what the OS, CVMFS and the
+    daemons need. HTCondor gives jobs MEMORY - RESERVED_MEMORY; the reserve is overridable."""
+    facts = dict(FACTS, memory={"system": {"total_bytes": memory_gib * 1024 ** 3}})
+    knobs = condor_params(compile_site(tmp_path, EXECUTE, facts), tmp_path, "MEMORY", "RESERVED_MEMORY")
+    assert knobs == {"MEMORY": str(memory_gib * 1024), "RESERVED_MEMORY": str(reserved)}
+    data = dict(EXECUTE, **{"condor::reserved_memory_mb": 0})
+    knobs = condor_params(compile_site(tmp_path / "none", data, facts), tmp_path, "RESERVED_MEMORY")
+    assert knobs["RESERVED_MEMORY"] == "0"  # HTCondor's own default: not written
+
+
+def compile_warnings(tmp_path, data):
+    from confrt.config import load_config
+    from confrt.engine.run import compile_catalog
+    from confrt.facts import Facts
+    from engine_support import make_site
+
+    warnings = []
+    config = load_config(make_site(tmp_path / "site", data)["CONFRT_CONFIG"])
+    compile_catalog(config, Facts.static(FACTS), warn=warnings.append)
+    return warnings
+
+
+@pytest.mark.parametrize("data, joins", [
+    ({}, False),
+    ({"condor::roles": ["submit"]}, False),
+    ({"condor::tokens": {"pool": "eyJ.x.y"}}, True),
+    ({"condor::pool_password": "s3cret"}, True),
+    ({"condor::extra_config": {"AUTH_SSL_CLIENT_CERTFILE": "/etc/grid-security/hostcert.pem"}}, True),
+    ({"condor::security": "host_based"}, False),  # the package's file still requires authentication
+    ({"condor::extra_config": {"SEC_DEFAULT_AUTHENTICATION": "OPTIONAL"}}, True),
+    ({"condor::roles": ["manager", "execute"]}, True),
+])
+def test_a_worker_without_credentials_is_a_loud_warning(tmp_path, data, joins):
+    """Under `use security:recommended` a worker with neither tokens nor the pool password compiled cleanly
+    and could never advertise (IDTOKENS, SSL, KERBEROS and FS only: nothing it holds)."""
+    warnings = [w for w in compile_warnings(tmp_path, dict(EXECUTE, **data)) if "never join the pool" in w]
+    if joins:
+        assert warnings == []
+    else:
+        assert len(warnings) == 1 and "neither condor::tokens nor condor::pool_password" in warnings[0]
+        assert "cm.example.org" in warnings[0] and "security" in warnings[0]
 
 
 # -- amiconfig's [condor] (seed 001 and cernvm/amiconfig's condor plugin) ----------------------------
