@@ -7,6 +7,12 @@ bug raises here with its traceback (and hypothesis shrinks it); userdata runs `c
 as a real process. Real applies only ever name paths under the example's temp dir; runs that
 could touch this machine (modules other than `resources`, mutated text) are --noop.
 CONFRT_FUZZ_EXAMPLES scales the number of examples (default 60 per test).
+
+The hostile classes of issue 14 §2 have generators of their own (test_hostile_*): alias bombs (levels
+and fan-out around the limit), nesting (around MAX_DEPTH, up to 200,000), structures holding
+themselves, documents of every size up to past MAX_TEXT, keys given twice, %{lookup()} chains and
+%{alias()} bombs, in a data file, lookup_options, a content, and cloud-config, YAML and MIME userdata
+(MIME nested up to 3000 deep): each run is a result or one error line, and takes under 10 s.
 """
 import contextlib
 import functools
@@ -15,6 +21,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 import yaml
@@ -408,3 +415,171 @@ def test_userdata_in_a_boot_run(raw):
         else:
             assert isinstance(yaml.safe_load(read(site.paths["local.yaml"])), dict)
         assert temp_leftovers(site.root) == []
+
+
+# -- hostile input (issue 14 §2): bombs, depth, size -------------------------------------------------
+
+#: how long one confrt command may take on any of these inputs
+SECONDS = 10
+
+
+def timed(site, *argv, allowed=(0, 2, 4, 6)):
+    start = time.monotonic()
+    code, err = site.main(*argv)
+    took = time.monotonic() - start
+    assert took < SECONDS, (argv, took, err[-500:])
+    check_outcome(code, err, allowed)
+    return code, err
+
+
+@st.composite
+def alias_bomb(draw):
+    """(lines, last anchor): levels of `fan` aliases each to the level below; small ones are legal."""
+    levels, fan = draw(st.integers(1, 12)), draw(st.integers(2, 12))
+    lines = [f"b0: &b0 [{', '.join(['x'] * fan)}]"]
+    lines += [f"b{n}: &b{n} [{', '.join([f'*b{n - 1}'] * fan)}]" for n in range(1, levels)]
+    return lines, f"b{levels - 1}"
+
+
+@st.composite
+def nested(draw):
+    """A value nested around MAX_DEPTH (or far past it), in flow style, as one line."""
+    depth = draw(st.sampled_from([1, 10, 48, 49, 50, 51, 60, 900, 3000, 200000]) | st.integers(1, 120))
+    opener = draw(st.sampled_from(["[", "{k: "]))
+    return opener * depth + "leaf" + ("]" if opener == "[" else "}") * depth
+
+
+RECURSIVE = st.sampled_from(["&r [*r]", "&r {k: [1, *r]}", "&r [&s [*r, *s]]", "&r {k: &s {j: *r}}"])
+
+
+@st.composite
+def hostile_value(draw):
+    """(lines defining anchors, a value's YAML text) of one hostile class."""
+    kind = draw(st.sampled_from(["bomb", "nested", "recursive", "long", "plain"]))
+    if kind == "bomb":
+        lines, anchor = draw(alias_bomb())
+        return lines, "*" + anchor
+    if kind == "nested":
+        return [], draw(nested())
+    if kind == "recursive":
+        return [], draw(RECURSIVE)
+    if kind == "long":
+        return [], '"' + "y" * draw(st.sampled_from([1, 1000, 1 << 20, 5 << 20])) + '"'
+    return [], "plain"
+
+
+def indented(lines, prefix="  "):
+    return "".join(prefix + line + "\n" for line in lines)
+
+
+@st.composite
+def hostile_data_file(draw, root):
+    """A data file with a hostile value at the top, under lookup_options, as a content, or a key twice."""
+    anchors, value = draw(hostile_value())
+    place = draw(st.sampled_from(["top", "lookup_options", "content", "twice"]))
+    head = "classes: [resources]\n"
+    if place == "top":
+        return head + "".join(line + "\n" for line in anchors) + f"x: {value}\n"
+    if place == "lookup_options":
+        return head + "lookup_options:\n" + indented(anchors) + f"  x: {{merge: {value}}}\n"
+    if place == "content":
+        return (head + "".join(line + "\n" for line in anchors)
+                + f"resources::file:\n  {root}/tree/f:\n    content: {value}\n")
+    key = draw(st.sampled_from(["classes", "x", "resources::file"]))
+    return head + f"x: {value}\n" + "".join(line + "\n" for line in anchors) + f"{key}: 1\n"
+
+
+@FUZZ
+@given(st.data())
+def test_hostile_data_files(draw):
+    with Site() as site:
+        site.write("common.yaml", draw.draw(hostile_data_file(site.root)))
+        before = site.tree()
+        for key in ("x", "classes"):
+            timed(site, "lookup", key, allowed=(0,))
+        if timed(site, "apply", "--detailed-exitcodes")[0] == 1:
+            assert site.tree() == before
+
+
+def test_a_document_over_the_size_limit():
+    from confrt.util.yamlfile import MAX_TEXT
+
+    with Site() as site:
+        site.write("common.yaml", "classes: [resources]\nx: " + "y" * MAX_TEXT + "\n")
+        code, err = timed(site, "lookup", "classes", allowed=())
+        assert code == 1 and "over confrt's limit of 16,777,216" in err
+
+
+@st.composite
+def interpolation_chain(draw):
+    """k0 -> ... -> kN through lookup/hiera/alias, each step's interpolation wrapped in lists, and
+    now and then each step repeated (a bomb of %{alias()} or a text doubled by %{lookup()})."""
+    length = draw(st.sampled_from([1, 31, 32, 33, 100, 3000]) | st.integers(1, 60))
+    function = draw(st.sampled_from(["lookup", "hiera", "alias"]))
+    wrap = draw(st.sampled_from([0, 0, 1, 10, 49]))
+    fan = draw(st.sampled_from([1, 1, 2, 9]))
+    lines = ["classes: [resources]", f"k{length}: {draw(st.sampled_from(['end', '[a, b, c]', '{a: 1}']))}"]
+    for step in range(length):
+        call = f"\"%{{{function}('k{step + 1}')}}\""
+        if function != "alias" and fan > 1:
+            call = '"' + f"%{{{function}('k{step + 1}')}}" * fan + '"'
+        elif fan > 1:
+            call = "[" + ", ".join([call] * fan) + "]"
+        lines.append(f"k{step}: " + "[" * wrap + call + "]" * wrap)
+    return "\n".join(lines) + "\n"
+
+
+@FUZZ
+@given(interpolation_chain())
+def test_hostile_interpolation(text):
+    with Site() as site:
+        site.write("common.yaml", text)
+        timed(site, "lookup", "k0", allowed=(0,))
+        timed(site, "lookup", "k0", "--explain", allowed=(0,))
+
+
+def nested_mime(levels, leaf):
+    """A YAML part inside `levels` multiparts (written out by hand: email's writer recurses)."""
+    part = b"Content-Type: text/x-yaml\n\n" + leaf.encode()
+    for level in range(levels):
+        boundary = f"b{level}".encode()
+        part = (b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\nMIME-Version: 1.0\n\n--' + boundary
+                + b"\n" + part + b"\n--" + boundary + b"--\n")
+    return part
+
+
+@st.composite
+def hostile_userdata(draw):
+    """Cloud-config, plain YAML or MIME userdata carrying a hostile value, or MIME nested deep."""
+    shape = draw(st.sampled_from(["cloud-config", "yaml", "mime", "mime-nested", "write_files"]))
+    if shape == "mime-nested":
+        return nested_mime(draw(st.sampled_from([1, 7, 8, 9, 100, 3000])), "x: 1\n")
+    anchors, value = draw(hostile_value())
+    text = "".join(line + "\n" for line in anchors) + f"x: {value}\n"
+    if shape == "cloud-config":
+        return ("#cloud-config\nconfrt:\n" + indented(text.splitlines())).encode()
+    if shape == "write_files":
+        return ("#cloud-config\nwrite_files:\n- path: LOCAL\n  content: |\n"
+                + indented(text.splitlines(), "    ")).encode()
+    if shape == "mime":
+        return nested_mime(draw(st.integers(1, 3)), text)
+    return text.encode()
+
+
+@settings(max_examples=max(EXAMPLES // 2, 10), deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(hostile_userdata())
+def test_hostile_userdata(raw):
+    """userdata show and fetch in this process: a result or one error line, in time; a failed fetch
+    keeps local_data."""
+    with Site() as site:
+        config = yaml.safe_load(read(site.paths["confrt.yaml"]))
+        config["userdata"]["sources"] = [f"file:{site.root}/user-data"]
+        site.write(site.paths["confrt.yaml"], yaml.safe_dump(config))
+        previous = b"classes: [resources]\nprevious: true\n"
+        site.write(site.paths["local.yaml"], previous)
+        site.write(os.path.join(site.root, "user-data"), raw.replace(b"LOCAL", site.paths["local.yaml"].encode()))
+        timed(site, "userdata", "show", allowed=(0,))
+        if timed(site, "userdata", "fetch", allowed=(0,))[0] == 1:
+            with open(site.paths["local.yaml"], "rb") as handle:
+                assert handle.read() == previous
