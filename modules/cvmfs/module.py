@@ -17,6 +17,7 @@ PROXY = re.compile(r"^(DIRECT|auto|https?://[^\s|;'\"]+)$")
 SETTING = re.compile(r"^CVMFS_[A-Z0-9_]+$")
 DEFAULT_DOMAIN = "cern.ch"
 DEFAULT_QUOTA_MB = 4000
+DEFAULT_CACHE_BASE = "/var/lib/cvmfs"
 MOUNTS = ("autofs", "fstab", "none")
 
 PARAMS = [
@@ -75,10 +76,24 @@ def declare(params, facts, ctx):
         files += _extra_repository_files(params, ctx)
     resources += files
     resources += _mounts(params, ctx, repositories)
+    labels = _selinux_labels(facts, ctx, cache_base)
+    resources += labels
     if managed:
         resources.append(ctx.resource("exec", "cvmfs_config reload", command=["/usr/bin/cvmfs_config", "reload"],
-                                      refreshonly=True, require=requires, subscribe=[f.ref for f in files]))
+                                      refreshonly=True, require=requires + [r.ref for r in labels],
+                                      subscribe=[f.ref for f in files]))
     return resources
+
+
+def _selinux_labels(facts, ctx, cache_base):
+    """On an EL host with SELinux enabled, a cache other than the package's /var/lib/cvmfs made and
+    labelled cvmfs_cache_t (the CVMFS docs: the RPMs label only the default cache directory)."""
+    from confrt.util.selinux import labelling
+
+    if not labelling(facts) or cache_base.rstrip("/") == DEFAULT_CACHE_BASE:
+        return []
+    return [ctx.resource("directory", cache_base),
+            ctx.resource("selinux_fcontext", cache_base, seltype="cvmfs_cache_t")]
 
 
 def _settings_file(ctx, path, what, settings):
@@ -128,7 +143,7 @@ def _cache(params, facts):
     """(CVMFS_CACHE_BASE, CVMFS_QUOTA_LIMIT): on the ephemeral disk when there is one."""
     from confrt.util.scratch_disk import cache_location
 
-    cache_base, disk_mb = cache_location(facts, params["cache_base"], "cvmfs", "/var/lib/cvmfs")
+    cache_base, disk_mb = cache_location(facts, params["cache_base"], "cvmfs", DEFAULT_CACHE_BASE)
     quota = params["quota_limit_mb"]
     if quota is None:
         # leave 20% of the partition plus 1 GB free, as the CernVM-FS documentation advises

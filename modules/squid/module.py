@@ -19,6 +19,8 @@ DURATION = re.compile(r"^\d+( ?(seconds|second|minutes|minute|hours|hour|days|da
 HOST = re.compile(r"^\.?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 RFC1918 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "fe80::/10"]
 DEFAULT_CACHE_MB = 50000
+#: the cache directories the squid packages label themselves (squid, frontier-squid)
+PACKAGED_CACHE_DIRS = ("/var/spool/squid", "/var/cache/squid")
 
 PARAMS = [
     Param("http_port", int, 3128, "the port clients use"),
@@ -53,6 +55,7 @@ def declare(params, facts, ctx):
     config = ctx.template("squid.conf.j2", **values)
     package = f"package[{params['package']}]" if params["manage_package"] else None
     squid, path, cache_dir = params["binary"], params["config_file"], values["cache_dir"]
+    labels = _selinux_labels(facts, ctx, cache_dir)
     resources = [ctx.resource("package", params["package"])] if package else []
     resources += [
         ctx.resource("directory", os.path.dirname(path), mode="0755", require=package),
@@ -60,13 +63,24 @@ def declare(params, facts, ctx):
                      validate_cmd=[squid, "-k", "parse", "-f", "%s"]),
         ctx.resource("directory", cache_dir, mode="0750", owner=params["user"], group=params["user"],
                      require=package),
+        *labels,
         ctx.resource("exec", f"squid -z {cache_dir}", command=[squid, "-z", "-N", "-f", path],
                      creates=os.path.join(cache_dir, "00"),
-                     require=[f"file[{path}]", f"directory[{cache_dir}]"]),
+                     require=[f"file[{path}]", f"directory[{cache_dir}]"] + [r.ref for r in labels]),
         ctx.resource("service", params["service"], ensure="running", enable=True, reload=True,
                      require=f"exec[squid -z {cache_dir}]", subscribe=f"file[{path}]"),
     ]
     return resources
+
+
+def _selinux_labels(facts, ctx, cache_dir):
+    """On an EL host with SELinux enabled, a cache_dir other than the package's labelled squid_cache_t
+    (squid cannot use it otherwise)."""
+    from confrt.util.selinux import labelling
+
+    if not labelling(facts) or cache_dir.rstrip("/") in PACKAGED_CACHE_DIRS:
+        return []
+    return [ctx.resource("selinux_fcontext", cache_dir, seltype="squid_cache_t")]
 
 
 def _checked(params, ctx):
