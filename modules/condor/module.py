@@ -65,6 +65,9 @@ PARAMS = [
           "memory fact"),
     Param("reserved_memory_mb", int, None, "RESERVED_MEMORY: MB HTCondor keeps from jobs (subtracted from MEMORY) "
           "for the OS, CVMFS and its own daemons; default: 1024 + 5% of the memory, at most half of it; 0: none"),
+    Param("reserved_disk_mb", int, None, "RESERVED_DISK: MB of EXECUTE's file system kept from jobs; default: "
+          "the cache budget of the ephemeral disk (its fact's cache_mb: the CVMFS cache) when EXECUTE is on "
+          "it; 0: none"),
     Param("execute_dir", str, None, "EXECUTE; default: <ephemeral disk>/condor/execute when the "
           "ephemeral_disk fact (module ephemeral_disk) exists, else /var/lib/condor/execute"),
     Param("startd_attrs", dict, {}, "custom machine attributes: name -> value (site, cloud...)"),
@@ -224,8 +227,19 @@ def _slot_values(params, facts):
     total = facts.get("memory.system.total_bytes")
     if memory is None and total:
         memory = int(total) // MIB
+    execute = execute_dir(params, facts)
     return {"num_cpus": cpus, "memory_mb": memory, "reserved_memory_mb": reserved_memory(params, memory),
-            "execute_dir": execute_dir(params, facts)}
+            "execute_dir": execute, "reserved_disk_mb": reserved_disk(params, facts, execute)}
+
+
+def reserved_disk(params, facts, execute):
+    """RESERVED_DISK in MB: the data's, else, with EXECUTE on the ephemeral disk, the budget it keeps for
+    the caches there (the CVMFS cache fills it while jobs run: the startd advertises the rest)."""
+    from confrt.util.scratch_disk import cache_budget_mb, on_scratch
+
+    if params["reserved_disk_mb"] is not None:
+        return params["reserved_disk_mb"]
+    return cache_budget_mb(facts) if on_scratch(facts, execute) else None
 
 
 def reserved_memory(params, memory_mb):

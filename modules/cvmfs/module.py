@@ -25,8 +25,9 @@ PARAMS = [
     Param("organisations", list, [], "CernVM organisations: each adds <name lower case>.cern.ch"),
     Param("http_proxy", (str, list), "DIRECT", "CVMFS_HTTP_PROXY: a string 'p1|p2;DIRECT' or a list of "
           "groups (failover order), each a proxy or a list of load-balanced proxies"),
-    Param("quota_limit_mb", int, None, "CVMFS_QUOTA_LIMIT; default: 80% of the ephemeral disk minus "
-          "1 GB when the cache is on it, else 4000"),
+    Param("quota_limit_mb", int, None, "CVMFS_QUOTA_LIMIT; default: when the cache is on the ephemeral disk "
+          "(shared with the jobs), the most whose footprint (+20% + 1 GB) fits the disk's cache budget "
+          "(ephemeral_disk::cache_percent, cache_max_mb), else 4000"),
     Param("cache_base", str, None, "CVMFS_CACHE_BASE; default: <ephemeral disk>/cvmfs when the "
           "ephemeral_disk fact (module ephemeral_disk) exists, else /var/lib/cvmfs"),
     Param("client_profile", str, "single", "CVMFS_CLIENT_PROFILE (empty: not set)"),
@@ -53,7 +54,7 @@ def sh(value):
 
 def declare(params, facts, ctx):
     repositories = _repositories(params, ctx)
-    cache_base, quota = _cache(params, facts)
+    cache_base, quota = _cache(params, facts, ctx)
     settings = [("CVMFS_REPOSITORIES", ",".join(repositories)),
                 ("CVMFS_HTTP_PROXY", http_proxy(params["http_proxy"], ctx)),
                 ("CVMFS_QUOTA_LIMIT", quota),
@@ -139,16 +140,32 @@ def http_proxy(value, ctx):
     return ";".join(texts)
 
 
-def _cache(params, facts):
-    """(CVMFS_CACHE_BASE, CVMFS_QUOTA_LIMIT): on the ephemeral disk when there is one."""
-    from confrt.util.scratch_disk import cache_location
+def _cache(params, facts, ctx):
+    """(CVMFS_CACHE_BASE, CVMFS_QUOTA_LIMIT): on the ephemeral disk when there is one, within the cache
+    budget ephemeral_disk keeps on it from the jobs (the fact's cache_mb)."""
+    from confrt.util.scratch_disk import cache_budget_mb, cache_location
 
     cache_base, disk_mb = cache_location(facts, params["cache_base"], "cvmfs", DEFAULT_CACHE_BASE)
+    budget = cache_budget_mb(facts) if disk_mb else 0
     quota = params["quota_limit_mb"]
     if quota is None:
-        # leave 20% of the partition plus 1 GB free, as the CernVM-FS documentation advises
-        quota = max(disk_mb * 8 // 10 - 1024, 1000) if disk_mb else DEFAULT_QUOTA_MB
+        quota = quota_within(budget) if disk_mb else DEFAULT_QUOTA_MB
+    elif disk_mb and cache_footprint(quota) > budget:
+        ctx.warn(f"{ctx.origin('quota_limit_mb')}: cvmfs::quota_limit_mb {quota} MB: with its margin (20% + "
+                 f"1 GB) the cache takes {cache_footprint(quota)} MB of the ephemeral disk, beyond the "
+                 f"{budget} MB kept from the jobs (ephemeral_disk::cache_percent, cache_max_mb): jobs may "
+                 f"run out of space")
     return cache_base, quota
+
+
+def cache_footprint(quota_mb):
+    """MB the cache may take on its disk: the soft quota plus the CVMFS documentation's margin (20% + 1 GB)."""
+    return quota_mb + quota_mb // 5 + 1024
+
+
+def quota_within(budget_mb):
+    """The largest CVMFS_QUOTA_LIMIT whose footprint fits the budget (at least 1000 MB)."""
+    return max((budget_mb - 1024) * 5 // 6, 1000)
 
 
 def _extra_settings(extra, ctx):

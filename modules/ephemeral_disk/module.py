@@ -36,9 +36,13 @@ PARAMS = [
     Param("swap", (bool, int, str), False, "a swap file on it: true (2048 MB) or a size in MB"),
     Param("relocate_paths", list, [], "paths moved onto the disk and linked back (amiconfig relocate-paths)"),
     Param("libexec_dir", str, "/usr/libexec/confrt", "where the RAID helper script is installed"),
+    Param("cache_percent", int, 20, "the share of the disk kept for caches (the CVMFS cache) when jobs share "
+          "it: the fact's cache_mb; the rest, jobs_mb, is for jobs (condor's RESERVED_DISK is cache_mb)"),
+    Param("cache_max_mb", int, 50000, "the most the caches get, whatever the disk's size"),
 ]
 
 DEFAULT_SWAP_MB = 2048
+MIB = 1024 * 1024
 RAID_SCRIPT = "confrt-ephemeral-raid"
 FACT = "ephemeral_disk"
 UNUSED_FACT = "ephemeral_disk_unused"
@@ -103,6 +107,12 @@ def check_params(params, ctx):
             raise CompileError(f"{ctx.origin('relocate_paths')}: ephemeral_disk::relocate_paths: {path!r}: "
                                f"expected an absolute path")
     swap_size(params, ctx)
+    if not 0 <= params["cache_percent"] <= 90:
+        raise CompileError(f"{ctx.origin('cache_percent')}: ephemeral_disk::cache_percent: expected 0 to 90, got "
+                           f"{params['cache_percent']!r}")
+    if params["cache_max_mb"] < 0:
+        raise CompileError(f"{ctx.origin('cache_max_mb')}: ephemeral_disk::cache_max_mb: expected a size in MB "
+                           f">= 0, got {params['cache_max_mb']!r}")
 
 
 # -- finding the disks ------------------------------------------------------------------------
@@ -236,13 +246,22 @@ class Host:
 
 
 def disk_fact(facts, params, root="/"):
-    """The `ephemeral_disk` fact: {mountpoint, devices, size_bytes}, or None without a usable disk."""
+    """The `ephemeral_disk` fact: {mountpoint, devices, size_bytes, cache_mb, jobs_mb}, or None without
+    a usable disk. cache_mb and jobs_mb are the disk's budget (cache_budget())."""
     devices, _ = find_disks(params, facts, root)
     if not devices:
         return None
     host = Host(root)
-    return {"mountpoint": params["mountpoint"], "devices": devices,
-            "size_bytes": sum(host.size_bytes(device) for device in devices)}
+    size = sum(host.size_bytes(device) for device in devices)
+    cache_mb = cache_budget(size // MIB, params["cache_percent"], params["cache_max_mb"])
+    return {"mountpoint": params["mountpoint"], "devices": devices, "size_bytes": size,
+            "cache_mb": cache_mb, "jobs_mb": size // MIB - cache_mb}
+
+
+def cache_budget(size_mb, percent=20, max_mb=50000):
+    """MB of the disk kept for caches (the CVMFS cache, its quota and margin) where jobs share the disk:
+    `percent` of it, at most `max_mb`. The rest is the jobs' (condor's EXECUTE, OSG_WN_TMP)."""
+    return max(min(size_mb * percent // 100, max_mb), 0)
 
 
 def unused_fact(facts, params, root="/"):

@@ -31,7 +31,7 @@ PARAMS = [
     Param("cache_dir", str, None, "the ufs cache directory; default: <ephemeral disk>/squid when the "
           "ephemeral_disk fact (module ephemeral_disk) exists, else /var/spool/squid"),
     Param("cache_dir_size", int, None, "cache size in MB; default: 80% of the ephemeral disk when the "
-          "cache is on it, else 50000"),
+          "cache is on it, else half the file system it lands on, at most 50000"),
     Param("cache_mem", str, "128 MB", "memory cache size"),
     Param("maximum_object_size_in_memory", str, "128 KB", "largest object kept in memory"),
     Param("maximum_object_size", str, "1024 MB", "largest object cached"),
@@ -119,6 +119,20 @@ def _cache(params, facts):
 
     cache_dir, disk_mb = cache_location(facts, params["cache_dir"], "squid", "/var/spool/squid")
     size = params["cache_dir_size"]
-    if size is None:
-        size = max(disk_mb * 8 // 10, 100) if disk_mb else DEFAULT_CACHE_MB
+    if size is None and disk_mb:  # a disk of its own: 80%, leaving squid's swap state and logs room
+        size = max(disk_mb * 8 // 10, 100)
+    elif size is None:  # shared with the system (a cloud root disk is often 10-30 GB): half, at most 50000
+        file_system_mb = file_system_size_mb(facts, cache_dir)
+        size = max(min(file_system_mb // 2, DEFAULT_CACHE_MB), 100) if file_system_mb else DEFAULT_CACHE_MB
     return cache_dir, size
+
+
+def file_system_size_mb(facts, path):
+    """Size in MB of the file system `path` lands on (the longest mount point above it in the
+    `mountpoints` fact), or 0 when unknown."""
+    best, size = "", 0
+    for mountpoint, entry in (facts.get("mountpoints") or {}).items():
+        prefix = mountpoint.rstrip("/") + "/"
+        if (path.rstrip("/") + "/").startswith(prefix) and len(prefix) > len(best) and isinstance(entry, dict):
+            best, size = prefix, int(entry.get("size_bytes") or 0) // (1024 * 1024)
+    return size

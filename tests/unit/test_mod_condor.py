@@ -59,7 +59,7 @@ def test_execute_node_knobs_read_back_by_htcondor(tmp_path):
     catalog = compile_site(tmp_path, data, facts)
     knobs = condor_params(catalog, tmp_path, "DAEMON_LIST", "CONDOR_HOST", "COLLECTOR_HOST", "CCB_ADDRESS",
                           "PRIVATE_NETWORK_NAME", "SLOT_TYPE_1_PARTITIONABLE", "NUM_CPUS", "MEMORY",
-                          "EXECUTE", "STARTD_ATTRS", "Site", "Preemptible", "START", "RESERVED_MEMORY",
+                          "EXECUTE", "STARTD_ATTRS", "Site", "Preemptible", "START", "RESERVED_MEMORY", "RESERVED_DISK",
                           "STARTD_CRON_JOBLIST", "STARTD_CRON_CONFRT_EXECUTABLE",
                           "SEC_DEFAULT_AUTHENTICATION_METHODS")
     assert knobs["DAEMON_LIST"].replace(",", " ").split() == ["MASTER", "STARTD"]
@@ -69,6 +69,7 @@ def test_execute_node_knobs_read_back_by_htcondor(tmp_path):
     assert (knobs["NUM_CPUS"], knobs["MEMORY"]) == ("8", "16384")
     assert knobs["RESERVED_MEMORY"] == str(1024 + 16384 // 20)  # not all the RAM to jobs
     assert knobs["EXECUTE"] == "/scratch/condor/execute"
+    assert knobs["RESERVED_DISK"] == "50000"  # the scratch disk's cache budget: not the jobs' to fill
     assert {"Site", "Cloud", "Cores", "Preemptible"} <= set(knobs["STARTD_ATTRS"].replace(",", " ").split())
     assert classad2.ExprTree(knobs["Site"]).eval() == 'BNL "ATLAS"'
     assert classad2.ExprTree(knobs["Preemptible"]).eval() is True
@@ -287,6 +288,7 @@ KNOB_CASES = {
     "memory_mb": ({"condor::memory_mb": 8000}, {"MEMORY": "8000"}),
     "reserved_memory_mb": ({"condor::reserved_memory_mb": 1024}, {"MEMORY": "16384", "RESERVED_MEMORY": "1024"}),
     "execute_dir": ({"condor::execute_dir": "/data/condor/execute"}, {"EXECUTE": "/data/condor/execute"}),
+    "reserved_disk_mb": ({"condor::reserved_disk_mb": 20000}, {"RESERVED_DISK": "20000"}),
     "startd_attrs": ({"condor::startd_attrs": {"Site": "BNL"}},
                      {"STARTD_ATTRS": lambda v: "Site" in words(v), "Site": '"BNL"'}),
     "health_check": ({"condor::health_check": False},

@@ -58,11 +58,32 @@ def test_cache_and_quota_on_the_ephemeral_disk(tmp_path):
     facts = dict(FACTS, ephemeral_disk=scratch_disk(100000))
     values = sourced(compile_site(tmp_path, BASE, facts), tmp_path, "/etc/cvmfs/default.local")
     assert values["CVMFS_CACHE_BASE"] == "/scratch/cvmfs"
-    assert values["CVMFS_QUOTA_LIMIT"] == str(100000 * 8 // 10 - 1024)
+    # the disk's cache budget (20% of 100000 MB), less the cache's margin: quota + 20% + 1 GB fits in it
+    assert values["CVMFS_QUOTA_LIMIT"] == str((20000 - 1024) * 5 // 6)
     # a cache placed elsewhere keeps the default quota
     data = dict(BASE, **{"cvmfs::cache_base": "/var/cache/cvmfs"})
     values = sourced(compile_site(tmp_path / "b", data, facts), tmp_path / "b", "/etc/cvmfs/default.local")
     assert (values["CVMFS_CACHE_BASE"], values["CVMFS_QUOTA_LIMIT"]) == ("/var/cache/cvmfs", "4000")
+
+
+def test_the_cache_leaves_the_scratch_disk_to_the_jobs(tmp_path):
+    """A 600 GB scratch RAID0 (572,204 MB) shared by the CVMFS cache, condor's EXECUTE and OSG_WN_TMP:
+    CVMFS_QUOTA_LIMIT was 80% of it minus 1 GB (456,739 MB), so once the cache filled, 16 slots shared
+    ~75 GB while the startd advertised the whole free space. Now the cache stays within the disk's cache
+    budget (ephemeral_disk's fact: 50,000 MB) with its margin, condor keeps that budget from what it
+    advertises (RESERVED_DISK) and the jobs get the rest."""
+    disk = dict(scratch_disk(572204), cache_mb=50000, jobs_mb=572204 - 50000)
+    facts = dict(FACTS, ephemeral_disk=disk)
+    catalog = compile_site(tmp_path, dict(BASE, **{"classes": ["cvmfs", "condor"], "condor::roles": ["execute"],
+                                                   "condor::collector_host": "cm.example.org",
+                                                   "condor::tokens": {"pool": "eyJ.x.y"}}), facts)
+    quota = int(sourced(catalog, tmp_path, "/etc/cvmfs/default.local")["CVMFS_QUOTA_LIMIT"])
+    assert quota == 40813
+    slots = content(catalog, "/etc/condor/config.d/30-confrt-slots.conf")
+    assert "EXECUTE = /scratch/condor/execute\n" in slots and "RESERVED_DISK = 50000\n" in slots
+    # the arithmetic of the split: a full cache with its margin plus the jobs' share fit the disk
+    footprint = quota + quota // 5 + 1024
+    assert footprint <= 50000 and footprint + disk["jobs_mb"] <= 572204
 
 
 def test_extra_repositories_as_amiconfig_gives_them(tmp_path):

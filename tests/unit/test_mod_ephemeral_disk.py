@@ -63,7 +63,8 @@ def facts_for(mounted=None):
 
 def params(**more):
     values = {"devices": [], "block_device_mapping": {}, "nvme_model": INSTANCE_STORE,
-              "openstack_label": "ephemeral0", "mountpoint": "/scratch", "raid_device": "/dev/md/ephemeral"}
+              "openstack_label": "ephemeral0", "mountpoint": "/scratch", "raid_device": "/dev/md/ephemeral",
+              "cache_percent": 20, "cache_max_mb": 50000}
     values.update(more)
     return values
 
@@ -141,11 +142,18 @@ def test_several_disks_make_a_raid0_first(tmp_path):
 def test_size_fact_of_the_disks_found(tmp_path, code):
     disks = disk_images(tmp_path, 2, size=3 << 20)
     value = code.disk_fact(Facts.static({}), params(devices=disks))
-    assert value == {"mountpoint": "/scratch", "devices": disks, "size_bytes": 6 << 20}
+    assert value == {"mountpoint": "/scratch", "devices": disks, "size_bytes": 6 << 20, "cache_mb": 1, "jobs_mb": 5}
     assert code.disk_fact(Facts.static({}), params(devices=["/dev/does-not-exist"])) is None
     assert code.FACTS == {"ephemeral_disk": code.disk_fact, "ephemeral_disk_unused": code.unused_fact}
     assert code.unused_fact(Facts.static({}), params(devices=["/dev/does-not-exist"])) == \
         [["/dev/does-not-exist", "no such device"]]
+
+
+@pytest.mark.parametrize("size_mb, cache_mb", [(572204, 50000), (100000, 20000), (20000, 4000), (0, 0)])
+def test_the_disk_budget_keeps_a_share_for_caches_with_an_upper_bound(code, size_mb, cache_mb):
+    """A 600 GB RAID0 (572,204 MB): 20% would be 114,440 MB; the caches get at most 50,000 MB, jobs the rest."""
+    assert code.cache_budget(size_mb) == cache_mb
+    assert code.cache_budget(size_mb, 10, 1000000) == size_mb // 10
 
 
 def test_no_disk_declares_nothing(tmp_path):

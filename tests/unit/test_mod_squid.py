@@ -58,6 +58,19 @@ def test_cache_on_the_ephemeral_disk(tmp_path):
     assert catalog.get("exec[squid -z /scratch/squid]")["creates"] == "/scratch/squid/00"
 
 
+@pytest.mark.parametrize("root_gib, size_mb", [(20, 10240), (250, 50000), (0.1, 100)])
+def test_without_a_scratch_disk_the_cache_is_sized_from_its_file_system(tmp_path, root_gib, size_mb):
+    """It was 50000 MB whatever the root disk held (cloud root disks are often 10-30 GB)."""
+    facts = dict(FACTS, mountpoints={"/": {"size_bytes": int(root_gib * 1024 ** 3)},
+                                     "/var/spool/squid/other": {"size_bytes": 1}, "/boot": {"size_bytes": 1}})
+    catalog = compile_site(tmp_path, BASE, facts)
+    code, processed, output = squid_parse(content(catalog, CONF), tmp_path)
+    assert code == 0, output
+    assert f"cache_dir ufs /var/spool/squid {size_mb} 16 256" in processed
+    facts["mountpoints"]["/var"] = {"size_bytes": 8 * 1024 ** 3}  # the nearest file system counts
+    assert "cache_dir ufs /var/spool/squid 4096 16 256" in content(compile_site(tmp_path / "var", BASE, facts), CONF)
+
+
 def test_an_invalid_acl_is_refused_by_squid(tmp_path):
     catalog = compile_site(tmp_path, dict(BASE, **{"squid::localnet": ["10.0.0.0/33"]}))
     code, _, output = squid_parse(content(catalog, CONF), tmp_path)
