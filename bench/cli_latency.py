@@ -12,12 +12,22 @@ installed confrt does. A command that fails is reported with its error line
 instead of a time, so the script can run before every part of confrt exists.
 
     python3 bench/cli_latency.py [--runs 15] [--python /usr/bin/python3 ...]
+
+--parts times instead, for each hand-made part that replaces or bypasses a
+dependency (PARTS), the commands it serves with it and without it (a copy of the
+tree with the part taken out), interleaved in one run, under the distribution's
+python3: the rule of issue 19 keeps a part only where one of those commands is at
+least RULE times faster with it (bench/results/hand_made.json).
+
+    python3 bench/cli_latency.py --parts [--runs 21]
 """
 import argparse
 import json
 import os
 import platform
+import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +40,7 @@ from bench import measure  # noqa: E402
 from bench.tools import REPO, Confrt  # noqa: E402
 
 RESULTS = os.path.join(REPO, "bench", "results", "cli_latency.json")
+PARTS_RESULTS = os.path.join(REPO, "bench", "results", "hand_made.json")
 TARGET_MS = 100
 LOOKUP_KEY = "site::greeting"
 # the distribution's interpreter, as the RPM runs confrt (timed too when it has PyYAML)
@@ -56,6 +67,27 @@ DATA = {
     "os/Debian.yaml": "packages::manager: apt\nclasses: [apt_repos]\n",
     "os/RedHat.yaml": "packages::manager: dnf\nclasses: [epel]\n",
 }
+
+
+# Hand-made parts that replace or bypass a dependency to save milliseconds (issue 19). Each
+# stays only where a command it serves is at least RULE times faster with it (wall time
+# without / with, medians, both in one run) under the distribution's python3.
+# name -> (what it stands in for, the commands it serves, the edits that take it out of a
+# copy of the tree: (path, text, replacement), a replacement of None removing the file,
+# and the environment of the runs without it).
+RULE = 1.25
+PARTS = {
+    "ifaddrs": ("psutil.net_if_addrs: getifaddrs(3) through ctypes (confrt/facts/_ifaddrs.py)",
+                ("facts",), [("confrt/facts/_ifaddrs.py", None, None)], {}),  # networking falls back to psutil
+    "meminfo": ("psutil.virtual_memory: /proc/meminfo read by confrt/facts/hardware.py", ("facts",),
+                [("confrt/facts/hardware.py", 'meminfo_sizes(host.read_text("/proc/meminfo") or "") or ', "")],
+                {}),
+    "yamlemit": ("PyYAML's CSafeDumper: confrt/util/yamlemit.py", ("facts", "lookup", "apply"),
+                 [("confrt/util/yamlfile.py", "    text = emit(data)\n", "    text = None\n")], {}),
+    "parse-cache": ("PyYAML's import and parse of unchanged files: confrt/util/parse_cache.py",
+                    ("facts", "facts os.family", "lookup", "apply"), [], {"CONFRT_PARSE_CACHE": "off"}),
+}
+APPLY_SIZE = 21  # the converged apply of the parts' runs: the bench's work, a small site
 
 
 def write_hierarchy(directory):
@@ -162,6 +194,111 @@ def measure_all(confrt, runs, pythons=SYSTEM_PYTHON, reference=True):
     return rows
 
 
+def without(confrt, part, workdir):
+    """(PYTHONPATH entry, environment) of a copy of confrt's tree with `part` taken out."""
+    _, _, edits, environment = PARTS[part]
+    source = os.path.join(workdir, f"without-{part}")
+    if not os.path.isdir(source):
+        shutil.copytree(confrt.source, source)
+    for relative, old, new in edits:
+        path = os.path.join(source, relative)
+        if old is None:
+            if os.path.exists(path):
+                os.unlink(path)
+            continue
+        with open(path) as handle:
+            text = handle.read()
+        if old not in text and new not in text:
+            raise SystemExit(f"bench: cannot take {part} out: {relative} no longer holds {old!r} (update PARTS)")
+        with open(path, "w") as handle:
+            handle.write(text.replace(old, new))
+    return source, environment
+
+
+def measure_parts(confrt, runs, python, log=print):
+    """Each part's commands with and without it, every (command, variant) once per round in a
+    shuffled order; the rows (command, part, medians and run-for-run ratio) and each part's verdict."""
+    from bench import workload
+    from bench.targets import slower
+
+    base_env = confrt.env(None)
+    with tempfile.TemporaryDirectory(prefix="confrt-bench-") as directory:
+        config = write_hierarchy(directory)
+        site = confrt.prepare(workload.Workload(os.path.join(directory, "root"), APPLY_SIZE, links=False), "parts")
+        commands = {
+            "facts": ["facts", "--config", config],
+            "facts os.family": ["facts", "os.family", "--config", config],
+            "lookup": ["lookup", LOOKUP_KEY, "--config", config],
+            "apply": ["apply", "--detailed-exitcodes", "--config", os.path.join(site, "confrt.yaml")],
+        }
+        envs = {"with": base_env}
+        for part in PARTS:
+            source, environment = without(confrt, part, directory)
+            envs[part] = dict(base_env, PYTHONPATH=os.pathsep.join([source, *base_env["PYTHONPATH"].split(
+                os.pathsep)[1:]]), PYTHONPYCACHEPREFIX=os.path.join(directory, f"pycache-{part}"),
+                CONFRT_PARSE_CACHE=os.path.join(directory, f"parse-cache-{part}"))
+            envs[part].update(environment)
+        jobs = [(command, variant) for command in commands
+                for variant in ["with"] + [part for part in PARTS if command in PARTS[part][1]]]
+        for command, variant in jobs:  # warm-up: bytecode, parse cache, the first apply's changes
+            for _ in range(2):
+                sample = measure.run([python, confrt.script, *commands[command]], env=envs[variant], cwd="/")
+            if sample.returncode != 0:
+                raise SystemExit(f"bench: confrt {command} without {variant}: {sample.last_error_line()}")
+        samples = {job: [] for job in jobs}
+        loads = [os.getloadavg()[0]]
+        for _ in range(runs):
+            order = list(jobs)
+            random.shuffle(order)
+            for command, variant in order:
+                sample = measure.run([python, confrt.script, *commands[command]], env=envs[variant], cwd="/")
+                if sample.returncode != 0:
+                    raise SystemExit(f"bench: confrt {command} ({variant}): {sample.last_error_line()}")
+                samples[(command, variant)].append(sample)
+            loads.append(os.getloadavg()[0])
+    stats = {job: measure.summary(found) for job, found in samples.items()}
+    rows = []
+    for command, variant in jobs:
+        if variant == "with":
+            continue
+        with_it, without_it = stats[(command, "with")], stats[(command, variant)]
+        rows.append({"command": f"confrt {command}", "part": variant,
+                     "with_ms": round(with_it["wall_s"] * 1000, 1), "without_ms": round(without_it["wall_s"] * 1000, 1),
+                     "x": round(without_it["wall_s"] / with_it["wall_s"], 2),
+                     "x_run_for_run": round(slower(with_it, without_it), 2),
+                     "cpu_with_ms": round(with_it["cpu_s"] * 1000, 1),
+                     "cpu_without_ms": round(without_it["cpu_s"] * 1000, 1)})
+    verdicts = {part: any(row["x"] >= RULE for row in rows if row["part"] == part) for part in PARTS}
+    log(f"{'command':24} {'without':12} {'with':>8} {'without':>8} {'x':>6} {'x r4r':>6} {'cpu with':>9} {'cpu w/o':>8}")
+    for row in rows:
+        log(f"{row['command']:24} {row['part']:12} {row['with_ms']:>6.1f}ms {row['without_ms']:>6.1f}ms "
+            f"{row['x']:>6.2f} {row['x_run_for_run']:>6.2f} {row['cpu_with_ms']:>7.1f}ms {row['cpu_without_ms']:>6.1f}ms")
+    for part, keeps in verdicts.items():
+        log(f"{part}: {'stays' if keeps else 'FAILS the rule'} (a command {RULE:g}x faster with it: "
+            f"{'yes' if keeps else 'none'}); stands in for {PARTS[part][0]}")
+    load = {"min": round(min(loads), 2), "median": round(statistics.median(loads), 2), "max": round(max(loads), 2)}
+    return rows, verdicts, load
+
+
+def save_parts(rows, verdicts, load, runs, python):
+    os.makedirs(os.path.dirname(PARTS_RESULTS), exist_ok=True)
+    version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
+                             capture_output=True, text=True).stdout.strip()
+    report = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "host": {"cpus": os.cpu_count(), "machine": platform.machine(), "kernel": platform.release(),
+                 "python": python, "python_version": version, "load_average_1m": load},
+        "runs": runs, "rule": RULE, "apply_size": APPLY_SIZE,
+        "parts": {part: {"stands_in_for": PARTS[part][0], "stays": verdicts[part]} for part in PARTS},
+        "results": rows,
+    }
+    with open(PARTS_RESULTS, "w") as handle:
+        json.dump(report, handle, indent=2)
+        handle.write("\n")
+    print(f"wrote {os.path.relpath(PARTS_RESULTS)} (load average {load['min']}-{load['max']} on "
+          f"{os.cpu_count()} CPUs)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="timed runs per command (default 15)")
@@ -169,8 +306,17 @@ def main():
                         help="also time confrt under this interpreter (repeatable; default: "
                              f"{', '.join(SYSTEM_PYTHON) or 'none'})")
     parser.add_argument("--no-reference", action="store_true", help="skip facter and puppet")
+    parser.add_argument("--parts", action="store_true",
+                        help=f"time each hand-made part's commands with and without it (rule: {RULE:g}x), "
+                             "under the first --python")
     args = parser.parse_args()
 
+    if args.parts:
+        python = args.python[0] if args.python else sys.executable
+        with tempfile.TemporaryDirectory(prefix="confrt-bench-") as workdir:
+            rows, verdicts, load = measure_parts(Confrt(workdir), args.runs, python)
+        save_parts(rows, verdicts, load, args.runs, python)
+        return 0
     with tempfile.TemporaryDirectory(prefix="confrt-bench-") as workdir:
         rows = measure_all(Confrt(workdir), args.runs, args.python, reference=not args.no_reference)
     save(rows, args.runs)

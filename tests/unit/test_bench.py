@@ -5,6 +5,7 @@ No timed assertions: the benchmark reports times, `bench/run.py --check` judges 
 import os
 import re
 import shutil
+import subprocess
 import sys
 
 import pytest
@@ -144,3 +145,29 @@ def test_tools_are_compared_run_for_run_when_the_runs_are_known():
     assert targets.slower(confrt, cfengine) == pytest.approx(1.1)
     assert targets.slower({"wall_s": 0.2}, {"wall_s": 3.0}) == pytest.approx(15)
     assert targets.slower(confrt, None) is None
+
+
+@pytest.mark.parametrize("part, code, module", [
+    ("ifaddrs", "from confrt.facts import Host, networking; networking.links(Host())", "psutil"),
+    ("meminfo", "from confrt.facts import Host; from confrt.facts.hardware import memory; memory(Host())", "psutil"),
+    ("yamlemit", "from confrt.util.yamlfile import dump_yaml; dump_yaml({'a': [1, 'b']})", "yaml"),
+    ("parse-cache", "from confrt.util.yamlfile import load_yaml_file; load_yaml_file('data.yaml')", "yaml"),
+])
+def test_the_parts_bench_takes_each_hand_made_part_out_of_its_copy(tmp_path, part, code, module):
+    """cli_latency --parts times each part against a copy of the tree without it: that copy
+    imports the dependency the part stands in for, the tree as it is does not."""
+    from bench import cli_latency
+
+    confrt = Confrt(str(tmp_path / "work"))
+    source, environment = cli_latency.without(confrt, part, str(tmp_path))
+    (tmp_path / "data.yaml").write_text("a: [1, b]\n")
+    script = f"import sys\n{code}\nprint({module!r} in sys.modules)\n"
+    imported = {}
+    for variant, path, extra in (("with", confrt.source, {}), ("without", source, environment)):
+        env = dict(os.environ, PYTHONPATH=path, CONFRT_PARSE_CACHE=str(tmp_path / f"cache-{variant}"))
+        env.update(extra)
+        runs = [subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True,
+                               text=True) for _ in range(2)]  # the second finds the parse cache written
+        assert runs[1].returncode == 0, runs[1].stderr
+        imported[variant] = runs[1].stdout.strip()
+    assert imported == {"with": "False", "without": "True"}
