@@ -5,7 +5,7 @@ addresses with ctypes (~3 ms). Raises InterfacesUnavailable when ctypes or
 getifaddrs is missing, so the caller can fall back to psutil.
 """
 import ctypes
-import _socket as socket  # the C module behind socket.py: the same calls, without its ~4 ms of enum set-up
+import socket
 
 
 class InterfacesUnavailable(Exception):
