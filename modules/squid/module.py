@@ -17,15 +17,17 @@ DOC = "squid cache for CVMFS and Frontier: squid.conf validated by squid -k pars
 SIZE = re.compile(r"^\d+ ?(bytes|KB|MB|GB)$")
 DURATION = re.compile(r"^\d+( ?(seconds|second|minutes|minute|hours|hour|days|day))?$")
 HOST = re.compile(r"^\.?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
-RFC1918 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "fe80::/10"]
+#: link-local (169.254.169.254: EC2, OpenStack, GCE, Azure, Oracle), EC2's IPv6 metadata address and
+#: Alibaba Cloud's metadata service
+METADATA_DESTINATIONS = ["169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128", "100.100.100.200/32"]
 DEFAULT_CACHE_MB = 50000
 #: the cache directories the squid packages label themselves (squid, frontier-squid)
 PACKAGED_CACHE_DIRS = ("/var/spool/squid", "/var/cache/squid")
 
 PARAMS = [
     Param("http_port", int, 3128, "the port clients use"),
-    Param("localnet", list, RFC1918, "client networks allowed to use the cache (acl localnet src; "
-          "unique merge)"),
+    Param("localnet", list, [], "client networks allowed to use the cache (acl localnet src; unique merge); "
+          "default: the networks of this host's interfaces (a warning names them)"),
     Param("backends", list, [], "if given, only these origins (host names, IPs or networks) may be "
           "fetched (amiconfig [squid] backends; unique merge)"),
     Param("cache_dir", str, None, "the ufs cache directory; default: <ephemeral disk>/squid when the "
@@ -37,6 +39,11 @@ PARAMS = [
     Param("maximum_object_size", str, "1024 MB", "largest object cached"),
     Param("collapsed_forwarding", bool, True, "one origin request for concurrent misses of a URL"),
     Param("minimum_expiry_time", str, "0", "minimum_expiry_time (0: cache even short-lived objects)"),
+    Param("denied_destinations", list, METADATA_DESTINATIONS, "destinations never fetched (acl to_metadata "
+          "dst): link-local and the clouds' metadata services, so clients cannot read this host's userdata "
+          "(unique merge; loopback is denied too, squid's to_localhost)"),
+    Param("snmp_clients", list, [], "networks allowed to query squid's SNMP agent on port 3401 (WLCG "
+          "monitoring); empty: no SNMP"),
     Param("extra_config", list, [], "more squid.conf lines, appended (checked by squid -k parse)"),
     Param("config_file", str, "/etc/squid/squid.conf", "the configuration file"),
     Param("user", str, "squid", "the user squid runs as (owns the cache): squid on EL, proxy on Debian"),
@@ -52,6 +59,9 @@ def declare(params, facts, ctx):
     values.update(_checked(params, ctx))
     values["cache_dir"], values["cache_dir_size"] = _cache(params, facts)
     values["backends"] = sorted(_backend(b, ctx) for b in params["backends"])
+    for name in ("denied_destinations", "snmp_clients"):
+        values[name] = [_network(item, ctx, name) for item in params[name]]
+    values["localnet"] = _clients(params, facts, ctx)
     config = ctx.template("squid.conf.j2", **values)
     package = f"package[{params['package']}]" if params["manage_package"] else None
     squid, path, cache_dir = params["binary"], params["config_file"], values["cache_dir"]
@@ -98,6 +108,40 @@ def _checked(params, ctx):
                 raise CompileError(f"{ctx.origin(name)}: squid::{name}: expected one-line strings, got {item!r}")
     return {name: params[name].strip() for name in ("cache_mem", "maximum_object_size_in_memory",
                                                     "maximum_object_size", "minimum_expiry_time")}
+
+
+def _network(item, ctx, name):
+    try:
+        return str(ipaddress.ip_network(str(item), strict=False))
+    except ValueError:
+        raise CompileError(f"{ctx.origin(name)}: squid::{name}: {item!r} is not an address or network") from None
+
+
+def _clients(params, facts, ctx):
+    """The client networks: squid::localnet, else this host's own networks (a warning names them)."""
+    if params["localnet"]:
+        return list(params["localnet"])
+    networks = host_networks(facts)
+    ctx.warn(f"{ctx.origin('localnet')}: squid::localnet not set: only this host's networks may use the cache "
+             f"({', '.join(networks) or 'none: localhost only'}); list the workers' networks there")
+    return networks
+
+
+def host_networks(facts):
+    """The networks of this host's interfaces (networking fact), loopback and link-local left out."""
+    found = []
+    for interface in sorted((facts.get("networking.interfaces") or {}).values(), key=str):
+        if not isinstance(interface, dict):
+            continue
+        for binding in (interface.get("bindings") or []) + (interface.get("bindings6") or []):
+            try:  # facter's netmask6 is an address (ffff:ffff::), which ip_network takes for IPv4 only
+                prefix = bin(int(ipaddress.ip_address(binding["netmask"]))).count("1")
+                network = ipaddress.ip_network(f"{binding['address']}/{prefix}", strict=False)
+            except (KeyError, TypeError, ValueError):
+                continue
+            if not (network.is_loopback or network.is_link_local) and str(network) not in found:
+                found.append(str(network))
+    return found
 
 
 def _backend(backend, ctx):

@@ -71,6 +71,49 @@ def test_without_a_scratch_disk_the_cache_is_sized_from_its_file_system(tmp_path
     assert "cache_dir ufs /var/spool/squid 4096 16 256" in content(compile_site(tmp_path / "var", BASE, facts), CONF)
 
 
+def test_no_client_reaches_this_hosts_services_or_the_metadata_service(tmp_path):
+    """`http_access allow localnet` with no `deny to_localhost` and nothing against 169.254.0.0/16: any
+    client on a private network could read the squid VM's metadata and userdata through it."""
+    catalog = compile_site(tmp_path, dict(BASE, **{"squid::localnet": ["10.1.0.0/16"],
+                                                   "squid::backends": ["cvmfs-s1.example.org"]}))
+    code, processed, output = squid_parse(content(catalog, CONF), tmp_path)
+    assert code == 0, output
+    for net in ("169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128", "100.100.100.200/32"):
+        assert f"acl to_metadata dst {net}" in processed
+    allows = [i for i, line in enumerate(processed) if line.startswith("http_access allow") and "manager" not in line]
+    for deny in ("http_access deny to_localhost", "http_access deny to_metadata"):
+        assert processed.index(deny) < min(allows), processed
+
+
+def test_clients_default_to_this_hosts_networks(tmp_path, capsys):
+    """The default was every RFC 1918 network (and fc00::/7, fe80::/10): now the host's own networks, said
+    in a warning, unless squid::localnet lists the workers'."""
+    networking = {"interfaces": {
+        "eth0": {"bindings": [{"address": "10.20.3.4", "netmask": "255.255.255.0"}],
+                 "bindings6": [{"address": "fe80::1", "netmask": "ffff:ffff:ffff:ffff::"},
+                               {"address": "2001:db8:1::4", "netmask": "ffff:ffff:ffff:ffff::"}]},
+        "lo": {"bindings": [{"address": "127.0.0.1", "netmask": "255.0.0.0"}]}}}
+    catalog = compile_site(tmp_path, BASE, dict(FACTS, networking=dict(FACTS["networking"], **networking)))
+    code, processed, output = squid_parse(content(catalog, CONF), tmp_path)
+    assert code == 0, output
+    assert [line for line in processed if line.startswith("acl localnet")] == [
+        "acl localnet src 10.20.3.0/24", "acl localnet src 2001:db8:1::/64"]
+    assert "squid::localnet not set: only this host's networks may use the cache (10.20.3.0/24, " \
+           "2001:db8:1::/64)" in capsys.readouterr().err
+    lonely = compile_site(tmp_path / "lo", BASE, FACTS)  # no network known: localhost only, still valid
+    code, processed, output = squid_parse(content(lonely, CONF), tmp_path)
+    assert code == 0 and "http_access allow localnet" not in processed, output
+
+
+def test_snmp_for_monitoring_is_an_option(tmp_path):
+    assert "snmp_port" not in content(compile_site(tmp_path, BASE), CONF)
+    catalog = compile_site(tmp_path / "snmp", dict(BASE, **{"squid::snmp_clients": ["128.142.0.0/16"]}))
+    code, processed, output = squid_parse(content(catalog, CONF), tmp_path)
+    assert code == 0, output
+    assert {"snmp_port 3401", "acl snmp_clients src 128.142.0.0/16", "snmp_access allow snmp_clients",
+            "snmp_access deny all"} <= set(processed)
+
+
 def test_an_invalid_acl_is_refused_by_squid(tmp_path):
     catalog = compile_site(tmp_path, dict(BASE, **{"squid::localnet": ["10.0.0.0/33"]}))
     code, _, output = squid_parse(content(catalog, CONF), tmp_path)
@@ -84,6 +127,7 @@ def test_an_invalid_acl_is_refused_by_squid(tmp_path):
     ({"squid::backends": ["bad host!"]}, "squid::backends: 'bad host!' is not a host name"),
     ({"squid::extra_config": ["a\nb"]}, "squid::extra_config: expected one-line strings"),
     ({"squid::http_port": "3128"}, "squid::http_port: expected an integer"),
+    ({"squid::snmp_clients": ["cern"]}, "squid::snmp_clients: 'cern' is not an address or network"),
 ])
 def test_bad_data_is_one_line_naming_file_and_key(tmp_path, run_confrt, data, problem):
     assert_compile_error(run_confrt, tmp_path, dict(BASE, **data), problem)
