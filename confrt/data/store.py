@@ -8,6 +8,10 @@ that module ("m::p"); its lookup_options apply only to that module's keys.
 A value decrypted from an eyaml level is a secret, and so is every key whose value
 was built from a secret (interpolation, alias): is_sensitive() says so once the key
 has been looked up. Decrypted values live only in this store's memory.
+
+`in_memory` {path: content} holds files read from memory instead of disk: the level that reads
+local_data gets the candidate local_data of `confrt run`, which is written only once the run's
+compile with it has succeeded.
 """
 import copy
 import os
@@ -27,10 +31,12 @@ MAX_NESTED_LOOKUPS = 32
 
 class DataStore:
     def __init__(self, hiera_config_path, facts, variables=None, module_data=None, sensitive_keys=(),
-                 top_data=None):
-        """`top_data`: a YAML file read above the whole hierarchy (`confrt apply --data`)."""
+                 top_data=None, in_memory=None):
+        """`top_data`: a YAML file read above the whole hierarchy (`confrt apply --data`);
+        `in_memory`: {path: content (bytes)} read in place of those files."""
         self._config = load_hiera_config(hiera_config_path)
         self._top_data = top_data
+        self._in_memory = {os.path.normpath(path): content for path, content in (in_memory or {}).items()}
         self._sensitive_keys = frozenset(sensitive_keys)
         self._interpolator = Interpolator(Scope(facts, variables), self._interpolation_lookup)
         self._module_data = dict(module_data or {})
@@ -216,7 +222,11 @@ class DataStore:
         if location.skipped:
             return None
         if path not in self._files:
-            self._files[path] = read_mapping(path, location.backend) if os.path.isfile(path) else None
+            content = self._in_memory.get(os.path.normpath(path))
+            if content is not None:
+                self._files[path] = read_mapping(path, location.backend, content)
+            else:
+                self._files[path] = read_mapping(path, location.backend) if os.path.isfile(path) else None
         return self._files[path]
 
     # -- lookup_options

@@ -14,13 +14,14 @@ KEY = "role"
 _ROLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
 
-def role_from_local_data(path):
-    """The `role` key of the local_data file at `path`, or None when absent."""
-    if not os.path.isfile(path):
+def role_from_local_data(path, content=None):
+    """The `role` key of the local_data file at `path` (or in `content`, the bytes of a new local_data
+    not written yet), or None when absent."""
+    if content is None and not os.path.isfile(path):
         return None
     from confrt.data.files import read_mapping
 
-    role = read_mapping(path).get(KEY)
+    role = read_mapping(path, content=content).get(KEY)
     if role is None:
         return None
     if not isinstance(role, str) or not _ROLE_NAME.match(role):

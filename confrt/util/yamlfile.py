@@ -160,9 +160,13 @@ def load_yaml_file(path):
 def load_json_file(path):
     """Read and parse a JSON file (None when it holds only white space), with the same
     one-line DataErrors: unreadable, not UTF-8, 'path:line:col: invalid JSON: problem'."""
+    return load_json(_read_text(path), path)
+
+
+def load_json(text, path="<string>"):
+    """Parse JSON text within the limits above (None when it holds only white space)."""
     import json
 
-    text = _read_text(path)
     if not text.strip():
         return None
     if len(text) > MAX_TEXT:
@@ -222,6 +226,11 @@ def _read_text(path):
             raw = handle.read()
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc.strerror}") from None
+    return decode_text(raw, path)
+
+
+def decode_text(raw, path):
+    """The UTF-8 text of the bytes `raw` of the file at `path`, else a DataError naming it."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

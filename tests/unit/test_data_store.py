@@ -419,3 +419,26 @@ def test_deepmerge_is_imported_only_for_a_deep_merge(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.stdout.split() == ["False", "True"], result.stderr
+
+
+# -- in memory (confrt run's candidate local_data)
+
+def test_in_memory_content_is_read_in_place_of_the_file_and_never_cached(tmp_path, monkeypatch):
+    """The level reading a path gets the in-memory content (a new local_data not written yet), parsed
+    as that file would be, with errors naming the path; nothing of it reaches the parse cache."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CONFRT_PARSE_CACHE", str(cache))
+    local = str(tmp_path / "data" / "local.yaml")
+    hierarchy = [{"name": "local", "path": "local.yaml"}, {"name": "common", "path": "common.yaml"}]
+    files = {"local.yaml": {"a": "on disk"}, "common.yaml": {"a": "common", "b": "common"}}
+    store = make_store(tmp_path, hierarchy, files, in_memory={local: b"a: in memory\nb: '%{facts.pool}'\n"})
+    assert (store.lookup("a"), store.lookup("b")) == ("in memory", "cms")
+    assert store.origins("a")[0] == (local, "in memory")
+    os.unlink(local)  # read from memory whether the file is there or not
+    assert make_store(tmp_path, hierarchy, files, in_memory={local: b"a: new\n"}).lookup("a") == "new"
+    entries = [path.read_bytes() for path in cache.rglob("*") if path.is_file()]
+    assert entries and not [entry for entry in entries if b"in memory" in entry or b"a: new" in entry]
+    with pytest.raises(DataError, match=rf"^{local}:2:1: invalid YAML"):
+        make_store(tmp_path, hierarchy, files, in_memory={local: b"a: [unclosed\n"}).lookup("a")
+    with pytest.raises(DataError, match=rf"^{local}: not UTF-8 text"):
+        make_store(tmp_path, hierarchy, files, in_memory={local: b"a: \xff\n"}).lookup("a")
