@@ -25,6 +25,10 @@ PARAMS = [
     Param("organisations", list, [], "CernVM organisations: each adds <name lower case>.cern.ch"),
     Param("http_proxy", (str, list), "DIRECT", "CVMFS_HTTP_PROXY: a string 'p1|p2;DIRECT' or a list of "
           "groups (failover order), each a proxy or a list of load-balanced proxies"),
+    Param("fallback_proxy", (str, list), None, "CVMFS_FALLBACK_PROXY: proxies tried after those of http_proxy "
+          "(same forms), instead of a trailing DIRECT: with it the client drops DIRECT from both lists"),
+    Param("allow_direct", bool, False, "DIRECT in http_proxy without a warning (a handful of clients may; "
+          "a fleet's workers should use proxies)"),
     Param("quota_limit_mb", int, None, "CVMFS_QUOTA_LIMIT; default: when the cache is on the ephemeral disk "
           "(shared with the jobs), the most whose footprint (+20% + 1 GB) fits the disk's cache budget "
           "(ephemeral_disk::cache_percent, cache_max_mb), else 4000"),
@@ -55,10 +59,14 @@ def sh(value):
 def declare(params, facts, ctx):
     repositories = _repositories(params, ctx)
     cache_base, quota = _cache(params, facts, ctx)
+    proxies = http_proxy(params["http_proxy"], ctx)
     settings = [("CVMFS_REPOSITORIES", ",".join(repositories)),
-                ("CVMFS_HTTP_PROXY", http_proxy(params["http_proxy"], ctx)),
+                ("CVMFS_HTTP_PROXY", proxies),
                 ("CVMFS_QUOTA_LIMIT", quota),
                 ("CVMFS_CACHE_BASE", cache_base)]
+    fallback = http_proxy(params["fallback_proxy"], ctx, "fallback_proxy") if params["fallback_proxy"] else None
+    if fallback:
+        settings.append(("CVMFS_FALLBACK_PROXY", fallback))
     if params["client_profile"]:
         settings.append(("CVMFS_CLIENT_PROFILE", params["client_profile"]))
     if params["use_geoapi"] is not None:
@@ -83,6 +91,7 @@ def declare(params, facts, ctx):
         resources.append(ctx.resource("exec", "cvmfs_config reload", command=["/usr/bin/cvmfs_config", "reload"],
                                       refreshonly=True, require=requires + [r.ref for r in labels],
                                       subscribe=[f.ref for f in files]))
+    _warn_direct(params, ctx, proxies, fallback)  # after every check: a bad value is one error line
     return resources
 
 
@@ -122,9 +131,28 @@ def _repositories(params, ctx):
     return result
 
 
-def http_proxy(value, ctx):
-    """CVMFS_HTTP_PROXY from a string or a list of groups: '|' within a group, ';' between."""
+def _warn_direct(params, ctx, proxies, fallback):
+    """DIRECT sends every client of the fleet straight to the Stratum 1s when the squids fail (or
+    always): the CVMFS docs keep it for a handful of clients. Said, unless allow_direct."""
+    groups = proxies.split(";")
+    if "DIRECT" not in proxies.split("|") + groups or params["allow_direct"]:
+        return
     where = f"{ctx.origin('http_proxy')}: cvmfs::http_proxy"
+    if fallback:
+        ctx.warn(f"{where}: DIRECT is ignored: with CVMFS_FALLBACK_PROXY set the client drops it from both lists")
+    elif groups == ["DIRECT"]:
+        ctx.warn(f"{where}: DIRECT: no proxy, every client fetches from the Stratum 1 servers; give the site's "
+                 f"squids (cvmfs::allow_direct: true for a lone client)")
+    else:
+        ctx.warn(f"{where}: a trailing DIRECT sends the whole fleet to the Stratum 1 servers when the squids "
+                 f"fail; list other proxies in cvmfs::fallback_proxy instead (cvmfs::allow_direct: true keeps it "
+                 f"quiet)")
+
+
+def http_proxy(value, ctx, param="http_proxy"):
+    """CVMFS_HTTP_PROXY (or _FALLBACK_PROXY) from a string or a list of groups: '|' within a group, ';'
+    between."""
+    where = f"{ctx.origin(param)}: cvmfs::{param}"
     groups = value.split(";") if isinstance(value, str) else value
     texts = []
     for group in groups:

@@ -86,6 +86,42 @@ def test_the_cache_leaves_the_scratch_disk_to_the_jobs(tmp_path):
     assert footprint <= 50000 and footprint + disk["jobs_mb"] <= 572204
 
 
+def cvmfs_warnings(tmp_path, data):
+    from confrt.config import load_config
+    from confrt.engine.run import compile_catalog
+    from confrt.facts import Facts
+    from engine_support import make_site
+
+    warnings = []
+    config = load_config(make_site(tmp_path / "site", data)["CONFRT_CONFIG"])
+    catalog = compile_catalog(config, Facts.static(FACTS), warn=warnings.append)[0]
+    return catalog, [w for w in warnings if "DIRECT" in w]
+
+
+@pytest.mark.parametrize("proxy, fallback, warned", [
+    ("DIRECT", None, "DIRECT: no proxy, every client fetches from the Stratum 1 servers"),
+    ("http://a.example:3128;DIRECT", None, "a trailing DIRECT sends the whole fleet to the Stratum 1 servers"),
+    ("http://a.example:3128|DIRECT", None, "a trailing DIRECT"),
+    ("http://a.example:3128;DIRECT", "http://b.example:3128", "DIRECT is ignored"),
+    ("http://a.example:3128", "http://b.example:3128;http://c.example:3128", None),
+])
+def test_direct_is_said_and_a_fallback_proxy_offered(tmp_path, proxy, fallback, warned):
+    """A worker with no proxy got CVMFS_HTTP_PROXY=DIRECT silently, and '...;DIRECT' sends the fleet to the
+    Stratum 1s when the squids fail: a warning; CVMFS_FALLBACK_PROXY is the way to list other proxies."""
+    data = dict(BASE, **{"cvmfs::http_proxy": proxy})
+    if fallback:
+        data["cvmfs::fallback_proxy"] = fallback
+    catalog, warnings = cvmfs_warnings(tmp_path, data)
+    if warned:
+        assert len(warnings) == 1 and warned in warnings[0], warnings
+    else:
+        assert warnings == []
+    values = sourced(catalog, tmp_path, "/etc/cvmfs/default.local", ["CVMFS_HTTP_PROXY", "CVMFS_FALLBACK_PROXY"])
+    assert values == {"CVMFS_HTTP_PROXY": proxy, "CVMFS_FALLBACK_PROXY": fallback or "<unset>"}
+    quiet = cvmfs_warnings(tmp_path / "quiet", dict(data, **{"cvmfs::allow_direct": True}))[1]
+    assert quiet == []
+
+
 def test_extra_repositories_as_amiconfig_gives_them(tmp_path):
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed (needed to make and check a real public key)")
