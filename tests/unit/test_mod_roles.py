@@ -106,4 +106,4 @@ def test_the_worker_example_reaches_cvmfs_through_its_squids(tmp_path):
     catalog = compile_site(tmp_path, example, dict(FACTS, role="worker"), hiera_config=packaged_hiera_config())
     write_files(catalog, tmp_path / "root", "/etc/cvmfs")
     proxy = sh_values(tmp_path / "root" / "etc" / "cvmfs" / "default.local", ["CVMFS_HTTP_PROXY"])
-    assert proxy["CVMFS_HTTP_PROXY"] == "http://squid1.example.org:3128|http://squid2.example.org:3128;DIRECT"
+    assert proxy["CVMFS_HTTP_PROXY"] == "http://squid1.example.org:3128|http://squid2.example.org:3128"  # no DIRECT
