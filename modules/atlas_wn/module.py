@@ -39,17 +39,27 @@ def frontier_server(servers, proxies):
     return "".join(f"(serverurl={url})" for url in servers) + "".join(f"(proxyurl={url})" for url in proxies)
 
 
+def environment(facts, params):
+    """The ATLAS environment, {name: value}: atlas.sh's and every job's (the module fact
+    atlas_wn_job_environment: condor puts it in STARTER_JOB_ENVIRONMENT; pilots and jobs read
+    FRONTIER_SERVER and ATLAS_SITE_NAME from their environment, never from profile.d)."""
+    variables = {"ATLAS_LOCAL_ROOT_BASE": params["local_root_base"]}
+    if params["site_name"]:
+        variables["ATLAS_SITE_NAME"] = params["site_name"]
+    if params["frontier_servers"]:
+        variables["FRONTIER_SERVER"] = frontier_server(params["frontier_servers"], params["frontier_proxies"])
+    return variables
+
+
+FACTS = {"atlas_wn_job_environment": environment}
+
+
 def declare(params, facts, ctx):
     for name in ("frontier_servers", "frontier_proxies"):
         for url in params[name]:
             if not isinstance(url, str) or not URL.match(url):
                 raise CompileError(f"{ctx.origin(name)}: atlas_wn::{name}: {url!r} is not an http(s) URL")
-    variables = [("ATLAS_LOCAL_ROOT_BASE", params["local_root_base"])]
-    if params["site_name"]:
-        variables.append(("ATLAS_SITE_NAME", params["site_name"]))
-    if params["frontier_servers"]:
-        variables.append(("FRONTIER_SERVER", frontier_server(params["frontier_servers"],
-                                                             params["frontier_proxies"])))
+    variables = list(environment(facts, params).items())
     try:
         csh = [(name, csh_quote(value)) for name, value in variables]
     except ValueError as exc:

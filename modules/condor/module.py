@@ -71,6 +71,8 @@ PARAMS = [
     Param("execute_dir", str, None, "EXECUTE; default: <ephemeral disk>/condor/execute when the "
           "ephemeral_disk fact (module ephemeral_disk) exists, else /var/lib/condor/execute"),
     Param("startd_attrs", dict, {}, "custom machine attributes: name -> value (site, cloud...)"),
+    Param("job_environment", dict, {}, "variables every job gets (STARTER_JOB_ENVIRONMENT): name -> value, "
+          "over those other modules publish (facts <module>_job_environment: osg_wn, atlas_wn) (deep merge)"),
     Param("health_check", bool, True, "execute: publish confrt's last run; START false while failed"),
     Param("health_period", str, "5m", "how often the startd cron job reads the last run"),
     Param("summary_file", str, "/var/lib/confrt/last_run_summary.yaml", "confrt's last run summary "
@@ -176,8 +178,41 @@ def _config_values(params, facts, ctx, roles):
         extra=_named_values(ctx, "extra_config", KNOB_NAME, "a configuration knob name", knob_value),
         attrs=_named_values(ctx, "startd_attrs", ATTR_NAME, "a ClassAd attribute name", classad_literal),
         slots=_slot_values(params, facts),
+        job_environment=starter_environment(job_environment(params, facts, ctx)),
     )
     return values
+
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def job_environment(params, facts, ctx):
+    """{name: value} every job gets: the facts named <module>_job_environment (the environment osg_wn and
+    atlas_wn write to profile.d, which jobs never read), then condor::job_environment."""
+    names = facts.names() if callable(getattr(facts, "names", None)) else []
+    variables = {}
+    for name in sorted(names):
+        if name.endswith("_job_environment") and isinstance(facts.get(name), dict):
+            variables.update(facts.get(name))
+    variables.update(params["job_environment"])
+    for name, value in variables.items():
+        if not isinstance(name, str) or not ENV_NAME.match(name) or not isinstance(value, (str, int, float)) \
+                or "\n" in str(value) or "$(" in str(value):
+            raise CompileError(f"{ctx.origin('job_environment')}: condor::job_environment: {name!r}: expected "
+                               f"a variable name and a one-line value, got {value!r}")
+    return variables
+
+
+def starter_environment(variables):
+    """STARTER_JOB_ENVIRONMENT's value in condor_submit's environment syntax: the whole in double
+    quotes, entries separated by spaces, each value in single quotes (a ' written '', a " written "")."""
+    if not variables:
+        return None
+    entries = []
+    for name, value in sorted(variables.items()):
+        text = str(value).replace("'", "''").replace('"', '""')
+        entries.append(f"{name}='{text}'")
+    return '"' + " ".join(entries) + '"'
 
 
 def knob_value(value):

@@ -20,13 +20,17 @@ CVMFS_GRID_SECURITY = "/cvmfs/grid.cern.ch/etc/grid-security"
 VO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 VOMS_DIR = "/etc/grid-security/vomsdir"
+#: ca_source -> X509_CERT_DIR. `system`: the distribution's CA directory (Debian's ca-certificates),
+#: where no IGTF bundle package exists and no CVMFS client mounts grid.cern.ch
+CERT_DIRS = {"package": "/etc/grid-security/certificates", "none": "/etc/grid-security/certificates",
+             "cvmfs": os.path.join(CVMFS_GRID_SECURITY, "certificates"), "system": "/etc/ssl/certs"}
 
 PARAMS = [
     Param("packages", list, ["osg-wn-client"], "client tools: osg-wn-client (EL), fetch-crl and "
           "voms-clients (Debian)"),
     Param("manage_package", bool, True, "install packages (false: only the configuration)"),
-    Param("ca_source", str, "package", "CA certificates from a package, from CVMFS (grid.cern.ch), "
-          "or none", choices=("package", "cvmfs", "none")),
+    Param("ca_source", str, "package", "CA certificates from a package, from CVMFS (grid.cern.ch), the "
+          "system's CA directory (/etc/ssl/certs), or none", choices=("package", "cvmfs", "system", "none")),
     Param("ca_package", str, "osg-ca-certs", "the CA certificates package (ca_source: package)"),
     Param("fetch_crl", str, "cron", "keep CRLs fresh (ca_source: package): cron (a confrt cron job), "
           "timer (fetch-crl.timer) or none", choices=("cron", "timer", "none")),
@@ -54,23 +58,30 @@ def declare(params, facts, ctx):
         resources += [ctx.resource("package", name) for name in packages]
     resources += _fetch_crl(params, ctx, managed)
     resources += _vo_files(params, ctx, [f"package[{name}]" for name in packages] if managed else [])
-    wn_tmp = params["wn_tmp"]
-    scratch = facts.get("ephemeral_disk.mountpoint")
-    if not wn_tmp:
-        wn_tmp = os.path.join(scratch, "osg_wn_tmp") if scratch else "/tmp"
-        if scratch:
-            resources.append(ctx.resource("directory", wn_tmp, mode="1777"))
-    cert_dir = (os.path.join(CVMFS_GRID_SECURITY, "certificates") if params["ca_source"] == "cvmfs"
-                else "/etc/grid-security/certificates")
-    variables = [("OSG_GRID", params["osg_grid"]), ("OSG_WN_TMP", wn_tmp),
-                 ("OSG_SQUID_LOCATION", params["squid_location"] or "UNAVAILABLE"),
-                 ("X509_CERT_DIR", cert_dir), ("X509_VOMS_DIR", VOMS_DIR)]
+    if not params["wn_tmp"] and facts.get("ephemeral_disk.mountpoint"):
+        resources.append(ctx.resource("directory", environment(facts, params)["OSG_WN_TMP"], mode="1777"))
+    variables = list(environment(facts, params).items())
     script = ctx.template("osg.sh.j2", variables=[(name, shlex.quote(value)) for name, value in variables])
     resources.append(ctx.resource("file", params["profile_script"], content=script, mode="0644"))
     if params["user_namespaces"]:
         resources.append(ctx.resource("sysctl", "user.max_user_namespaces", value=params["user_namespaces"],
                                       only_raise=True, file="/etc/sysctl.d/90-confrt-apptainer.conf"))
     return resources
+
+
+def environment(facts, params):
+    """The OSG worker node environment, {name: value}: osg.sh's and every job's (the module fact
+    osg_wn_job_environment: condor puts it in STARTER_JOB_ENVIRONMENT, jobs never read profile.d)."""
+    wn_tmp = params["wn_tmp"]
+    scratch = facts.get("ephemeral_disk.mountpoint")
+    if not wn_tmp:
+        wn_tmp = os.path.join(scratch, "osg_wn_tmp") if scratch else "/tmp"
+    return {"OSG_GRID": params["osg_grid"], "OSG_WN_TMP": wn_tmp,
+            "OSG_SQUID_LOCATION": params["squid_location"] or "UNAVAILABLE",
+            "X509_CERT_DIR": CERT_DIRS[params["ca_source"]], "X509_VOMS_DIR": VOMS_DIR}
+
+
+FACTS = {"osg_wn_job_environment": environment}
 
 
 def _fetch_crl(params, ctx, managed):

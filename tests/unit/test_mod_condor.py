@@ -242,6 +242,8 @@ def test_startd_cron_script_without_a_summary_says_unknown(tmp_path):
     ({"condor::extra_config": {"X": "a\nb"}}, "condor::extra_config: X: a value must be one line"),
     ({"condor::startd_attrs": {"Site": ["a"]}}, "condor::startd_attrs: Site: expected a string"),
     ({"condor::security": "weak"}, "condor::security: expected one of"),
+    ({"condor::job_environment": {"A B": "x"}}, "condor::job_environment: 'A B': expected a variable name"),
+    ({"condor::job_environment": {"A": "$(HOME)"}}, "condor::job_environment: 'A': expected"),
 ])
 def test_bad_data_is_one_line_naming_file_and_key(tmp_path, run_confrt, data, problem):
     assert_compile_error(run_confrt, tmp_path, dict(EXECUTE, **data), problem,
@@ -289,6 +291,7 @@ KNOB_CASES = {
     "reserved_memory_mb": ({"condor::reserved_memory_mb": 1024}, {"MEMORY": "16384", "RESERVED_MEMORY": "1024"}),
     "execute_dir": ({"condor::execute_dir": "/data/condor/execute"}, {"EXECUTE": "/data/condor/execute"}),
     "reserved_disk_mb": ({"condor::reserved_disk_mb": 20000}, {"RESERVED_DISK": "20000"}),
+    "job_environment": ({"condor::job_environment": {"SITE": "BNL"}}, {"STARTER_JOB_ENVIRONMENT": '"SITE=\'BNL\'"'}),
     "startd_attrs": ({"condor::startd_attrs": {"Site": "BNL"}},
                      {"STARTD_ATTRS": lambda v: "Site" in words(v), "Site": '"BNL"'}),
     "health_check": ({"condor::health_check": False},
@@ -466,6 +469,57 @@ def test_a_worker_without_credentials_is_a_loud_warning(tmp_path, data, joins):
     else:
         assert len(warnings) == 1 and "neither condor::tokens nor condor::pool_password" in warnings[0]
         assert "cm.example.org" in warnings[0] and "security" in warnings[0]
+
+
+def submit_environment(value):
+    """{name: value} of an environment in condor_submit's syntax, as the HTCondor manual gives it (the
+    `environment` command): the whole in double quotes, entries separated by whitespace, a value with
+    spaces in single quotes, a literal ' written '' and a literal " written ""."""
+    assert value.startswith('"') and value.endswith('"'), value
+    text, result, index = value[1:-1].replace('""', '"'), {}, 0
+    while index < len(text):
+        if text[index].isspace():
+            index += 1
+            continue
+        name_end = text.index("=", index)
+        name, index, chars = text[index:name_end], name_end + 1, []
+        quoted = index < len(text) and text[index] == "'"
+        index += quoted
+        while index < len(text):
+            char = text[index]
+            if quoted and char == "'":
+                if text[index + 1:index + 2] == "'":
+                    chars.append("'")
+                    index += 2
+                    continue
+                index += 1
+                break
+            if not quoted and char.isspace():
+                break
+            chars.append(char)
+            index += 1
+        result[name] = "".join(chars)
+    return result
+
+
+def test_jobs_get_the_osg_and_atlas_environment_from_the_starter(tmp_path):
+    """X509_CERT_DIR and FRONTIER_SERVER were set only in /etc/profile.d, which HTCondor jobs never read:
+    now the starter gives every job the environment osg_wn and atlas_wn publish (STARTER_JOB_ENVIRONMENT),
+    read back here from the whole config.d by htcondor2 and split by the manual's syntax."""
+    data = dict(EXECUTE, **{"classes": ["condor", "osg_wn", "atlas_wn"], "osg_wn::squid_location": "squid:3128",
+                            "atlas_wn::site_name": "BNL ATLAS", "atlas_wn::frontier_proxies": ["http://squid:3128"],
+                            "condor::job_environment": {"SITE_NOTE": 'it\'s "quoted"'}})
+    facts = dict(FACTS, ephemeral_disk=scratch_disk(100000))
+    knobs = condor_params(compile_site(tmp_path, data, facts), tmp_path, "STARTER_JOB_ENVIRONMENT")
+    env = submit_environment(knobs["STARTER_JOB_ENVIRONMENT"])
+    assert env["X509_CERT_DIR"] == "/etc/grid-security/certificates"
+    assert env["X509_VOMS_DIR"] == "/etc/grid-security/vomsdir"
+    assert env["OSG_WN_TMP"] == "/scratch/osg_wn_tmp" and env["OSG_SQUID_LOCATION"] == "squid:3128"
+    assert env["FRONTIER_SERVER"].startswith("(serverurl=http://atlasfrontier-ai.cern.ch:8000/atlr)")
+    assert env["FRONTIER_SERVER"].endswith("(proxyurl=http://squid:3128)")
+    assert env["ATLAS_SITE_NAME"] == "BNL ATLAS" and env["SITE_NOTE"] == 'it\'s "quoted"'
+    alone = condor_params(compile_site(tmp_path / "alone", EXECUTE), tmp_path, "STARTER_JOB_ENVIRONMENT")
+    assert alone["STARTER_JOB_ENVIRONMENT"] is None
 
 
 # -- amiconfig's [condor] (seed 001 and cernvm/amiconfig's condor plugin) ----------------------------

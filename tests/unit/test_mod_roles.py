@@ -57,9 +57,12 @@ def test_worker_on_debian_skips_what_debian_lacks_but_writes_the_config(tmp_path
                  "/etc/cvmfs/default.local", "/etc/auto.master.d/cvmfs.autofs", "/etc/profile.d/osg.sh",
                  "/etc/profile.d/atlas.sh", "/etc/profile.d/atlas.csh"):
         assert content(catalog, path)
-    assert "X509_CERT_DIR=/cvmfs/grid.cern.ch/etc/grid-security/certificates" in content(catalog,
-                                                                                          "/etc/profile.d/osg.sh")
-    assert "cron[confrt-fetch-crl]" not in catalog.resources  # the CAs and CRLs come from CVMFS
+    # Debian has no IGTF bundle package nor a CVMFS client (grid.cern.ch's directory was never there):
+    # X509_CERT_DIR is a directory that exists, in profile.d and in every job's environment
+    assert "X509_CERT_DIR=/etc/ssl/certs" in content(catalog, "/etc/profile.d/osg.sh")
+    assert "X509_CERT_DIR='/etc/ssl/certs'" in content(catalog, "/etc/condor/config.d/40-confrt-execute.conf")
+    assert os.path.isdir("/etc/ssl/certs")  # this Debian host's
+    assert "cron[confrt-fetch-crl]" not in catalog.resources  # no IGTF CRLs to fetch
 
 
 def test_squid_role_on_debian_runs_as_proxy(tmp_path):
