@@ -7,7 +7,8 @@ from mod_support import assert_compile_error, compile_site, sh_values, write_fil
 
 DASH, TCSH = shutil.which("dash"), shutil.which("tcsh")
 FRONTIER = ("(serverurl=http://atlasfrontier-ai.cern.ch:8000/atlr)"
-            "(serverurl=http://atlasfrontier1-ai.cern.ch:8000/atlr)(proxyurl=http://squid.example.org:3128)")
+            "(serverurl=http://atlasfrontier1-ai.cern.ch:8000/atlr)(serverurl=http://atlasfrontier2-ai.cern.ch:8000/atlr)"
+            "(proxyurl=http://squid.example.org:3128)")
 BASE = {"classes": ["atlas_wn"], "atlas_wn::site_name": "BNL-ATLAS",
         "atlas_wn::frontier_proxies": ["http://squid.example.org:3128"]}
 
