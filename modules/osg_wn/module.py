@@ -20,6 +20,8 @@ CVMFS_GRID_SECURITY = "/cvmfs/grid.cern.ch/etc/grid-security"
 VO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 VOMS_DIR = "/etc/grid-security/vomsdir"
+FETCH_CRL = "/usr/sbin/fetch-crl"
+FETCH_CRL_CONF = "/etc/fetch-crl.conf"
 #: ca_source -> X509_CERT_DIR. `system`: the distribution's CA directory (Debian's ca-certificates),
 #: where no IGTF bundle package exists and no CVMFS client mounts grid.cern.ch
 CERT_DIRS = {"package": "/etc/grid-security/certificates", "none": "/etc/grid-security/certificates",
@@ -34,6 +36,10 @@ PARAMS = [
     Param("ca_package", str, "osg-ca-certs", "the CA certificates package (ca_source: package)"),
     Param("fetch_crl", str, "cron", "keep CRLs fresh (ca_source: package): cron (a confrt cron job), "
           "timer (fetch-crl.timer) or none", choices=("cron", "timer", "none")),
+    Param("crl_proxy", str, None, "the HTTP proxy fetch-crl uses (http_proxy in /etc/fetch-crl.conf); default: "
+          "http://<squid_location> when squid_location is set"),
+    Param("fetch_crl_at_boot", bool, True, "run fetch-crl once when the host has no CRL yet (a fresh VM), "
+          "before it takes jobs (ca_source: package)"),
     Param("vos", dict, {}, "VO name -> list of {host, port, dn, ca_dn[, vomses: false]}: a vomses "
           "entry and vomsdir/<vo>/<host>.lsc (vomses: false: the .lsc only) (deep merge)"),
     Param("vomses", str, "file", "the layout of /etc/vomses: file (vo-client's file on EL: one line per "
@@ -56,8 +62,9 @@ def declare(params, facts, ctx):
         packages.append(params["ca_package"])
     if managed:
         resources += [ctx.resource("package", name) for name in packages]
-    resources += _fetch_crl(params, ctx, managed)
-    resources += _vo_files(params, ctx, [f"package[{name}]" for name in packages] if managed else [])
+    package_refs = [f"package[{name}]" for name in packages] if managed else []
+    resources += _fetch_crl(params, ctx, managed, package_refs)
+    resources += _vo_files(params, ctx, package_refs)
     if not params["wn_tmp"] and facts.get("ephemeral_disk.mountpoint"):
         resources.append(ctx.resource("directory", environment(facts, params)["OSG_WN_TMP"], mode="1777"))
     variables = list(environment(facts, params).items())
@@ -84,15 +91,30 @@ def environment(facts, params):
 FACTS = {"osg_wn_job_environment": environment}
 
 
-def _fetch_crl(params, ctx, managed):
+def _fetch_crl(params, ctx, managed, packages):
     if params["ca_source"] != "package" or params["fetch_crl"] == "none":
         return []
     requires = f"package[{params['ca_package']}]" if managed else None
+    resources = []
+    proxy = params["crl_proxy"] or (f"http://{params['squid_location']}" if params["squid_location"] else None)
+    if proxy:  # many workers fetch the same CRLs: through the site's squid, as OSG's CA docs advise
+        resources.append(ctx.resource("line", "fetch-crl http_proxy", path=FETCH_CRL_CONF,
+                                      line=f"http_proxy = {proxy}", match=r"^\s*http_proxy\s*=",
+                                      require=packages or None))
+    if params["fetch_crl_at_boot"]:
+        # once, while the host has no CRL (a fresh VM): a run that cannot fetch them fails, and condor's
+        # START guard keeps the node closed until one can
+        resources.append(ctx.resource(
+            "exec", "fetch-crl at first boot", command=[FETCH_CRL, "-q"],
+            unless=["sh", "-c", 'for crl in "$1"/*.r0; do [ -e "$crl" ] && exit 0; done; exit 1', "sh",
+                    CERT_DIRS["package"]],
+            require=(packages or []) + [r.ref for r in resources], timeout=600))
     if params["fetch_crl"] == "timer":
-        return [ctx.resource("service", "fetch-crl.timer", ensure="running", enable=True, require=requires)]
+        return resources + [ctx.resource("service", "fetch-crl.timer", ensure="running", enable=True,
+                                         require=requires)]
     # as the package's own cron file: every 6 hours, quiet, with a random delay of up to 6 minutes
-    return [ctx.resource("cron", "confrt-fetch-crl", command="/usr/sbin/fetch-crl -q -r 360", minute=42,
-                         hour="*/6", require=requires)]
+    return resources + [ctx.resource("cron", "confrt-fetch-crl", command=f"{FETCH_CRL} -q -r 360", minute=42,
+                                     hour="*/6", require=requires)]
 
 
 def _vo_files(params, ctx, packages):

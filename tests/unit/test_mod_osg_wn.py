@@ -46,6 +46,38 @@ def test_certificates_from_cvmfs_and_scratch_tmp(tmp_path):
     assert {"package[fetch-crl]", "package[voms-clients]"} <= set(catalog.resources)
 
 
+def test_fetch_crl_at_first_boot_through_the_sites_squid(tmp_path):
+    """On EL only the timer was enabled: a fresh worker took jobs with no CRL until its first run, and every
+    worker fetched the CRLs straight from the CAs. Now: fetch-crl's http_proxy is the site's squid, and a
+    host without any CRL yet runs fetch-crl once in the run (a failure fails the run: START stays false)."""
+    import subprocess
+
+    catalog = compile_site(tmp_path, dict(BASE, **{"osg_wn::squid_location": "squid.example.org:3128",
+                                                   "osg_wn::fetch_crl": "timer"}))
+    proxy = catalog.get("line[fetch-crl http_proxy]")
+    assert (proxy["path"], proxy["line"]) == ("/etc/fetch-crl.conf", "http_proxy = http://squid.example.org:3128")
+    from confrt.resources.line import edit_lines
+    assert edit_lines(["# http_proxy = x", "http_proxy = http://old:3128", "infodir = /x"], proxy["line"],
+                      proxy["match"]) == ["# http_proxy = x", proxy["line"], "infodir = /x"]
+    boot = catalog.get("exec[fetch-crl at first boot]")
+    assert boot["command"] == ["/usr/sbin/fetch-crl", "-q"] and "line[fetch-crl http_proxy]" in boot.relations["require"]
+    assert "package[osg-ca-certs]" in boot.relations["require"]
+    unless = list(boot["unless"])
+    assert unless[-1] == "/etc/grid-security/certificates"
+    certificates = tmp_path / "certificates"
+    certificates.mkdir()
+    (certificates / "1234abcd.0").write_text("a CA")
+    assert subprocess.run(unless[:-1] + [str(certificates)]).returncode == 1  # no CRL: fetch-crl runs
+    (certificates / "1234abcd.r0").write_text("a CRL")
+    assert subprocess.run(unless[:-1] + [str(certificates)]).returncode == 0  # the timer keeps them fresh
+    # without a squid fetch-crl goes direct; no CA package, no fetch-crl
+    assert catalog.get("service[fetch-crl.timer]") is not None
+    plain = compile_site(tmp_path / "plain", BASE)
+    assert plain.get("line[fetch-crl http_proxy]") is None and plain.get("exec[fetch-crl at first boot]")
+    cvmfs = compile_site(tmp_path / "cvmfs", dict(BASE, **{"osg_wn::ca_source": "cvmfs"}))
+    assert cvmfs.get("exec[fetch-crl at first boot]") is None
+
+
 def test_fetch_crl_timer(tmp_path):
     catalog = compile_site(tmp_path, dict(BASE, **{"osg_wn::fetch_crl": "timer"}))
     timer = catalog.get("service[fetch-crl.timer]")
