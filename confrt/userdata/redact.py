@@ -11,9 +11,30 @@ def is_sensitive(name):
 
 
 def redact(value):
-    """A copy of `value` with the values of sensitive-looking keys replaced, at any depth."""
+    """A copy of `value` with the values of sensitive-looking keys replaced, at any depth, and of
+    the keys its own lookup_options mark `sensitive: true` (by name or ^regex)."""
     if isinstance(value, dict):
-        return {k: REDACTED if is_sensitive(k) else redact(v) for k, v in value.items()}
+        marked = _marked(value.get("lookup_options"))
+        return {k: REDACTED if is_sensitive(k) or marked(k) else redact(v) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
+
+
+def _marked(options):
+    """key -> whether `options` (a lookup_options hash) mark it sensitive; bad entries are left
+    to the data store, which refuses them."""
+    if not isinstance(options, dict):
+        return lambda key: False
+    names, patterns = set(), []
+    for name, option in options.items():
+        if not isinstance(name, str) or not isinstance(option, dict) or option.get("sensitive") is not True:
+            continue
+        if name.startswith("^"):
+            try:
+                patterns.append(re.compile(name))
+            except re.error:
+                continue
+        else:
+            names.add(name)
+    return lambda key: isinstance(key, str) and (key in names or any(p.search(key) for p in patterns))

@@ -82,3 +82,19 @@ def test_replaced_sensitive_content_is_not_backed_up(tmp_path):
     catalog = catalog_of(res("file", str(secret), ensure="absent", sensitive=True))
     apply_catalog(catalog, tmp_path / "state")
     assert not os.path.exists(secret) and len(list(backups.iterdir())) == 1
+
+
+def test_userdata_show_redacts_the_keys_its_own_lookup_options_mark_sensitive(run_confrt, tmp_path):
+    """It redacted keys named like password/secret/token only: `site::dsn_key` was shown in clear."""
+    from run_site import make_run_site
+
+    env, paths = make_run_site(tmp_path / "site", sources=[f"file:{tmp_path}/user-data"])
+    (tmp_path / "user-data").write_text(
+        "lookup_options:\n  site::dsn_key: {sensitive: true}\n  '^vault::': {sensitive: true}\n"
+        f"site::dsn_key: {SECRET}\nvault::anything: {SECRET}-2\nsite::dsn: \"%{{lookup('site::dsn_key')}}\"\n"
+        "site::plain: shown\n")
+    result = run_confrt("userdata", "show", env=env)
+    assert result.returncode == 0, result.stderr
+    assert SECRET not in result.stdout + result.stderr
+    assert "site::dsn_key: '[redacted]'" in result.stdout and "vault::anything: '[redacted]'" in result.stdout
+    assert "site::plain: shown" in result.stdout
