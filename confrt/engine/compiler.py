@@ -10,6 +10,7 @@ from confrt.engine.catalog import Catalog
 from confrt.engine.module import ModuleContext, render_template, template_facts
 from confrt.engine.params import redact_problem
 from confrt.errors import CompileError, LookupNotFound
+from confrt.resources.base import METAPARAMS
 
 CLASSES_KEY = "classes"
 #: 'prefix::' keys that belong to no module: confrt's own (the metadata `confrt userdata` writes)
@@ -215,7 +216,7 @@ def _mark_secrets(resource, secrets):
     if not secrets:
         return
     for name, value in list(resource.attrs.items()):
-        if name == "sensitive":
+        if name in METAPARAMS:  # relations, tags: never shown as values, and no attribute to mark
             continue
         texts = _strings(value)
         if any(secret in text for text in texts for secret in secrets):

@@ -222,3 +222,24 @@ def test_the_pool_password_exec_requires_its_directory(tmp_path):
                                       "condor::manage_service": False, "condor::pool_password": "S3cret-pw",
                                       "condor::password_file": "/etc/condor/pw/POOL"})
     assert "directory[/etc/condor/pw]" in catalog.requires["exec[condor pool password /etc/condor/pw/POOL]"]
+
+
+def test_a_secret_held_by_a_relation_marks_no_metaparameter(tmp_path):
+    """A module's sensitive value inside a `require` marked `require` sensitive, which the strict
+    `sensitive` check then refused as no attribute."""
+    from confrt.config import load_config
+    from confrt.engine.run import compile_catalog
+    from confrt.facts import Facts
+    from engine_support import make_site
+
+    module = """
+        from confrt.engine.module import Param
+        PARAMS = [Param("token", str, None, "a token", sensitive=True)]
+        def declare(params, facts, ctx):
+            return [ctx.resource("exec", f"register {params['token']}", command=["true"]),
+                    ctx.resource("file", "/tmp/confrt-test/token", content=f"t={params['token']}\\n",
+                                 require=f"exec[register {params['token']}]")]
+    """
+    env = make_site(tmp_path / "site", {"classes": ["m"], "m::token": "abc123"}, modules={"m": module})
+    catalog, _ = compile_catalog(load_config(env["CONFRT_CONFIG"]), Facts.static({}))
+    assert "content" in catalog.get("file[/tmp/confrt-test/token]").sensitive
