@@ -145,28 +145,28 @@ def load_yaml(text, source="<string>"):
         raise DataError(f"{source}: invalid YAML: {exc}") from None
 
 
-def load_yaml_file(path):
-    """Read and parse a YAML file (through util.parse_cache); unreadable files become DataError too."""
+def load_yaml_file(path, text=None):
+    """Read and parse a YAML file (through util.parse_cache); unreadable files become DataError too.
+    `text`: the content the file is to hold (not written yet), parsed in place of reading it."""
     from confrt.util import parse_cache
 
-    try:
-        text = _read_text(path)
-    except DataError:
-        parse_cache.forget(os.path.abspath(path))
-        raise
+    if text is None:
+        try:
+            text = _read_text(path)
+        except DataError:
+            parse_cache.forget(os.path.abspath(path))
+            raise
     return parse_cache.parsed(os.path.abspath(path), text, lambda: load_yaml(text, path))
 
 
-def load_json_file(path):
+def load_json_file(path, text=None):
     """Read and parse a JSON file (None when it holds only white space), with the same
-    one-line DataErrors: unreadable, not UTF-8, 'path:line:col: invalid JSON: problem'."""
-    return load_json(_read_text(path), path)
-
-
-def load_json(text, path="<string>"):
-    """Parse JSON text within the limits above (None when it holds only white space)."""
+    one-line DataErrors: unreadable, not UTF-8, 'path:line:col: invalid JSON: problem'.
+    `text`: the content the file is to hold, parsed in place of reading it."""
     import json
 
+    if text is None:
+        text = _read_text(path)
     if not text.strip():
         return None
     if len(text) > MAX_TEXT:
