@@ -51,16 +51,17 @@ class Pkcs7Keys:
         self._need(PUBLIC_KEY_OPTION, self.public_key, f"{where}: cannot decrypt")
         result = run_openssl(["smime", "-decrypt", "-inform", "DER", "-inkey", self.private_key,
                               "-recip", self.public_key], der, where)
+        wrong_key = DataError(f"{where}: cannot decrypt: the private key {_shown(self.private_key)} does not "
+                              f"open it (wrong key pair)")
         if result.returncode == 4:
-            raise DataError(f"{where}: cannot decrypt: the private key {_shown(self.private_key)} does not "
-                            f"open it (wrong key pair)")
+            raise wrong_key
         if result.returncode != 0:
             raise DataError(f"{where}: cannot decrypt: {self._problem(result.stderr)}")
         try:
             return result.stdout.decode("utf-8")
         except UnicodeDecodeError:
-            raise DataError(f"{where}: cannot decrypt: the private key {_shown(self.private_key)} gives bytes "
-                            f"that are not UTF-8 text (wrong key pair?)") from None
+            # a wrong key now and then passes RSA's padding check and yields noise, not an error
+            raise wrong_key from None
 
     def encrypt(self, text, where):
         """ENC[PKCS7,...] of text (str or bytes) for the public key, one line."""
