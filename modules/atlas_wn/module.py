@@ -7,7 +7,8 @@ import os
 import re
 import shlex
 
-from confrt.engine.module import CompileError, Param
+from confrt.engine.module import Param
+from confrt.errors import CompileError
 
 DOC = "ATLAS worker node: HEP_OSlibs, /etc/profile.d/atlas.sh and .csh (setupATLAS, FRONTIER_SERVER)"
 

@@ -16,7 +16,8 @@ cache from it). It is only computed when some module reads it.
 import os
 import re
 
-from confrt.engine.module import CompileError, Param
+from confrt.engine.module import Param
+from confrt.errors import CompileError
 
 DOC = "Ephemeral (instance store) disks: one file system or a RAID0, mounted at /scratch"
 

@@ -10,7 +10,8 @@ status in the run's report (steps.first_boot_commands). A `background` command i
 """
 import re
 
-from confrt.engine.module import CompileError, Param
+from confrt.engine.module import Param
+from confrt.errors import CompileError
 
 DOC = "commands run once per instance as their user, after the apply (confrt run)"
 

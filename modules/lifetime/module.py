@@ -11,7 +11,8 @@ import json
 import os
 import shlex
 
-from confrt.engine.module import CompileError, Param
+from confrt.engine.module import Param
+from confrt.errors import CompileError
 
 DOC = "VM lifetime: deadline from boot, HTCondor drain, hooks, shutdown"
 

@@ -16,7 +16,8 @@ import os
 import re
 import sys
 
-from confrt.engine.module import CompileError, Param
+from confrt.engine.module import Param
+from confrt.errors import CompileError
 
 DOC = "Refuse the metadata service (169.254.169.254) to every user but root"
 

@@ -11,7 +11,8 @@ import os
 import re
 import shlex
 
-from confrt.engine.module import CompileError, Param
+from confrt.engine.module import Param
+from confrt.errors import CompileError
 
 DOC = "OSG worker node: wn-client, CA certificates, fetch-crl, vomses/vomsdir, osg.sh, user namespaces"
 

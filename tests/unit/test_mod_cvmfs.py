@@ -108,7 +108,7 @@ def cvmfs_warnings(tmp_path, data):
 def test_direct_is_said_and_a_fallback_proxy_offered(tmp_path, proxy, fallback, warned):
     """A worker with no proxy got CVMFS_HTTP_PROXY=DIRECT silently, and '...;DIRECT' sends the fleet to the
     Stratum 1s when the squids fail: a warning; CVMFS_FALLBACK_PROXY is the way to list other proxies."""
-    data = dict(BASE, **{"cvmfs::http_proxy": proxy})
+    data = dict(BASE, **{"cvmfs::http_proxy": proxy, "cvmfs::allow_direct": False})  # as the worker role
     if fallback:
         data["cvmfs::fallback_proxy"] = fallback
     catalog, warnings = cvmfs_warnings(tmp_path, data)
