@@ -54,15 +54,77 @@ read (it costs nothing unless read), with the module's own parameters. A fact
 given in facts_dir or --facts still wins. Two included modules may not publish
 the same name. Example, modules/ephemeral_disk: FACTS = {"ephemeral_disk":
 disk_fact}, read by condor and cvmfs as facts.get("ephemeral_disk.mountpoint").
+
+The module API: a module uses confrt only through its `ctx` (ModuleContext, below) and the
+names of this file listed in __all__, never through confrt.resources or other internals
+(tests/unit/test_module_api.py checks every built-in module):
+
+    Param                       a parameter of PARAMS (confrt.engine.params)
+    CompileError                what declare() raises on bad data: one line, file and key first
+    absolute_path(value)        Param check: an absolute path, normalised ('/etc//x/' -> '/etc/x')
+    resource_type(name)         a registered resource type, to check data with the type's own rules
+                                before declaring: .param(attribute).convert(value) (the value as
+                                the type takes it, or ValueError), .param(attribute).choices,
+                                .validate(attrs) (the checks across attributes, ValueError)
+    resource_type_names()       the names of the registered resource types, sorted
+    read_text(path)             a local file's text read at compile time (sshkeys: the owner's
+                                key), None when it does not exist; no link others could plant is
+                                followed; CompileError when it cannot be read
+    selinux_labelling(facts)    a RedHat-family host with SELinux enabled: paths off a package's
+                                defaults need their file context (selinux_fcontext)
+    cache_location(facts, configured, subdir, default), on_scratch(facts, path),
+    cache_budget_mb(facts)      caches on the ephemeral disk (confrt/util/scratch_disk.py)
 """
 import functools
 import os
 import re
 
-from confrt.engine.params import Param  # noqa: F401  (re-exported for module authors)
+from confrt.engine.params import Param
 from confrt.errors import CompileError
+from confrt.util.scratch_disk import cache_budget_mb, cache_location, on_scratch
+from confrt.util.selinux import labelling as selinux_labelling
+
+#: What module code may import from confrt (the module API; see the docstring above).
+__all__ = ["Param", "CompileError", "absolute_path", "resource_type", "resource_type_names", "read_text",
+           "selinux_labelling", "cache_location", "on_scratch", "cache_budget_mb"]
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def absolute_path(value):
+    """Param check: an absolute, normalised path (the resource types' own check)."""
+    from confrt.resources._posix import absolute_path as check
+
+    return check(value)
+
+
+def resource_type(name):
+    """The registered resource type `name` (a ResourceType class); CompileError when there is none."""
+    from confrt.engine.plugins import resource_types
+
+    found = resource_types().get(name)
+    if found is None:
+        raise CompileError(f"no resource type named {name!r}")
+    return found
+
+
+def resource_type_names():
+    """The names of the registered resource types, sorted."""
+    from confrt.engine.plugins import resource_types
+
+    return resource_types().names()
+
+
+def read_text(path):
+    """The text of the file at `path`, or None when it does not exist; CompileError naming the
+    problem when it cannot be read (a link someone besides root could have planted on the way)."""
+    from confrt.resources._system import read_text as read
+    from confrt.resources.base import ResourceFailed
+
+    try:
+        return read(path)
+    except ResourceFailed as exc:
+        raise CompileError(str(exc)) from None
 
 
 class Module:
@@ -217,13 +279,17 @@ class ModuleContext:
     """What declare(params, facts, ctx) gets as ctx: builds resources, renders templates.
 
     ctx.resource(type, title, **attrs)   a Resource declared by this module; attributes
-                                         that are not Python names go in attrs={...}
+                                         that are not Python names go in attrs={...};
+                                         declared_by="FILE: KEY" names the data that declared it
+                                         in its errors (default: "module NAME")
     ctx.template(name, **variables)      render templates/<name> (Jinja2, StrictUndefined);
                                          `params` and `facts` (a dict) are always defined
     ctx.file(name)                       absolute path of files/<name>, e.g. for `source`
     ctx.directories(*paths, **attrs)     directory resources for the folders the module owns:
                                          each path and each ancestor below the base system's
                                          folders (BASE_DIRECTORIES), all mode 0755 by default
+    ctx.sibling(name)                    the code of the module `name` beside this one (its
+                                         functions, e.g. vcluster parses keys with sshkeys')
     ctx.warn(message)                    a compile warning shown to the user
     ctx.is_sensitive(param_name)         the parameter is a secret (its Param or the data says so)
     ctx.origin(param_name)               the data file that gave the parameter its value
@@ -240,12 +306,13 @@ class ModuleContext:
         self.facts = facts
         self._warn = warn
 
-    def resource(self, type_name, title, attrs=None, **more):
+    def resource(self, type_name, title, attrs=None, declared_by=None, **more):
         from confrt.resources.base import Resource
 
         values = dict(attrs or {})
         values.update(more)
-        return Resource(type_name, title, values, module=self.name, declared_by=f"module {self.name}")
+        return Resource(type_name, title, values, module=self.name,
+                        declared_by=declared_by or f"module {self.name}")
 
     def directories(self, *paths, mode="0755", **attrs):
         """directory resources (with `mode` and `attrs`) for each of `paths` and each folder above
@@ -276,6 +343,12 @@ class ModuleContext:
         return render_template(os.path.join(self.path, "templates"), name,
                                dict({"params": self.params, "facts": template_facts(self.facts)}, **variables),
                                label=f"module {self.name}")
+
+    def sibling(self, name):
+        """The code of the module `name` in the folder this module's folder is in."""
+        if not self.path:
+            raise CompileError(f"module {self.name}: has no folder beside which to find module {name}")
+        return Module(name, path=os.path.join(os.path.dirname(self.path), name)).code
 
     def origin(self, param_name):
         if self._origin is None:

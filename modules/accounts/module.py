@@ -9,8 +9,7 @@ the user resource, whose password attribute is always redacted.
 import hashlib
 import re
 
-from confrt.engine.module import Param
-from confrt.errors import CompileError
+from confrt.engine.module import CompileError, Param, resource_type
 
 DOC = "Local users and groups, sudo rules in /etc/sudoers.d"
 
@@ -34,17 +33,15 @@ SUDO_FILE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def declare(params, facts, ctx):
-    from confrt.resources.group import GroupType
-    from confrt.resources.user import UserType
-
     groups = {}
     where = f"{ctx.origin('groups')}: accounts::groups"
     for name, fields in params["groups"].items():
-        groups[name] = checked(GroupType, name, fields or {}, {f: f for f in GROUP_FIELDS}, where)
+        groups[name] = checked(resource_type("group"), name, fields or {}, {f: f for f in GROUP_FIELDS},
+                               where)
     users = {}
     where = f"{ctx.origin('users')}: accounts::users"
     for name, fields in params["users"].items():
-        attrs = checked(UserType, name, fields or {}, USER_FIELDS, where)
+        attrs = checked(resource_type("user"), name, fields or {}, USER_FIELDS, where)
         if attrs.get("shell") is None and params["shell"] and attrs.get("ensure") != "absent":
             attrs["shell"] = params["shell"]
         users[name] = attrs

@@ -7,8 +7,7 @@ import os
 import re
 import shlex
 
-from confrt.engine.module import Param
-from confrt.errors import CompileError
+from confrt.engine.module import CompileError, Param
 
 DOC = "ATLAS worker node: HEP_OSlibs, /etc/profile.d/atlas.sh and .csh (setupATLAS, FRONTIER_SERVER)"
 

@@ -14,8 +14,7 @@ import os
 import re
 import sys
 
-from confrt.engine.module import Param
-from confrt.errors import CompileError
+from confrt.engine.module import CompileError, Param, cache_budget_mb, on_scratch
 
 DOC = "HTCondor manager/submit/execute roles, security, slots and confrt's health as ClassAds"
 
@@ -270,8 +269,6 @@ def _slot_values(params, facts):
 def reserved_disk(params, facts, execute):
     """RESERVED_DISK in MB: the data's, else, with EXECUTE on the ephemeral disk, the budget it keeps for
     the caches there (the CVMFS cache fills it while jobs run: the startd advertises the rest)."""
-    from confrt.util.scratch_disk import cache_budget_mb, on_scratch
-
     if params["reserved_disk_mb"] is not None:
         return params["reserved_disk_mb"]
     return cache_budget_mb(facts) if on_scratch(facts, execute) else None

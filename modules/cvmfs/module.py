@@ -7,8 +7,7 @@ import os
 import re
 import shlex
 
-from confrt.engine.module import Param
-from confrt.errors import CompileError
+from confrt.engine.module import CompileError, Param, cache_budget_mb, cache_location, selinux_labelling
 
 DOC = "CernVM-FS client: default.local, extra repositories, autofs or fstab mounts"
 
@@ -98,9 +97,7 @@ def declare(params, facts, ctx):
 def _selinux_labels(facts, ctx, cache_base):
     """On an EL host with SELinux enabled, a cache other than the package's /var/lib/cvmfs made and
     labelled cvmfs_cache_t (the CVMFS docs: the RPMs label only the default cache directory)."""
-    from confrt.util.selinux import labelling
-
-    if not labelling(facts) or cache_base.rstrip("/") == DEFAULT_CACHE_BASE:
+    if not selinux_labelling(facts) or cache_base.rstrip("/") == DEFAULT_CACHE_BASE:
         return []
     return [ctx.resource("directory", cache_base),
             ctx.resource("selinux_fcontext", cache_base, seltype="cvmfs_cache_t")]
@@ -171,8 +168,6 @@ def http_proxy(value, ctx, param="http_proxy"):
 def _cache(params, facts, ctx):
     """(CVMFS_CACHE_BASE, CVMFS_QUOTA_LIMIT): on the ephemeral disk when there is one, within the cache
     budget ephemeral_disk keeps on it from the jobs (the fact's cache_mb)."""
-    from confrt.util.scratch_disk import cache_budget_mb, cache_location
-
     cache_base, disk_mb = cache_location(facts, params["cache_base"], "cvmfs", DEFAULT_CACHE_BASE)
     budget = cache_budget_mb(facts) if disk_mb else 0
     quota = params["quota_limit_mb"]

@@ -7,9 +7,7 @@ confrt writes the two profile.d files directly: POSIX sh (`export NAME='value'`)
 """
 import re
 
-from confrt.engine.module import Param
-from confrt.errors import CompileError
-from confrt.resources._posix import absolute_path
+from confrt.engine.module import CompileError, Param, absolute_path
 
 DOC = "environment variables for sh and csh login shells (profile.d)"
 

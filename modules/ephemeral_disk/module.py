@@ -16,8 +16,7 @@ cache from it). It is only computed when some module reads it.
 import os
 import re
 
-from confrt.engine.module import Param
-from confrt.errors import CompileError
+from confrt.engine.module import CompileError, Param
 
 DOC = "Ephemeral (instance store) disks: one file system or a RAID0, mounted at /scratch"
 

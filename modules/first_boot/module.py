@@ -10,8 +10,7 @@ status in the run's report (steps.first_boot_commands). A `background` command i
 """
 import re
 
-from confrt.engine.module import Param
-from confrt.errors import CompileError
+from confrt.engine.module import CompileError, Param
 
 DOC = "commands run once per instance as their user, after the apply (confrt run)"
 

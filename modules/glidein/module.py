@@ -11,8 +11,7 @@ import json
 import os
 import shlex
 
-from confrt.engine.module import Module, Param
-from confrt.errors import CompileError
+from confrt.engine.module import CompileError, Param
 
 DOC = "glideinWMS VM pilot: user, proxy, the pilot service"
 
@@ -68,7 +67,7 @@ def declare(params, facts, ctx):
     if not (isinstance(lifetime_paths, dict) and {"script", "config_file", "hooks_dir"} <= set(lifetime_paths)):
         raise CompileError(f"module glidein: the fact 'lifetime' is {lifetime_paths!r}, not the lifetime module's "
                            f"paths: a fact of that name in facts.d or --facts hides them")
-    lifetime = Module("lifetime", path=os.path.join(os.path.dirname(ctx.path), "lifetime")).code
+    lifetime = ctx.sibling("lifetime")
     lifetime_script = lifetime_paths["script"]
     config = {
         "webbase": params["webbase"], "args": args, "user": user, "home": home, "proxy": proxy,

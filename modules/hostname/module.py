@@ -8,8 +8,7 @@ vcluster declares the same resources for the name pragma_boot gives
 """
 import re
 
-from confrt.engine.module import Param
-from confrt.errors import CompileError
+from confrt.engine.module import CompileError, Param
 
 DOC = "Host name: /etc/hostname and the running name"
 

@@ -11,8 +11,7 @@ import json
 import os
 import shlex
 
-from confrt.engine.module import Param
-from confrt.errors import CompileError
+from confrt.engine.module import CompileError, Param
 
 DOC = "VM lifetime: deadline from boot, HTCondor drain, hooks, shutdown"
 

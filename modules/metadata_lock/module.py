@@ -16,8 +16,7 @@ import os
 import re
 import sys
 
-from confrt.engine.module import Param
-from confrt.errors import CompileError
+from confrt.engine.module import CompileError, Param
 
 DOC = "Refuse the metadata service (169.254.169.254) to every user but root"
 

@@ -11,8 +11,7 @@ import os
 import re
 import shlex
 
-from confrt.engine.module import Param
-from confrt.errors import CompileError
+from confrt.engine.module import CompileError, Param
 
 DOC = "OSG worker node: wn-client, CA certificates, fetch-crl, vomses/vomsdir, osg.sh, user namespaces"
 

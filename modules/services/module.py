@@ -1,6 +1,5 @@
 """Services enabled at boot and kept running (CernVM's [cernvm] services)."""
-from confrt.engine.module import Param
-from confrt.errors import CompileError
+from confrt.engine.module import CompileError, Param, resource_type
 
 DOC = "services enabled at boot and kept running"
 
@@ -11,13 +10,11 @@ PARAMS = [
 
 
 def declare(params, facts, ctx):
-    from confrt.resources.service import ServiceType
-
     where = f"{ctx.origin('enabled')}: services::enabled"
     resources = []
     for index, name in enumerate(dict.fromkeys(params["enabled"])):
         try:
-            ServiceType.param("name").convert(name)
+            resource_type("service").param("name").convert(name)
         except ValueError as exc:
             raise CompileError(f"{where}[{index}]: {exc}") from None
         resources.append(ctx.resource("service", name, ensure="running", enable=True))

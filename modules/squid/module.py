@@ -9,8 +9,7 @@ import ipaddress
 import os
 import re
 
-from confrt.engine.module import Param
-from confrt.errors import CompileError
+from confrt.engine.module import CompileError, Param, cache_location, selinux_labelling
 
 DOC = "squid cache for CVMFS and Frontier: squid.conf validated by squid -k parse, cache dirs, service"
 
@@ -86,9 +85,7 @@ def declare(params, facts, ctx):
 def _selinux_labels(facts, ctx, cache_dir):
     """On an EL host with SELinux enabled, a cache_dir other than the package's labelled squid_cache_t
     (squid cannot use it otherwise)."""
-    from confrt.util.selinux import labelling
-
-    if not labelling(facts) or cache_dir.rstrip("/") in PACKAGED_CACHE_DIRS:
+    if not selinux_labelling(facts) or cache_dir.rstrip("/") in PACKAGED_CACHE_DIRS:
         return []
     return [ctx.resource("selinux_fcontext", cache_dir, seltype="squid_cache_t")]
 
@@ -159,8 +156,6 @@ def _backend(backend, ctx):
 
 def _cache(params, facts):
     """(cache_dir, its size in MB): on the ephemeral disk when there is one."""
-    from confrt.util.scratch_disk import cache_location
-
     cache_dir, disk_mb = cache_location(facts, params["cache_dir"], "squid", "/var/spool/squid")
     size = params["cache_dir_size"]
     if size is None and disk_mb:  # a disk of its own: 80%, leaving squid's swap state and logs room

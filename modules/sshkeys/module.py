@@ -12,8 +12,7 @@ import hashlib
 import os
 import re
 
-from confrt.engine.module import Param
-from confrt.errors import CompileError
+from confrt.engine.module import CompileError, Param, read_text, resource_type
 
 DOC = "SSH authorized keys per user, root's key from the metadata, the VM owner's key"
 
@@ -80,8 +79,6 @@ def key_resources(ctx, keys, exclusive, keep_existing=()):
 
 def parse_key(entry, where):
     """A key line or mapping -> {type, key, comment, options}; CompileError naming `where`."""
-    from confrt.resources.ssh_authorized_key import KEY_TYPES, key_blob_type
-
     if isinstance(entry, dict):
         unknown = set(entry) - {"type", "key", "comment", "options"}
         if unknown:
@@ -91,32 +88,34 @@ def parse_key(entry, where):
                "options": options if isinstance(options, list) else split_options(str(options))}
     elif isinstance(entry, str) and entry.strip() and "\n" not in entry.strip():
         key = parse_key_line(entry.strip())
-        if key["type"] not in KEY_TYPES:
+        if key["type"] not in key_types():
             raise CompileError(f"{where}: unknown key type {entry.split()[0]!r}")
     else:
         raise CompileError(f"{where}: expected a key line or a mapping, got {type(entry).__name__}")
-    if key["type"] not in KEY_TYPES:
+    if key["type"] not in key_types():
         raise CompileError(f"{where}: unknown key type {key['type']!r}")
     if not isinstance(key["key"], str) or not key["key"]:
         raise CompileError(f"{where}: no key")
-    try:
-        embedded = key_blob_type(key["key"])
+    try:  # the type's own checks: base64, the type the blob names
+        resource_type("ssh_authorized_key").validate({"ensure": "present", "type": key["type"],
+                                                      "key": key["key"]})
     except ValueError as exc:
         raise CompileError(f"{where}: {exc}") from None
-    if embedded != key["type"]:
-        raise CompileError(f"{where}: the key is of type {embedded!r}, not {key['type']!r}")
     if key["comment"] is not None:
         key["comment"] = " ".join(str(key["comment"]).split()) or None
     return key
 
 
+def key_types():
+    """The key types sshd knows: those of the ssh_authorized_key type."""
+    return resource_type("ssh_authorized_key").param("type").choices
+
+
 def parse_key_line(line):
     """'[options] type base64 [comment]' (sshd's AUTHORIZED_KEYS FILE FORMAT)."""
-    from confrt.resources.ssh_authorized_key import KEY_TYPES
-
     options = []
     first = line.split(None, 1)[0]
-    if first not in KEY_TYPES:
+    if first not in key_types():
         text, rest = take_options(line)
         options = split_options(text)
         line = rest
@@ -194,12 +193,9 @@ def parse_key_file(text, where):
 
 def read_local(path):
     """The file's text, or None when it does not exist."""
-    from confrt.resources._system import read_text
-    from confrt.resources.base import ResourceFailed
-
     try:
         return read_text(path)
-    except ResourceFailed as exc:
+    except CompileError as exc:
         raise CompileError(f"owner key: {exc}") from None
 
 

@@ -1,7 +1,5 @@
 """TCP buffer sysctls (CernVM's [tcpbuffers]): persistent, and never lowering a larger live value."""
-from confrt.engine.module import Param
-from confrt.errors import CompileError
-from confrt.resources._posix import absolute_path
+from confrt.engine.module import CompileError, Param, absolute_path, resource_type
 
 DOC = "TCP buffer sizes and related sysctls, persistent, only raised"
 
@@ -14,8 +12,6 @@ PARAMS = [
 
 
 def declare(params, facts, ctx):
-    from confrt.resources.sysctl import SysctlType
-
     where = f"{ctx.origin('sysctls')}: tcpbuffers::sysctls"
     resources = []
     for key, setting in sorted(params["sysctls"].items()):
@@ -31,7 +27,7 @@ def declare(params, facts, ctx):
         attrs = {"name": key, "value": setting, "only_raise": only_raise, "file": params["file"]}
         for name, value in attrs.items():
             try:
-                SysctlType.param(name).convert(value)
+                resource_type("sysctl").param(name).convert(value)
             except ValueError as exc:
                 raise CompileError(f"{where}: {key}: {exc}") from None
         resources.append(ctx.resource("sysctl", key, attrs=attrs))

@@ -6,10 +6,7 @@ are matched by MAC through the `networking.interfaces` fact. Unlike the old
 SysV script, the cluster key is a managed key of root (added once, not
 appended at every boot) and /etc/hosts keeps its other lines.
 """
-import os
-
-from confrt.engine.module import Module, Param
-from confrt.errors import CompileError
+from confrt.engine.module import CompileError, Param
 
 DOC = "pragma_boot virtual cluster node: hosts, resolv.conf, hostname, machine file, key, interfaces"
 
@@ -44,20 +41,15 @@ def declare(params, facts, ctx):
         resources.append(ctx.resource("file", params["machinefile"], mode="0644",
                                       content="".join(f"{name}\n" * cpus for name, cpus in cluster["nodes"])))
     if params["manage_hostname"]:
-        resources += sibling(ctx, "hostname").hostname_resources(ctx, cluster["hostname"], facts)
+        resources += ctx.sibling("hostname").hostname_resources(ctx, cluster["hostname"], facts)
     if params["key_user"] and cluster["key"]:
-        key = sibling(ctx, "sshkeys").parse_key(cluster["key"], f"{path}: <key>")
+        key = ctx.sibling("sshkeys").parse_key(cluster["key"], f"{path}: <key>")
         resources.append(ctx.resource("ssh_authorized_key", key["comment"] or "pragma_boot cluster key",
                                       user=params["key_user"], type=key["type"], key=key["key"],
                                       options=key["options"]))
     if params["manage_interfaces"]:
         resources += interface_files(ctx, cluster, facts)
     return resources
-
-
-def sibling(ctx, name):
-    """The code of another built-in module beside this one (hostname, sshkeys)."""
-    return Module(name, path=os.path.join(os.path.dirname(ctx.path), name)).code
 
 
 def interface_files(ctx, cluster, facts):
