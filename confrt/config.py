@@ -78,14 +78,15 @@ class Config:
         self.site_data = values["site_data"]
         self._site_checkout = None  # (path, commit) of the site data this process reads, once found
 
-    def effective_hiera_config(self):
+    def effective_hiera_config(self, site_data=None):
         """The configured hiera.yaml, or the packaged one when it does not exist. One under the
-        site data's `current` link is read in the checkout this process uses."""
+        site data's `current` link is read in the checkout this process uses (or in `site_data`,
+        the (directory, commit) of a candidate checkout)."""
         path = self.hiera_config
         if self.site_data["url"]:
             from confrt.site_data import in_checkout
 
-            path = in_checkout(self, path)
+            path = in_checkout(self, path, site_data)
         if os.path.exists(path):
             return path
         return packaged_hiera_config()
@@ -93,11 +94,12 @@ class Config:
     def as_dict(self):
         return {key: getattr(self, key) for key in _TOP}
 
-    def data_variables(self):
+    def data_variables(self, site_data=None):
         """confrt's own variables in the data's interpolation scope: %{confrt.local_data},
-        %{confrt.statedir} (module data derives paths from them, e.g. condor::summary_file)."""
+        %{confrt.statedir} (module data derives paths from them, e.g. condor::summary_file) and
+        %{confrt.site_data}, the checkout in use (or `site_data`: a candidate's (directory, commit))."""
         variables = {"local_data": self.local_data, "statedir": self.statedir}
-        checkout = self.site_data_checkout()
+        checkout = site_data or self.site_data_checkout()
         if checkout:  # else undefined: the levels naming it are skipped
             variables["site_data"] = checkout[0]
         return {"confrt": variables}
@@ -110,14 +112,6 @@ class Config:
 
             self._site_checkout = current_checkout(self) or ()
         return self._site_checkout or None
-
-    def with_site_data_checkout(self, directory, commit):
-        """A copy of this config that reads the site data in `directory` (a candidate checkout)."""
-        import copy
-
-        pinned = copy.copy(self)
-        pinned._site_checkout = (directory, commit) if directory else ()
-        return pinned
 
 
 def _check(path, where, key, value, types):

@@ -5,8 +5,8 @@ BOOT_WAIT_LOCK = 600  # seconds a boot run waits for another run's lock
 HELP = "the boot/hourly run: refresh userdata, converge, first-boot scripts, report"
 DESCRIPTION = """\
 What cron (@reboot and hourly) and the systemd units run. Under the run lock:
-refresh the userdata into local_data (always with --boot; hourly runs only
-when run.refresh_userdata is true), fetch the site data (site_data.url: only
+fetch the userdata, written to local_data once the data compiles with it (always
+with --boot; hourly runs only when run.refresh_userdata is true), fetch the site data (site_data.url: only
 signed commits, taken once the data compiles with them; see `confrt site-data
 status`), compile and apply the catalog, run this
 instance's first-boot scripts once (never in noop), write the report to

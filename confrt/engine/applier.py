@@ -22,7 +22,7 @@ BACKUP_DIR = "backup"
 class ApplyContext:
     """What providers get as self.ctx."""
 
-    def __init__(self, facts, statedir, noop=False, catalog=None, made_before=None):
+    def __init__(self, facts, statedir, noop=False, catalog=None, made_before=None, written_before=None):
         self.facts = facts
         self.statedir = statedir
         self.noop = noop
@@ -30,6 +30,8 @@ class ApplyContext:
         self.noop_changed = set()  # refs with changes a noop run found and did not make
         # folders a step before the apply makes (a noop: the userdata refresh it did not make) -> mode
         self.made_before = dict(made_before or {})
+        # files a step before the apply writes (a noop: the userdata it did not write) -> content
+        self.written_before = dict(written_before or {})
         self.warn_to = None  # where warn() writes (the Applier sets its report's error log)
         self.warned = set()
 
@@ -55,6 +57,14 @@ class ApplyContext:
         if self.noop and path in self.made_before:
             return True
         return self.catalog is not None and self.planned(self.catalog.creator(path))
+
+    def read_file(self, path):
+        """The bytes of the file at `path` (OSError when it cannot be read); in noop, of a file a step
+        before the apply writes (ctx.written_before), what the real run will find there."""
+        if self.noop and path in self.written_before:
+            return self.written_before[path]
+        with open(path, "rb") as handle:
+            return handle.read()
 
     def run(self, argv, timeout=300, env=None, cwd=None, input=None, user=None):
         """confrt.util.proc.run: argv list, timeout, never a shell."""
@@ -123,6 +133,7 @@ class Applier:
                 self.done[resource.ref] = "skipped"
                 continue
             self.process(resource, order)
+        self.report.log_edits()
         self.save_pending()
         return self.report
 

@@ -19,11 +19,18 @@ CLASSES_MERGE = {"strategy": "unique", "knockout_prefix": "--"}
 
 
 class CompileEnv:
-    """What ResourceType.prepare() may use at compile time: facts, module templates and files."""
+    """What ResourceType.prepare() may use at compile time: facts, module templates and files;
+    written_before: {path: content} of the files a step before the apply writes (confrt run's
+    userdata, written once this compile has succeeded)."""
 
-    def __init__(self, facts, modules):
+    def __init__(self, facts, modules, written_before=None):
         self.facts = facts
         self.modules = modules
+        self.written_before = written_before or {}
+
+    def is_file(self, path):
+        """True when `path` is a file, or is one a step before the apply writes."""
+        return path in self.written_before or os.path.isfile(path)
 
     def _module_path(self, spec, folder):
         if os.path.isabs(spec):
@@ -48,8 +55,9 @@ class CompileEnv:
 class Compiler:
     """compile() -> a finalized Catalog; warnings go to warn(message)."""
 
-    def __init__(self, store, facts, modules, types, warn=print):
+    def __init__(self, store, facts, modules, types, warn=print, written_before=None):
         self.store = store
+        self.written_before = written_before
         self.facts = facts
         self.modules = modules
         self.types = types
@@ -62,7 +70,7 @@ class Compiler:
         self.classes = self.select_classes()
         self.knocked_out = self.select_knocked_out()
         catalog = Catalog(self.types)
-        env = CompileEnv(self.facts, self.modules)
+        env = CompileEnv(self.facts, self.modules, self.written_before)
         included = [self.modules[name] for name in self.classes]
         undone = [self.modules[name] for name in self.knocked_out]
         sensitive, secrets = {}, {}

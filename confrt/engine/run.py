@@ -1,6 +1,7 @@
 """One run, phase by phase: facts -> data -> compile -> apply -> report.
 
-Shared by `confrt apply` and `confrt modules show` (which stops after the data).
+Shared by `confrt apply`, `confrt run` (which may compile with a Candidate first) and
+`confrt modules show` (which stops after the data).
 """
 import contextlib
 import os
@@ -11,37 +12,60 @@ def warn(message):
     print(f"confrt: warning: {message}", file=sys.stderr)
 
 
-def load_facts(config, facts_file=None, role=None):
-    """This host's facts (facts_dir, --facts FILE, --role) plus the facts plugins register."""
+class Candidate:
+    """New data a run compiles with before it takes it (`confrt run`): nothing of it is written or
+    switched to until that compile has succeeded. None of each: the data in use.
+
+    files      {path: content} the userdata writes (local_data, write_files...): the compile reads
+               them from memory (the data store, a file's source) in place of the files on disk
+    site_data  (directory, commit) of a new site data checkout, read in place of `current`
+    """
+
+    def __init__(self, files=None, site_data=None):
+        self.files = files or {}
+        self.site_data = site_data
+
+
+IN_USE = Candidate()
+
+
+def load_facts(config, facts_file=None, role=None, candidate=IN_USE):
+    """This host's facts (facts_dir, --facts FILE, --role) plus the facts plugins register; the role
+    from local_data is the candidate's."""
     from confrt.engine.plugins import plugin_manager
     from confrt.facts import Facts
 
     facts = Facts.for_config(config, facts_file, role)
+    if config.local_data in candidate.files:
+        from confrt.facts.role import role_from_local_data
+
+        facts.register("role", lambda: role_from_local_data(config.local_data, candidate.files[config.local_data]))
     plugin_manager().hook.confrt_facts(facts=facts)
     return facts
 
 
-def open_store(config, facts, modules, extra_data=None):
-    """The DataStore for this run: the hierarchy, module data, and an optional top layer."""
+def open_store(config, facts, modules, extra_data=None, candidate=IN_USE):
+    """The DataStore for this run: the hierarchy (with the candidate's data), module data, and an
+    optional top layer."""
     from confrt.data import DataStore
     from confrt.errors import DataError
 
     if extra_data and not os.path.isfile(extra_data):
         raise DataError(f"{extra_data}: --data file not found")
     module_data = {name: module.data_dir for name, module in modules.items() if module.data_dir}
-    return DataStore(config.effective_hiera_config(), facts,
-                     variables=config.data_variables(),
-                     module_data=module_data, top_data=extra_data)
+    return DataStore(config.effective_hiera_config(candidate.site_data), facts,
+                     variables=config.data_variables(candidate.site_data),
+                     module_data=module_data, top_data=extra_data, in_memory=candidate.files)
 
 
-def compile_catalog(config, facts, extra_data=None, warn=warn):
+def compile_catalog(config, facts, extra_data=None, warn=warn, candidate=IN_USE):
     """(catalog, compiler) for this host; raises CompileError/DataError before any change."""
     from confrt.engine.compiler import Compiler
     from confrt.engine.plugins import modules, resource_types
 
     found = modules(config)
-    store = open_store(config, facts, found, extra_data)
-    compiler = Compiler(store, facts, found, resource_types(), warn=warn)
+    store = open_store(config, facts, found, extra_data, candidate)
+    compiler = Compiler(store, facts, found, resource_types(), warn=warn, written_before=candidate.files)
     return compiler.compile(), compiler
 
 
@@ -81,27 +105,30 @@ def fatal_reported(config, report):
         raise
 
 
-def compile_phases(config, report, facts_file=None, extra_data=None, role=None):
-    """(facts, catalog): the facts and compile phases; raises before any change."""
+def compile_phases(config, report, facts_file=None, extra_data=None, role=None, candidate=IN_USE):
+    """(facts, catalog): the facts and compile phases, with the candidate's data; raises before
+    any change."""
     with report.phase("facts"):
-        facts = load_facts(config, facts_file, role)
+        facts = load_facts(config, facts_file, role, candidate)
     with report.phase("compile"):
         from confrt.engine.report import data_version
 
-        catalog = compile_catalog(config, facts, extra_data)[0]
+        catalog = compile_catalog(config, facts, extra_data, candidate=candidate)[0]
         report.data_version = data_version(catalog)
-        checkout = config.site_data_checkout()
+        checkout = candidate.site_data or config.site_data_checkout()
         report.site_data_commit = checkout[1] if checkout else None
     return facts, catalog
 
 
-def apply_phase(config, report, facts, catalog, tags=None, made_before=None):
+def apply_phase(config, report, facts, catalog, tags=None, made_before=None, written_before=None):
     """Converge to the catalog (or, when the report is noop, only find what would change);
-    made_before: the folders a step before it makes ({path: mode}; a noop's userdata refresh)."""
+    made_before and written_before: the folders ({path: mode}) and files ({path: content}) a step
+    before it writes (a noop's userdata step, which writes nothing)."""
     from confrt.engine.applier import ApplyContext, Applier
 
     with report.phase("apply"):
-        ctx = ApplyContext(facts, config.statedir, noop=report.noop, made_before=made_before)
+        ctx = ApplyContext(facts, config.statedir, noop=report.noop, made_before=made_before,
+                           written_before=written_before)
         Applier(catalog, ctx, report, tags).run()
 
 

@@ -87,18 +87,24 @@ class Change:
     old, new  current and wanted values (shown via repr, unless sensitive)
     message   the human text; default "<property> changed '<old>' to '<new>'"
     diff      optional unified diff (file content), omitted when sensitive
+    edit      (path, text before, text after) when the change edits a text file that other
+              resources may edit too (sysctl.d lines, fstab entries, authorized keys, line):
+              instead of a diff per change, a noop shows one diff per such file, after the
+              change lines, from the text the run found to the one it leaves (Report.log_edits);
+              the texts are dropped when sensitive (the file then shows no diff)
     sensitive redact old/new/diff; the message must then not contain them either
               (pass a checksum-only message; Change builds one by default)
     """
 
-    __slots__ = ("property", "old", "new", "message", "diff", "sensitive")
+    __slots__ = ("property", "old", "new", "message", "diff", "edit", "sensitive")
 
-    def __init__(self, property, old, new, message=None, diff=None, sensitive=False):
+    def __init__(self, property, old, new, message=None, diff=None, sensitive=False, edit=None):
         self.property = property
         self.old = old
         self.new = new
         self.sensitive = sensitive
         self.diff = None if sensitive else diff
+        self.edit = (edit[0], None, None) if sensitive and edit else edit
         if message is None:
             if sensitive:
                 message = f"{property} changed {REDACTED}"
@@ -194,6 +200,8 @@ class Provider:
     ctx.planned(ref) / ctx.will_exist(path): in noop, what earlier resources would have changed
     or made, so a noop reads the state the real run will find), ctx.warn(line) (a warning about
     the system, once a run, noop or not: _posix.warn_if_open names a folder others can write),
+    ctx.read_file(path) (a file the resource reads, such as file's source: in noop, what a step
+    before the apply would have written there),
     self.prefetched, and in refresh() self.applied_changes (the changes this run
     just made to the resource: a service it just started needs no restart).
     """

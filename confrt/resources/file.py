@@ -48,8 +48,7 @@ class PosixFileProvider(Provider):
             return resource["content"].encode("utf-8")
         if resource.get("source") is not None:
             try:
-                with open(resource["source"], "rb") as handle:
-                    return handle.read()
+                return self.ctx.read_file(resource["source"])
             except OSError as exc:
                 raise ResourceFailed(f"source {resource['source']}: {exc.strerror}") from None
         return None
@@ -217,7 +216,7 @@ class FileType(ResourceType):
     def prepare(cls, resource, env):
         if resource.get("source") is not None:
             source = env.module_file(resource["source"])
-            if not os.path.isfile(source):
+            if not env.is_file(source):
                 raise ValueError(f"source: {source}: no such file")
             resource.attrs["source"] = source
         if resource.get("template") is not None:

@@ -52,11 +52,12 @@ def current_checkout(config):
     return path, os.path.basename(path)
 
 
-def in_checkout(config, path):
+def in_checkout(config, path, candidate=None):
     """`path`, or, when it lies under the `current` link, the same file in the checkout `config`
-    reads (a hiera.yaml kept in the repository is read from the commit the run compiles with)."""
+    reads or in the `candidate` (directory, commit): a hiera.yaml kept in the repository is read
+    from the commit the run compiles with."""
     link = os.path.join(site_dir(config), CURRENT) + os.sep
     if not path.startswith(link):
         return path
-    checkout = config.site_data_checkout()
+    checkout = candidate or config.site_data_checkout()
     return os.path.join(checkout[0], path[len(link):]) if checkout else path

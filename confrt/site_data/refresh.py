@@ -1,8 +1,8 @@
 """The site data step of `confrt run`: fetch, verify, check out; the runner compiles, then take or refuse.
 
     site = fetch_site_data(config, report)    # None when site_data.url is not set
-    ... compile with site.pinned(config) when site.candidate, else with the data in use ...
-    site.take(report)  |  site.refuse(report, why)
+    ... compile with Candidate(site_data=site.candidate) when there is one, else with the data in use ...
+    site.take(report)  |  site.refuse(report, compile_error)
     site.close()
 
 Every outcome is the summary's step `site_data` (ok or failed: exit bit 4), with one line on
@@ -20,10 +20,11 @@ from confrt.site_data.git import Git, redacted_url
 _REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/+-]+$")
 
 
-def fetch_site_data(config, report):
+def fetch_site_data(config, report, userdata_files=None):
     """The step's first half (site_data.url is set); -> SiteData, its candidate None when there is
-    nothing new to take (the step is then recorded already)."""
-    site = SiteData(config, report.noop)
+    nothing new to take (the step is then recorded already). `userdata_files`: {path: content} the
+    run's userdata writes once compiled, whose local_data's role the ref's %{facts} see."""
+    site = SiteData(config, report.noop, userdata_files)
     with report.phase(STEP):
         try:
             site.fetch()
@@ -39,16 +40,17 @@ def fetch_site_data(config, report):
     return site
 
 
-def expand_ref(config, template):
-    """site_data.ref with its %{facts} expanded (`%{facts.role}`, `%{networking.domain}`)."""
+def expand_ref(config, template, userdata_files=None):
+    """site_data.ref with its %{facts} expanded (`%{facts.role}`, `%{networking.domain}`; the role
+    of the local_data in `userdata_files` when it holds one)."""
     text = template
     if "%{" in template:
         from confrt.data.interpolate import Interpolator
         from confrt.data.scope import Scope
-        from confrt.engine.run import load_facts
+        from confrt.engine.run import Candidate, load_facts
         from confrt.errors import DataError
 
-        scope = Scope(load_facts(config), config.data_variables())
+        scope = Scope(load_facts(config, candidate=Candidate(userdata_files)), config.data_variables())
         try:
             text, undefined = Interpolator(scope, None).path(template, "site_data.ref")
         except DataError as exc:
@@ -64,8 +66,9 @@ def expand_ref(config, template):
 class SiteData:
     """One run's site data step; `candidate` is (directory, commit) to compile with, or None."""
 
-    def __init__(self, config, noop):
+    def __init__(self, config, noop, userdata_files=None):
         self.config = config
+        self.userdata_files = userdata_files
         self.settings = config.site_data
         self.noop = noop
         self.url = redacted_url(self.settings["url"])
@@ -77,7 +80,7 @@ class SiteData:
     # -- the fetch --------------------------------------------------------
 
     def fetch(self):
-        self.ref = expand_ref(self.config, self.settings["ref"])
+        self.ref = expand_ref(self.config, self.settings["ref"], self.userdata_files)
         git = self._temporary_git() if self.noop else self.checkouts.prepare(self._git)
         git.use_token()
         self.tip = git.fetch(self.ref)
@@ -114,10 +117,6 @@ class SiteData:
                 handle.write(objects + "\n")
         return git
 
-    def pinned(self, config):
-        """`config` reading the candidate checkout."""
-        return config.with_site_data_checkout(*self.candidate)
-
     # -- outcomes ---------------------------------------------------------
 
     def unchanged(self, report):
@@ -149,12 +148,12 @@ class SiteData:
         self.in_use = (directory, commit)
         self._record(report, "ok", state=state, taken=commit, **details)
 
-    def refuse(self, report, reason):
-        """The candidate's data does not compile: forget it, keep the data in use."""
+    def refuse(self, report, error):
+        """The candidate's data does not compile (`error`): forget it, keep the data in use."""
         directory, commit = self.candidate
         if not self.noop:
             self.checkouts.discard(directory)
-        self.fail(report, f"commit {commit}: refused: {reason}")
+        self.fail(report, f"commit {commit}: refused: its data does not compile: {error}")
 
     def fail(self, report, error):
         kept = self.in_use[1] if self.in_use else None

@@ -1,4 +1,5 @@
-"""Fetch -> decode -> plan -> write: the one path `confrt userdata fetch` and `confrt run` use."""
+"""Fetch -> decode -> plan -> write: the one path `confrt userdata fetch` and `confrt run` use
+(the run writes only once its data compiled with the new local_data: UserdataStep)."""
 
 
 def fetch_and_decode(config, source=None):
@@ -34,3 +35,95 @@ def refresh_local_data(config, source=None, noop=False):
     if not noop:
         apply_writes(config, writes)
     return fetched, decoded, writes
+
+
+STEP = "userdata"
+
+
+def refresh_userdata(config, report):
+    """The userdata step of `confrt run`: fetch and decode, write nothing yet; -> UserdataStep."""
+    step = UserdataStep(config, report.noop)
+    if not config.userdata["sources"]:
+        report.step(STEP, "skipped", reason="userdata.sources is empty")
+    else:
+        step.fetch(report)
+    return step
+
+
+class UserdataStep:
+    """One run's userdata: fetched and decoded first, written only once the run's data compiled with
+    what it writes (`candidate`: local_data, write_files... read from memory), so userdata whose data
+    does not compile writes nothing at all.
+
+        step = refresh_userdata(config, report)
+        ... compile with step.candidate ({path: content} it writes; None: nothing to write) ...
+        step.take(report)  |  step.refuse(report, error)
+
+    A noop's take() writes nothing: it names what the run would write, and the apply then finds what
+    the real run would (`written` {path: content} and `made` {folder: mode}). `scripts`: the first-boot
+    scripts the take stores (or would).
+    """
+
+    def __init__(self, config, noop):
+        self.config = config
+        self.noop = noop
+        self.fetched = self.writes = self.candidate = None
+        self.scripts, self.written, self.made = [], {}, {}
+
+    def fetch(self, report):
+        from confrt.errors import ConfrtError
+
+        try:
+            with report.phase(STEP):
+                self.fetched, decoded, writes = refresh_local_data(self.config, noop=True)
+        except ConfrtError as exc:
+            return self.keep(report, str(exc))
+        except Exception as exc:  # a bug in a parser must not stop the fleet from converging
+            return self.keep(report, f"internal error ({type(exc).__name__}); "
+                                     "`confrt userdata show --debug` shows it")
+        for warning in decoded.warnings:
+            report.err.write(f"confrt: warning: {warning}\n")  # each names its part: "userdata: ..."
+        self.writes = writes
+        self.candidate = {write.path: write.content for write in writes} or None
+
+    def take(self, report):
+        """Write the files (in noop: name them); -> False when a write failed: the step failed,
+        and the local_data in use stays."""
+        from confrt.errors import ConfrtError
+        from confrt.userdata import local
+
+        if self.writes is None:  # failed, refused or skipped
+            return True
+        config, writes = self.config, self.writes
+        if self.noop:
+            self.made = local.folders_made_by(config, writes)
+            self.written = {write.path: write.content for write in writes}
+        else:
+            try:
+                with report.phase(STEP):
+                    local.apply_writes(config, writes)
+            except ConfrtError as exc:
+                self.keep(report, str(exc))
+                return False
+        verb = "would write" if self.noop else "wrote"
+        for write in writes:
+            report.out.write(f"confrt: userdata from {self.fetched.source}: {verb} {write.describe()}\n")
+        report.step(STEP, "ok", source=self.fetched.source, written=[write.path for write in writes])
+        self.scripts = [write.path for write in writes if write.path.startswith(local.scripts_dir(config))]
+        return True
+
+    def refuse(self, report, error):
+        """The data does not compile with the new local_data and files (`error`): nothing of the
+        userdata is written."""
+        self.keep(report, f"the new local_data does not compile: {error}")
+
+    def keep(self, report, error):
+        """The step failed: the local_data in use stays, and nothing is written."""
+        import os
+
+        self.writes = self.candidate = None
+        path = self.config.local_data
+        kept = path if os.path.exists(path) else None
+        report.step(STEP, "failed", error=error, kept_local_data=kept)
+        report.log_error(f"userdata: {error}; " + (f"keeping the last good {kept}" if kept else
+                                                   "no local_data yet: the build-time data only"))
