@@ -145,6 +145,7 @@ class Report:
         self.finished = None
         self.steps = {}            # name -> {"status": ok|failed|skipped, ...}: run steps besides the catalog
         self.data_version = None   # data_version() of the run's catalog: summary version.config
+        self.edits = {}            # noop: path -> [text found, text left, shown] of files resources share
         self.site_data_commit = None  # the site data's commit the run compiled with: version.config instead
 
     @contextlib.contextmanager
@@ -178,6 +179,8 @@ class Report:
         """Changes made (or, in noop, found); failure: why applying them failed. A failed resource
         logs no change line (none of them may have been made): its error line names what it
         attempted."""
+        if self.noop and not failure:
+            self._note_edits(resource, changes)
         if getattr(resource, "sensitive", None):
             changes = [_redacted_change(resource, change) for change in changes]
             failure = failure and redact_values(resource, failure)
@@ -213,6 +216,31 @@ class Report:
         self.out.write((f"{_CYAN}{line}{_RESET}" if self.color else line) + "\n")
         if self.noop and change.diff:
             self.out.write(self._colour_diff(change.diff) if self.color else change.diff)
+
+    def _note_edits(self, resource, changes):
+        """Remember the texts of the shared files these changes edit (Change.edit); a resource with
+        sensitive attributes (its line, key or value may be in the text) hides the file's diff."""
+        for change in changes:
+            if change.edit is None:
+                continue
+            path, old, new = change.edit
+            shown = not change.sensitive and not getattr(resource, "sensitive", None)
+            if path in self.edits:
+                self.edits[path][1:] = [new, shown and self.edits[path][2]]
+            else:
+                self.edits[path] = [old, new, shown]
+
+    def log_edits(self):
+        """After the change lines of a noop, one diff per file that several resources may edit (a
+        sysctl.d file, fstab, authorized_keys): from the text the run found to the one it leaves,
+        however many resources change it (each has its change line)."""
+        from confrt.resources.file import unified_diff
+
+        for path, (old, new, shown) in self.edits.items():
+            diff = shown and unified_diff((old or "").encode("utf-8"), new.encode("utf-8"), path)
+            if diff:
+                self.out.write(self._colour_diff(diff) if self.color else diff)
+        self.edits = {}
 
     def _colour_diff(self, diff):
         lines = []

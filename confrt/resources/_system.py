@@ -78,12 +78,17 @@ def first_plan(ctx, key):
     return True
 
 
-def content_change(path, old, new, sensitive=False):
-    """Change('content') of a text file (old None: created), with a unified diff unless sensitive."""
+def content_change(path, old, new, sensitive=False, shared=False):
+    """Change('content') of a text file (old None: created), with a unified diff unless sensitive;
+    shared: a file other resources may edit too (a sysctl.d file, fstab), whose diff the report
+    shows once per run (Change.edit) in place of one per change."""
     from confrt.resources.file import checksum, unified_diff
 
     old_bytes, new_bytes = (old or "").encode("utf-8"), new.encode("utf-8")
     message = f"created {path}" if old is None else f"content of {path} changed"
+    if shared:
+        return Change("content", None if old is None else checksum(old_bytes), checksum(new_bytes),
+                      message=message, edit=(path, old, new), sensitive=sensitive)
     return Change("content", None if old is None else checksum(old_bytes), checksum(new_bytes), message=message,
                   diff=unified_diff(old_bytes, new_bytes, path), sensitive=sensitive)
 

@@ -62,7 +62,7 @@ class LineProvider(Provider):
         if new == old:
             return []
         plan_text(self.ctx, self.resource["path"], new)
-        return [content_change(self.resource["path"], old, new)]
+        return [content_change(self.resource["path"], old, new, shared=True)]
 
     def apply(self, changes):
         old, new = self._wanted()

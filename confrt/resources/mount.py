@@ -91,7 +91,7 @@ class FstabProvider(Provider):
         wanted = self.resource
         old = read_planned(self.ctx, wanted["fstab"])
         new, previous = edit_fstab(old, wanted)
-        changes = [] if new == (old or "") else [content_change(wanted["fstab"], old, new)]
+        changes = [] if new == (old or "") else [content_change(wanted["fstab"], old, new, shared=True)]
         if changes:
             plan_text(self.ctx, wanted["fstab"], new)
         current = mounted(wanted["path"])

@@ -139,7 +139,7 @@ class AuthorizedKeysProvider(Provider):
         if old is None and self.resource["ensure"] == "absent":
             return [], None, (ssh_dir, path), (uid, gid), info
         new = edit_keys(old, self.resource, self.keep)
-        changes = [] if new == old else [content_change(path, old, new)]
+        changes = [] if new == old else [content_change(path, old, new, shared=True)]
         if changes:
             plan_text(self.ctx, path, new)
         if uid is not None:

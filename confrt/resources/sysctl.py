@@ -76,7 +76,7 @@ class SysctlProvider(Provider):
         live, wanted, old, new = self._state()
         found = []
         if old != new:
-            found.append(content_change(self.resource["file"], old, new))
+            found.append(content_change(self.resource["file"], old, new, shared=True))
             plan_text(self.ctx, self.resource["file"], new)
         if live != wanted:
             found.append(Change("value", live, wanted))

@@ -18,7 +18,10 @@ def test_buffers_raised_never_lowered_and_persistent(offline_scratch):
     scratch.run(["sysctl", "-w", "net.ipv4.tcp_wmem=4096 16384 4194304"], check=True)    # less
     scratch.run(["sysctl", "-w", "net.ipv4.tcp_timestamps=0"], check=True)
     data = {"classes": ["tcpbuffers"], "tcpbuffers::sysctls": dict(PER_NAMESPACE)}
-    converge(scratch, data)
+    noop = converge(scratch, data).noop.stdout
+    # four keys in one file: a change line each, the file's diff once (issue 19: it was diffed per key)
+    assert noop.count("--- /etc/sysctl.d/60-confrt-tcpbuffers.conf\n") == 1, noop
+    assert noop.count("/content: ") == 4 and noop.count("+net.ipv4.tcp_") == 4, noop
     assert live(scratch, "net.ipv4.tcp_rmem") == "4096 131072 33554432"   # never lowered, field by field
     assert live(scratch, "net.ipv4.tcp_wmem") == "4096 65536 16777216"     # raised
     assert live(scratch, "net.ipv4.tcp_timestamps") == "1"

@@ -20,7 +20,14 @@ def test_sysctl_cron_and_line(offline_scratch):
     system = offline_scratch
     system.run(["sysctl", "-w", f"{RMEM}=4096 131072 33554432"], check=True)  # the kernel allows more
     profile = system.read_text("/etc/profile")
-    system.noop_then_apply(_data())
+    real = system.noop_then_apply(_data())
+    # the two sysctls share a file: a change line each, its diff once (issue 19), in the noop only
+    noop = real.noop.stdout
+    assert sorted(line for line in noop.splitlines() if line.startswith("--- ")) == \
+        ["--- /etc/cron.d/fetch-crl", "--- /etc/profile", "--- /etc/sysctl.d/60-confrt-tcp.conf"], noop
+    assert "+net.core.somaxconn = 3333\n+net.ipv4.tcp_rmem = 4096 131072 33554432\n" in noop
+    assert sum(line.startswith("sysctl[") and "/content: " in line for line in noop.splitlines()) == 2
+    assert "--- " not in real.stdout
 
     assert system.run(["sysctl", "-n", "net.core.somaxconn"]).stdout.strip() == "3333"
     assert system.run(["sysctl", "-n", RMEM]).stdout.split() == ["4096", "131072", "33554432"]
