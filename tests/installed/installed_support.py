@@ -202,8 +202,12 @@ def make_site(root, data, levels=("common.yaml",), **config):
 # -- the README, executed -------------------------------------------------------------------
 
 def readme():
-    with open(os.path.join(TREE, "README.md")) as handle:
-        return handle.read()
+    """README.md and the docs/ pages it links, as one text: the sessions the tests run are in both."""
+    texts = []
+    for path in [os.path.join(TREE, "README.md")] + sorted(glob.glob(os.path.join(TREE, "docs", "*.md"))):
+        with open(path) as handle:
+            texts.append(handle.read())
+    return "\n".join(texts)
 
 
 def fenced_blocks(text, after):

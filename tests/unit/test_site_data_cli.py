@@ -57,14 +57,14 @@ def test_bad_site_data_settings_are_one_line(tmp_path, run_confrt, settings, mes
 
 
 def test_the_readme_example_is_a_valid_setting(tmp_path):
-    """README's `site_data:` example loads (and names keys that exist)."""
+    """docs/runs.md's `site_data:` example loads (and names keys that exist)."""
     import os
     import re
 
     from confrt.config import load_config
     from confrt_testing import REPO
 
-    with open(os.path.join(REPO, "README.md")) as handle:
+    with open(os.path.join(REPO, "docs", "runs.md")) as handle:
         section = handle.read().split("## Site data from git", 1)[1].split("\n## ", 1)[0]
     [example] = re.findall(r"```yaml\n(.*?)```", section, re.S)
     config = tmp_path / "confrt.yaml"
