@@ -17,6 +17,7 @@ remove   delete the table (or the chain and its jump)
 namespace (`unshare --net`) and listed there by the same nft or iptables that lists the
 live ones, so formatting that differs between versions never counts as a change.
 """
+import functools
 import os
 import shutil
 import subprocess
@@ -39,7 +40,9 @@ def must(argv, stdin=None):
     return result.stdout
 
 
+@functools.cache
 def backend():
+    """'nft', else 'iptables' (both iptables and ip6tables), found once per process."""
     if shutil.which("nft"):
         return "nft"
     if all(shutil.which(tool) for tool, _ in IPTABLES):
@@ -47,7 +50,7 @@ def backend():
     sys.exit("metadata_lock: neither nft nor iptables/ip6tables found: install nftables")
 
 
-def listing(directory):
+def listing():
     """The live rules as nft or iptables lists them; None when they are not there."""
     if backend() == "nft":
         result = run(["nft", "list", "table", "inet", TABLE])
@@ -111,7 +114,7 @@ def main(argv):
         sys.exit(__doc__.split("\n\n")[1])
     command, directory = argv[1], argv[2]
     if command == "check":
-        return 0 if listing(directory) == wanted(directory) else 1
+        return 0 if listing() == wanted(directory) else 1
     if command == "load":
         load(directory)
         return 0
@@ -121,7 +124,7 @@ def main(argv):
         remove()
         return 0
     load(directory)  # listing-fresh: only ever run inside `unshare --net`, by wanted()
-    sys.stdout.write(listing(directory) or "")
+    sys.stdout.write(listing() or "")
     return 0
 
 
