@@ -124,6 +124,8 @@ def test_a_file_that_passed_before_is_checked_again_after_the_upgrade(tmp_path, 
     monkeypatch.setattr(parse_cache, "_header", None)
     monkeypatch.setattr(yamlfile, "load_yaml", lambda text, source: {"x": 2})  # the old reader's result
     assert load_yaml_file(str(path)) == {"x": 2}
+    monkeypatch.setattr(yamlfile, "load_yaml", lambda text, source: pytest.fail("the entry was not cached"))
+    assert load_yaml_file(str(path)) == {"x": 2}  # the old confrt's entry is there, and it believed it
     monkeypatch.undo()
     monkeypatch.setenv("CONFRT_PARSE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(parse_cache, "_header", None)
