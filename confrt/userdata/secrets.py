@@ -120,6 +120,7 @@ def sensitive_keys(data, data_path, modules):
     marked sensitive, or lookup_options (the data file's, then the module data's, as the data
     store merges them) saying sensitive: true."""
     own = _options(data.get(LOOKUP_OPTIONS), f"{data_path}: {LOOKUP_OPTIONS}")
+    merged = {}  # module name -> own merged with its module data's lookup_options (read once)
     result = []
     for key in data:
         if not isinstance(key, str) or key == LOOKUP_OPTIONS:
@@ -132,7 +133,9 @@ def sensitive_keys(data, data_path, modules):
             if param is not None and param.sensitive:
                 result.append(key)
                 continue
-            options = _merged(own, _module_options(module))
+            if name not in merged:
+                merged[name] = _merged(own, _module_options(module))
+            options = merged[name]
         if _options_for(key, options).get("sensitive") is True:
             result.append(key)
     return result
