@@ -13,7 +13,7 @@ checkout into a temporary directory, and nothing under site_data.dir changes.
 import os
 import re
 
-from confrt.site_data import STEP, SiteDataError, current_checkout, site_dir
+from confrt.site_data import STEP, SiteDataError, site_dir
 from confrt.site_data.checkouts import Checkouts, now, read_state
 from confrt.site_data.git import Git, redacted_url
 
@@ -73,7 +73,7 @@ class SiteData:
         self.noop = noop
         self.url = redacted_url(self.settings["url"])
         self.checkouts = Checkouts(config)
-        self.in_use = current_checkout(config)
+        self.in_use = config.site_data_checkout()
         self.ref = self.tip = self.signature = self.candidate = None
         self._temp = None
 
