@@ -247,20 +247,23 @@ class CommandResult:
         return entry
 
 
-def command_key(config, command):
+def command_key(instance_id, command):
+    """The semaphore name of a command on the instance `instance_id` (current_instance_id())."""
     text = "\0".join([command["user"], command["command"], str(command["background"])])
-    return "command-" + instance_key(current_instance_id(config), hashlib.sha256(text.encode()).hexdigest())
+    return "command-" + instance_key(instance_id, hashlib.sha256(text.encode()).hexdigest())
 
 
 def first_boot_commands_pending(config, commands):
     """The commands (from the fact first_boot) not yet run on this instance."""
     done = os.path.join(state_dir(config), "done")
-    return [c for c in commands if not os.path.exists(os.path.join(done, command_key(config, c)))]
+    instance_id = current_instance_id(config)
+    return [c for c in commands if not os.path.exists(os.path.join(done, command_key(instance_id, c)))]
 
 
 def run_first_boot_commands(config, commands, settings, log):
     """Run each command as its user (runuser -l), mark it done; -> [CommandResult]."""
     results = []
+    instance_id = current_instance_id(config)
     for command in commands:
         if command["background"]:
             result = _start_background(config, command, settings["background_check"])
@@ -271,7 +274,7 @@ def run_first_boot_commands(config, commands, settings, log):
             log(f"{command['name']}: {line}")
         done = os.path.join(state_dir(config), "done")
         os.makedirs(done, mode=0o700, exist_ok=True)
-        atomic_write(os.path.join(done, command_key(config, command)), b"done\n", 0o600)
+        atomic_write(os.path.join(done, command_key(instance_id, command)), b"done\n", 0o600)
         results.append(result)
     return results
 
