@@ -98,10 +98,11 @@ def _build(args, config):
     extra = [parse_file_option(option) for option in args.file]
     if args.filemap:
         extra.extend(read_filemap(args.filemap))
-    if args.public_key and readable_problem(args.public_key):
+    problem = args.public_key and readable_problem(args.public_key)
+    if problem:
         from confrt.errors import UserdataError
 
-        raise UserdataError(f"--public-key {args.public_key}: {readable_problem(args.public_key)}")
+        raise UserdataError(f"--public-key {args.public_key}: {problem}")
     secrets = SecretsPolicy(config, args.public_key, args.clear_secrets,
                             warn=lambda message: print(f"confrt: warning: {message}", file=sys.stderr))
     userdata = build_userdata(args.datafile, config.local_data, extra, compress=args.gzip, secrets=secrets)
