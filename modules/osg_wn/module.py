@@ -64,10 +64,10 @@ def declare(params, facts, ctx):
     package_refs = [f"package[{name}]" for name in packages] if managed else []
     resources += _fetch_crl(params, ctx, managed, package_refs)
     resources += _vo_files(params, ctx, package_refs)
+    variables = environment(facts, params)
     if not params["wn_tmp"] and facts.get("ephemeral_disk.mountpoint"):
-        resources.append(ctx.resource("directory", environment(facts, params)["OSG_WN_TMP"], mode="1777"))
-    variables = list(environment(facts, params).items())
-    script = ctx.template("osg.sh.j2", variables=[(name, shlex.quote(value)) for name, value in variables])
+        resources.append(ctx.resource("directory", variables["OSG_WN_TMP"], mode="1777"))
+    script = ctx.template("osg.sh.j2", variables=[(name, shlex.quote(value)) for name, value in variables.items()])
     resources.append(ctx.resource("file", params["profile_script"], content=script, mode="0644"))
     if params["user_namespaces"]:
         resources.append(ctx.resource("sysctl", "user.max_user_namespaces", value=params["user_namespaces"],
