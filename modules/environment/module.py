@@ -5,6 +5,7 @@ CERNVM_ENVIRONMENT_VARS; the image's /etc/profile.d/cernvm.sh and cernvm.csh exp
 confrt writes the two profile.d files directly: POSIX sh (`export NAME='value'`) and csh
 (`setenv NAME 'value'`), each value single-quoted, so it reaches the shell literally.
 """
+import os
 import re
 
 from confrt.engine.module import CompileError, Param, absolute_path
@@ -24,8 +25,6 @@ PARAMS = [
 #: Debian's sources /etc/csh/login.d/* instead
 CSH_FILES = {"Debian": "/etc/csh/login.d/confrt-environment.csh"}
 CSH_FILE = "/etc/profile.d/confrt-environment.csh"
-#: folders made for a default csh file (Debian has /etc/csh/login.d only with a csh installed)
-CSH_FOLDERS = {"/etc/csh/login.d/confrt-environment.csh": ("/etc/csh", "/etc/csh/login.d")}
 
 
 def declare(params, facts, ctx):
@@ -36,7 +35,8 @@ def declare(params, facts, ctx):
     header = "# Managed by confrt (module environment): environment::variables\n"
     sh = "".join(f"export {name}={sh_quote(value)}\n" for name, value in variables.items())
     csh = "".join(f"setenv {name} {csh_quote(value)}\n" for name, value in variables.items())
-    folders = [ctx.resource("directory", path, mode="0755") for path in CSH_FOLDERS.get(csh_file, ())]
+    # a CSH_FILES folder is made (Debian has /etc/csh/login.d only with a csh installed)
+    folders = ctx.directories(os.path.dirname(csh_file)) if csh_file in CSH_FILES.values() else []
     return folders + [ctx.resource("file", params["sh_file"], mode="0644", content=header + sh),
                       ctx.resource("file", csh_file, mode="0644", content=header + csh)]
 
