@@ -188,11 +188,11 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 def job_environment(params, facts, ctx):
     """{name: value} every job gets: the facts named <module>_job_environment (the environment osg_wn and
     atlas_wn write to profile.d, which jobs never read), then condor::job_environment."""
-    names = facts.names() if callable(getattr(facts, "names", None)) else []
     variables = {}
-    for name in sorted(names):
-        if name.endswith("_job_environment") and isinstance(facts.get(name), dict):
-            variables.update(facts.get(name))
+    for name in facts.names():  # sorted
+        published = facts.get(name) if name.endswith("_job_environment") else None
+        if isinstance(published, dict):
+            variables.update(published)
     variables.update(params["job_environment"])
     for name, value in variables.items():
         if not isinstance(name, str) or not ENV_NAME.match(name) or not isinstance(value, (str, int, float)) \
