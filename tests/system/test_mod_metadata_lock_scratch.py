@@ -13,7 +13,10 @@ from scratch import CONFRT_STATE, diff_changes
 
 METADATA = "169.254.169.254"
 USERDATA = "/root/imds-userdata.yaml"
-SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "imds_serve.py")
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: The server and what it imports, copied in: the tree may sit under /tmp, which the scratch hides.
+SERVER_FILES = ("system/imds_serve.py", "unit/test_userdata_ec2.py", "unit/userdata_helpers.py")
+SERVER = "/root/imds/system/imds_serve.py"
 
 
 def reaches(system, user):
@@ -31,6 +34,9 @@ def vm(offline_scratch):
     system = offline_scratch
     system.run(["ip", "addr", "add", f"{METADATA}/32", "dev", "lo"], check=True)
     system.write_file(USERDATA, yaml.safe_dump({"classes": ["metadata_lock"]}))
+    for name in SERVER_FILES:
+        with open(os.path.join(TESTS, name), "rb") as handle:
+            system.write_file(f"/root/imds/{name}", handle.read())
     system.write_file("/etc/confrt/confrt.yaml", yaml.safe_dump(
         {"userdata": {"sources": ["ec2"], "timeout": 2, "total_timeout": 10}}))
     server = subprocess.Popen(system.enter_argv() + [sys.executable, SERVER, METADATA, USERDATA],
