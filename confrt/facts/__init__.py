@@ -26,6 +26,7 @@ BUILTIN = {
     "processors": "confrt.facts.hardware:processors",
     "system_uptime": "confrt.facts.hardware:system_uptime",
     "virtual": "confrt.facts.virtual:virtual",
+    "yum_repos": "confrt.facts.repositories:yum_repos",
 }
 
 # Leaves of an expensive fact that can be had cheaply: "networking.fqdn" (used by

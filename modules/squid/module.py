@@ -4,10 +4,17 @@ The new squid.conf replaces the old one only when `squid -k parse` accepts it
 (the file's validate_cmd): a bad acl fails that resource, the running squid
 keeps its configuration and is not reloaded. squid -k parse does not check
 units, so the sizes are checked here.
+
+frontier-squid (installed where an OSG or CERN Frontier repository is enabled)
+makes squid.conf itself at every start and reload, from its squid.conf.frontierdefault
+piped through customize.sh: there confrt writes customize.sh, which keeps the
+package's lines confrt does not set (its log rotation, its tuning) and appends
+confrt's squid.conf; the same `squid -k parse` checks what it makes.
 """
 import ipaddress
 import os
 import re
+import shlex
 
 from confrt.engine.module import CompileError, Param, cache_location, selinux_labelling
 
@@ -20,8 +27,21 @@ HOST = re.compile(r"^\.?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 #: Alibaba Cloud's metadata service
 METADATA_DESTINATIONS = ["169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128", "100.100.100.200/32"]
 DEFAULT_CACHE_MB = 50000
-#: the cache directories the squid packages label themselves (squid, frontier-squid)
-PACKAGED_CACHE_DIRS = ("/var/spool/squid", "/var/cache/squid")
+#: the cache directories the squid packages make and label themselves
+PACKAGED_CACHE_DIRS = {"squid": "/var/spool/squid", "frontier-squid": "/var/cache/squid"}
+FRONTIER = "frontier-squid"
+#: frontier-squid's start and reload run CUSTOMIZE with FRONTIER_DEFAULT on stdin: squid.conf is its output
+CUSTOMIZE = "customize.sh"
+FRONTIER_DEFAULT = "squid.conf.frontierdefault"
+#: directives of the package's default that confrt replaces even when its squid.conf has none of
+#: them: access rules are confrt's alone, and no SNMP without snmp_clients
+ALWAYS_REPLACED = ("http_access", "snmp_port", "snmp_access")
+#: ends the here-document of confrt's squid.conf in customize.sh
+END_OF_CONFIG = "CONFRT_SQUID_CONF"
+#: runs `squid ARGS -f CONF` on the squid.conf that customize.sh $1 makes from the package's default
+#: $2, as the package's start script would make it
+FROM_CUSTOMIZE = ('conf=$(mktemp) || exit 1; /bin/bash "$1" < "$2" > "$conf" && shift 2 && "$@" -f "$conf"; '
+                  'rc=$?; rm -f "$conf"; exit $rc')
 
 PARAMS = [
     Param("http_port", int, 3128, "the port clients use"),
@@ -30,7 +50,8 @@ PARAMS = [
     Param("backends", list, [], "if given, only these origins (host names, IPs or networks) may be "
           "fetched (amiconfig [squid] backends; unique merge)"),
     Param("cache_dir", str, None, "the ufs cache directory; default: <ephemeral disk>/squid when the "
-          "ephemeral_disk fact (module ephemeral_disk) exists, else /var/spool/squid"),
+          "ephemeral_disk fact (module ephemeral_disk) exists, else the package's own: /var/spool/squid "
+          "(frontier-squid: /var/cache/squid)"),
     Param("cache_dir_size", int, None, "cache size in MB; default: 80% of the ephemeral disk when the "
           "cache is on it, else half the file system it lands on, at most 50000"),
     Param("cache_mem", str, "128 MB", "memory cache size"),
@@ -47,45 +68,89 @@ PARAMS = [
     Param("config_file", str, "/etc/squid/squid.conf", "the configuration file"),
     Param("user", str, "squid", "the user squid runs as (owns the cache): squid on EL, proxy on Debian"),
     Param("binary", str, "/usr/sbin/squid", "the squid program"),
-    Param("package", str, "squid", "the package name"),
+    Param("package", str, None, "squid or frontier-squid; default: frontier-squid where one of "
+          "frontier_repositories is enabled (the yum_repos fact), else squid"),
+    Param("frontier_repositories", list, ["osg", "cern-frontier"], "ids of the dnf repositories that carry "
+          "frontier-squid (OSG's, CERN's; unique merge)"),
     Param("manage_package", bool, True, "install the package"),
-    Param("service", str, "squid", "the service name, kept enabled and running, reloaded on change"),
+    Param("service", str, None, "the service name, kept enabled and running, reloaded on change; default: "
+          "the package's (squid, frontier-squid)"),
 ]
 
 
 def declare(params, facts, ctx):
+    package = params["package"] or _package(params, facts)
     values = dict(params)
     values.update(_checked(params, ctx))
-    values["cache_dir"], values["cache_dir_size"] = _cache(params, facts)
+    values["cache_dir"], values["cache_dir_size"] = _cache(params, facts, PACKAGED_CACHE_DIRS.get(package))
     values["backends"] = sorted(_backend(b, ctx) for b in params["backends"])
     for name in ("denied_destinations", "snmp_clients"):
         values[name] = [_network(item, ctx, name) for item in params[name]]
     values["localnet"] = _clients(params, facts, ctx)
     config = ctx.template("squid.conf.j2", **values)
-    package = f"package[{params['package']}]" if params["manage_package"] else None
+    installed = f"package[{package}]" if params["manage_package"] else None
     squid, path, cache_dir = params["binary"], params["config_file"], values["cache_dir"]
-    labels = _selinux_labels(facts, ctx, cache_dir)
-    resources = [ctx.resource("package", params["package"])] if package else []
+    folder = os.path.dirname(path)
+    if package == FRONTIER:  # squid.conf is the package's: confrt writes what makes it
+        written = ctx.resource("file", os.path.join(folder, CUSTOMIZE), content=customize_script(config, ctx),
+                               mode="0755", require=installed,
+                               validate_cmd=_from_customize("%s", folder, [squid, "-k", "parse"]))
+        initialise = _from_customize(written.title, folder, [squid, "-z", "-N"])
+    else:
+        written = ctx.resource("file", path, content=config, mode="0644", require=installed,
+                               validate_cmd=[squid, "-k", "parse", "-f", "%s"])
+        initialise = [squid, "-z", "-N", "-f", path]
+    labels = _selinux_labels(facts, ctx, cache_dir, package)
+    resources = [ctx.resource("package", package)] if installed else []
     resources += [
-        ctx.resource("directory", os.path.dirname(path), mode="0755", require=package),
-        ctx.resource("file", path, content=config, mode="0644", require=package,
-                     validate_cmd=[squid, "-k", "parse", "-f", "%s"]),
+        ctx.resource("directory", folder, mode="0755", require=installed),
+        written,
         ctx.resource("directory", cache_dir, mode="0750", owner=params["user"], group=params["user"],
-                     require=package),
+                     require=installed),
         *labels,
-        ctx.resource("exec", f"squid -z {cache_dir}", command=[squid, "-z", "-N", "-f", path],
-                     creates=os.path.join(cache_dir, "00"),
-                     require=[f"file[{path}]", f"directory[{cache_dir}]"] + [r.ref for r in labels]),
-        ctx.resource("service", params["service"], ensure="running", enable=True, reload=True,
-                     require=f"exec[squid -z {cache_dir}]", subscribe=f"file[{path}]"),
+        ctx.resource("exec", f"squid -z {cache_dir}", command=initialise, creates=os.path.join(cache_dir, "00"),
+                     require=[written.ref, f"directory[{cache_dir}]"] + [r.ref for r in labels]),
+        ctx.resource("service", params["service"] or ("frontier-squid" if package == FRONTIER else "squid"),
+                     ensure="running", enable=True, reload=True, require=f"exec[squid -z {cache_dir}]",
+                     subscribe=written.ref),
     ]
     return resources
 
 
-def _selinux_labels(facts, ctx, cache_dir):
+def _package(params, facts):
+    """frontier-squid where a repository that carries it is enabled (OSG's advice), else squid."""
+    enabled = facts.get("yum_repos") or []
+    return FRONTIER if set(enabled) & set(params["frontier_repositories"]) else "squid"
+
+
+def customize_script(config, ctx):
+    """frontier-squid's customize.sh: the package's default squid.conf on stdin, without the lines
+    for what confrt's `config` sets (directives by name, acls by name), then `config`."""
+    words = [line.split() for line in config.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if END_OF_CONFIG in config.splitlines():
+        raise CompileError(f"{ctx.origin('extra_config')}: squid::extra_config: a line may not be {END_OF_CONFIG}")
+    replaced = sorted({w[0] for w in words if w[0] != "acl"} | set(ALWAYS_REPLACED))
+    acls = sorted({w[1] for w in words if w[0] == "acl" and len(w) > 1})
+    program = (f'BEGIN {{ split("{_awk_string(" ".join(replaced))}", d, " "); for (i in d) replaced[d[i]] = 1\n'
+               f'        split("{_awk_string(" ".join(acls))}", a, " "); for (i in a) acl[a[i]] = 1 }}\n'
+               '($1 in replaced) || ($1 == "acl" && ($2 in acl)) { next }\n'
+               '{ print }')
+    return ctx.template("customize.sh.j2", program=shlex.quote(program), config=config, end=END_OF_CONFIG)
+
+
+def _awk_string(text):
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _from_customize(script, folder, argv):
+    """`argv -f CONF` where CONF is what customize.sh `script` makes of the package's default."""
+    return ["/bin/sh", "-c", FROM_CUSTOMIZE, CUSTOMIZE, script, os.path.join(folder, FRONTIER_DEFAULT), *argv]
+
+
+def _selinux_labels(facts, ctx, cache_dir, package):
     """On an EL host with SELinux enabled, a cache_dir other than the package's labelled squid_cache_t
     (squid cannot use it otherwise)."""
-    if not selinux_labelling(facts) or cache_dir.rstrip("/") in PACKAGED_CACHE_DIRS:
+    if not selinux_labelling(facts) or cache_dir.rstrip("/") == PACKAGED_CACHE_DIRS.get(package):
         return []
     return [ctx.resource("selinux_fcontext", cache_dir, seltype="squid_cache_t")]
 
@@ -154,9 +219,9 @@ def _backend(backend, ctx):
     return "backend", "dstdomain", backend
 
 
-def _cache(params, facts):
-    """(cache_dir, its size in MB): on the ephemeral disk when there is one."""
-    cache_dir, disk_mb = cache_location(facts, params["cache_dir"], "squid", "/var/spool/squid")
+def _cache(params, facts, packaged):
+    """(cache_dir, its size in MB): on the ephemeral disk when there is one, else the package's own."""
+    cache_dir, disk_mb = cache_location(facts, params["cache_dir"], "squid", packaged or PACKAGED_CACHE_DIRS["squid"])
     size = params["cache_dir_size"]
     if size is None and disk_mb:  # a disk of its own: 80%, leaving squid's swap state and logs room
         size = max(disk_mb * 8 // 10, 100)

@@ -86,11 +86,15 @@ def scratch_disk(size_mb, mountpoint="/scratch"):
     return {"mountpoint": mountpoint, "devices": ["/dev/vdb"], "size_bytes": size_mb * 1024 * 1024}
 
 
-def assert_compile_error(run_confrt, tmp_path, data, problem, names_file=True):
-    """`confrt apply --noop` on `data` fails before any change with one line holding `problem`
-    (and the data file's path)."""
+def assert_compile_error(run_confrt, tmp_path, data, problem, names_file=True, facts=None):
+    """`confrt apply --noop` on `data` (and `--facts` holding `facts`) fails before any change with
+    one line holding `problem` (and the data file's path)."""
     env = make_site(tmp_path, data)
-    result = run_confrt("apply", "--noop", env=env)
+    facts_args = []
+    if facts:
+        facts_args = ["--facts", str(tmp_path / "facts.yaml")]
+        (tmp_path / "facts.yaml").write_text(yaml.safe_dump(facts))
+    result = run_confrt("apply", "--noop", *facts_args, env=env)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1 and len(lines) == 1, result.stderr
     assert lines[0].startswith("confrt: error: ") and problem in lines[0], lines[0]

@@ -1,0 +1,30 @@
+"""yum_repos: the ids of the enabled dnf/yum repositories (/etc/yum.repos.d/*.repo).
+
+What a module installs can depend on them: the squid module installs frontier-squid where an
+OSG (or CERN Frontier) repository is configured. Not a facter fact.
+"""
+import configparser
+import os
+
+REPOS_DIR = "/etc/yum.repos.d"
+#: dnf's own reading of `enabled`: 1/yes/true/on (any case); a repository is enabled by default
+FALSE = ("0", "no", "false", "off")
+
+
+def yum_repos(host):
+    """Sorted ids of the enabled repositories; [] without /etc/yum.repos.d (Debian). A file dnf
+    could not parse either is skipped (dnf then fails on it with its own message)."""
+    try:
+        names = sorted(name for name in os.listdir(host.path(REPOS_DIR)) if name.endswith(".repo"))
+    except OSError:
+        return []
+    enabled = set()
+    for name in names:
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            parser.read_string(host.read_text(f"{REPOS_DIR}/{name}", ""), source=name)
+        except configparser.Error:
+            continue
+        enabled.update(repo for repo in parser.sections()
+                       if parser.get(repo, "enabled", fallback="1").strip().lower() not in FALSE)
+    return sorted(enabled)
