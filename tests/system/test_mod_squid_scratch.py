@@ -66,6 +66,16 @@ def wait_for_port(system, port, limit=60.0, address="127.0.0.1"):
     pytest.fail(f"nothing listens on 127.0.0.1:{port} inside the scratch system after {limit}s")
 
 
+def serve_origin(system):
+    """The origin (ORIGIN_ADDRESS:8081) and the metadata address (METADATA:80), served inside."""
+    system.run(["ip", "addr", "add", f"{ORIGIN_ADDRESS}/32", "dev", "lo"], check=True)
+    system.run(["ip", "addr", "add", f"{METADATA}/32", "dev", "lo"], check=True)
+    system.write_file("/root/origin.py", ORIGIN)
+    system.sh(f"python3 /root/origin.py {ORIGIN_ADDRESS}:8081 {METADATA}:80 >/dev/null 2>&1 &")
+    wait_for_port(system, 8081, address=ORIGIN_ADDRESS)
+    wait_for_port(system, 80, address=METADATA)
+
+
 def fetch(system, url):
     result = system.run(["python3", "-c", FETCH, url])
     assert result.returncode == 0, result.stderr
@@ -77,12 +87,7 @@ def test_squid_caches_and_a_bad_acl_keeps_the_running_config(offline_scratch):
     system = offline_scratch
     if not system.exists("/usr/sbin/squid"):
         pytest.skip("Debian's squid is not installed (tests/debian-packages.txt)")
-    system.run(["ip", "addr", "add", f"{ORIGIN_ADDRESS}/32", "dev", "lo"], check=True)
-    system.run(["ip", "addr", "add", f"{METADATA}/32", "dev", "lo"], check=True)
-    system.write_file("/root/origin.py", ORIGIN)
-    system.sh(f"python3 /root/origin.py {ORIGIN_ADDRESS}:8081 {METADATA}:80 >/dev/null 2>&1 &")
-    wait_for_port(system, 8081, address=ORIGIN_ADDRESS)
-    wait_for_port(system, 80, address=METADATA)
+    serve_origin(system)
 
     first = system.noop_then_apply(DATA)
     noop, touched = first.noop, first.touched
