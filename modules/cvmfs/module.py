@@ -131,19 +131,21 @@ def _repositories(params, ctx):
 def _warn_direct(params, ctx, proxies, fallback):
     """DIRECT sends every client of the fleet straight to the Stratum 1s when the squids fail (or
     always): the CVMFS docs keep it for a handful of clients. Said, unless allow_direct."""
-    groups = proxies.split(";")
-    if "DIRECT" not in proxies.split("|") + groups or params["allow_direct"]:
+    groups = [group.split("|") for group in proxies.split(";")]
+    if not any("DIRECT" in group for group in groups) or params["allow_direct"]:
         return
     where = f"{ctx.origin('http_proxy')}: cvmfs::http_proxy"
     if fallback:
         ctx.warn(f"{where}: DIRECT is ignored: with CVMFS_FALLBACK_PROXY set the client drops it from both lists")
-    elif groups == ["DIRECT"]:
+    elif groups == [["DIRECT"]]:
         ctx.warn(f"{where}: DIRECT: no proxy, every client fetches from the Stratum 1 servers; give the site's "
                  f"squids (cvmfs::allow_direct: true for a lone client)")
     else:
-        ctx.warn(f"{where}: a trailing DIRECT sends the whole fleet to the Stratum 1 servers when the squids "
-                 f"fail; list other proxies in cvmfs::fallback_proxy instead (cvmfs::allow_direct: true keeps it "
-                 f"quiet)")
+        trailing = groups[-1] == ["DIRECT"] and not any("DIRECT" in group for group in groups[:-1])
+        what = "a trailing DIRECT sends the whole fleet" if trailing else \
+            "DIRECT beside the squids (in a '|' group) sends part of the fleet's requests"
+        ctx.warn(f"{where}: {what} to the Stratum 1 servers{' when the squids fail' if trailing else ''}; list "
+                 f"other proxies in cvmfs::fallback_proxy instead (cvmfs::allow_direct: true keeps it quiet)")
 
 
 def http_proxy(value, ctx, param="http_proxy"):

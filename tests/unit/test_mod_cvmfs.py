@@ -101,7 +101,8 @@ def cvmfs_warnings(tmp_path, data):
 @pytest.mark.parametrize("proxy, fallback, warned", [
     ("DIRECT", None, "DIRECT: no proxy, every client fetches from the Stratum 1 servers"),
     ("http://a.example:3128;DIRECT", None, "a trailing DIRECT sends the whole fleet to the Stratum 1 servers"),
-    ("http://a.example:3128|DIRECT", None, "a trailing DIRECT"),
+    ("http://a.example:3128|DIRECT", None, "DIRECT beside the squids (in a '|' group) sends part of the fleet"),
+    ("http://a.example:3128|DIRECT;http://b.example:3128", None, "DIRECT beside the squids"),
     ("http://a.example:3128;DIRECT", "http://b.example:3128", "DIRECT is ignored"),
     ("http://a.example:3128", "http://b.example:3128;http://c.example:3128", None),
 ])
