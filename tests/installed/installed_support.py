@@ -162,9 +162,12 @@ def make_venv(python, venv, wheel, name, parse_cache):
 
 
 def assert_clean(result):
+    """No crash sign in the output, outside the body of a diff (a noop's diff of squid.conf quotes
+    squid's own "An internal error occurred"; a traceback's first line starts at the margin)."""
     output = result.stdout + result.stderr
+    own = "\n".join(line for line in output.splitlines() if not re.match(r"[-+ @]", line))
     for sign in CRASH_SIGNS:
-        assert sign not in output, f"{sign!r} in the output of {' '.join(result.args)}:\n{output}"
+        assert sign not in own, f"{sign!r} in the output of {' '.join(result.args)}:\n{output}"
 
 
 def summary(output):
@@ -201,13 +204,42 @@ def make_site(root, data, levels=("common.yaml",), **config):
 
 # -- the README, executed -------------------------------------------------------------------
 
-def readme():
-    """README.md and the docs/ pages it links, as one text: the sessions the tests run are in both."""
-    texts = []
+def doc_pages():
+    """[(name, text)] of README.md and the docs/ pages it links (names relative to the tree)."""
+    pages = []
     for path in [os.path.join(TREE, "README.md")] + sorted(glob.glob(os.path.join(TREE, "docs", "*.md"))):
         with open(path) as handle:
-            texts.append(handle.read())
-    return "\n".join(texts)
+            pages.append((os.path.relpath(path, TREE), handle.read()))
+    return pages
+
+
+def readme():
+    """README.md and the docs/ pages, as one text: the sessions the tests run are in both."""
+    return "\n".join(text for _, text in doc_pages())
+
+
+#: What makes a command span a synopsis, not an example: an optional `[part]`, `a|b` choices, or an
+#: all-caps placeholder word (NAME, KEY, F, TARGET=SOURCE).
+SYNOPSIS = re.compile(r"[\[\]|]|(?:^|[\s=])[A-Z][A-Z0-9_]*(?=$|[\s=])")
+
+
+def inline_commands(text):
+    """[(heading, command)] of the inline code spans of a Markdown text that are confrt command lines
+    (`confrt ...`), in order, each once: fenced blocks left out, a span broken across lines joined
+    by one space; heading is the title of the nearest heading above its first place."""
+    lines, fenced = [], False
+    for line in text.splitlines():
+        fence = line.startswith("```")
+        lines.append("" if fenced or fence else line)
+        fenced = fenced != fence
+    prose = "\n".join(lines)
+    found = []
+    for span in re.finditer(r"`([^`]*)`", prose):  # backticks pair up in order, as Markdown reads them
+        command = " ".join(span.group(1).split())
+        if command.startswith("confrt ") and command not in [known for _, known in found]:
+            headings = re.findall(r"^#+ (.*)$", prose[:span.start()], re.M)
+            found.append((headings[-1] if headings else "", command))
+    return found
 
 
 def fenced_blocks(text, after):
