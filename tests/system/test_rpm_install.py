@@ -1,10 +1,17 @@
 """The RPM installed with rpm into a scratch copy of this machine: layout, units, config, removal, and
 its /usr/bin/confrt run as a user runs it (the distribution's python3, from /, a bare environment)."""
 import os
+import re
 import shutil
+import subprocess
 import sys
 
 import pytest
+from rpm_support import build_repo, install_repo
+from scratch import CONFRT_STATE, diff_changes
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "installed"))
+from installed_support import REPO, fenced_blocks, readme, shell_steps, summary  # noqa: E402
 
 RPM_INSIDE = "/root/confrt.noarch.rpm"
 #: The Python modules of the RPM's Requires (EL9) and the Debian packages that give them to /usr/bin/python3.
@@ -161,3 +168,64 @@ def test_changed_config_survives_reinstall_and_removal_keeps_it(installed):
     assert not installed.exists("/usr/bin/confrt")
     assert not installed.exists("/usr/share/confrt/hiera/hiera.yaml")
     assert installed.read_text("/etc/confrt/confrt.yaml.rpmsave") == "statedir: /var/lib/confrt-site\n"
+
+
+#: A stand-in for the EL9 packages the RPM requires (it provides what `rpm -qpR` lists): on this Debian
+#: host its own python3 (with python3-yaml, -jinja2, -psutil, -pluggy) and openssl do their work.
+DEPS_SPEC = """\
+Name: confrt-el9-requires
+Version: 1.0
+Release: 1
+Summary: what confrt's RPM requires, provided by the host's Debian packages
+License: MIT
+BuildArch: noarch
+AutoReqProv: no
+{provides}
+%description
+Stands in for EL9's python3, python3-pyyaml, python3-jinja2, python3-psutil, python3-pluggy, openssl.
+%files
+"""
+IMAGE_DIR = "/root/image"
+
+
+def test_image_builders_block_as_written(scratch, rpm_build, tmp_path):
+    """docs/packaging.md "For image builders", its steps as written (only the RPM's file name is this
+    build's) in a fresh scratch system, from a folder holding the RPM and the site files it installs
+    (common.yaml: a managed file; worker.yaml: examples/worker.yaml): each exits 0, the noop changes
+    nothing. There is no systemd as PID 1 in the scratch: `systemctl enable` works offline there (it
+    makes the [Install] links), and the units themselves are verified by
+    test_installed_units_verify_with_the_installed_binary (systemd-analyze verify)."""
+    (block,) = [body for language, body in fenced_blocks(readme(), "### For image builders") if language == "sh"]
+    steps = shell_steps(block)
+    rpm_file = rpm_build[1].stdout.strip().splitlines()[-1]
+    (named,) = re.findall(r"\./(confrt-\S+\.rpm)", block)
+    requires = subprocess.run(["rpm", "-qpR", rpm_file], check=True, capture_output=True, text=True).stdout.split("\n")
+    provides = [re.sub(" >= ", " = ", line) for line in dict.fromkeys(requires)
+                if line and not line.startswith(("rpmlib(", "config("))]
+    install_repo(scratch, build_repo(tmp_path, DEPS_SPEC.format(provides="\n".join(f"Provides: {line}" for line in provides))),
+                 "confrt-el9-requires", "/srv/confrt-el9-requires")
+    probe = scratch.run(["/usr/bin/python3", "-s", "-c", "import " + ", ".join(REQUIRED_MODULES)])
+    if probe.returncode != 0:
+        pytest.skip(f"/usr/bin/python3 lacks the RPM's Requires (Debian packages {' '.join(REQUIRED_MODULES.values())})")
+    with open(rpm_file, "rb") as handle:
+        scratch.write_file(f"{IMAGE_DIR}/{os.path.basename(rpm_file)}", handle.read())
+    with open(os.path.join(REPO, "examples", "worker.yaml")) as handle:
+        sources = {"common.yaml": 'classes: [resources]\nresources::file:\n  /etc/motd: {content: "image\\n"}\n',
+                   "worker.yaml": handle.read()}
+    installs = [step.split("#")[0].split() for step in steps if step.startswith("install ")]
+    assert installs, block
+    for words in installs:
+        scratch.write_file(f"{IMAGE_DIR}/{words[-2]}", sources[words[-2]])
+    assert [step.split()[0] for step in steps] == ["dnf", "install", "install", "confrt", "systemctl"], steps
+    for step in steps:
+        command = step.replace(named, os.path.basename(rpm_file))
+        before = scratch.changes()
+        result = scratch.run(["sh", "-c", command], cwd=IMAGE_DIR)
+        assert result.returncode == 0, f"{command}\n{result.stdout}{result.stderr}"
+        assert "Traceback" not in result.stdout + result.stderr
+        if step.startswith("confrt apply --noop"):
+            assert summary(result.stdout)[1:] == (1, 0) and "/etc/motd" in result.stdout, result.stdout
+            assert diff_changes(before, scratch.changes(), ignore=(*CONFRT_STATE, "/var/log/confrt")) == []
+    assert scratch.run(["rpm", "-q", "confrt"]).returncode == 0
+    for unit in re.findall(r"systemctl enable (.*)", block)[0].split():
+        assert scratch.run(["systemctl", "is-enabled", unit]).stdout.strip() == "enabled", unit
