@@ -3,6 +3,7 @@ the docs cannot drift from the product. The first session and the set-up line ch
 (/etc/motd, sysctls): they run in a scratch system (tests/system/scratch.py), and so does every
 inline command example (`confrt ...` in a code span), each in a fresh one; a synopsis (`confrt
 lookup KEY`) or a bare command name is checked against `--help` only."""
+import json
 import os
 import re
 import shutil
@@ -287,3 +288,25 @@ def test_inline_commands_catch_a_broken_doc(installed, docs_work, tmp_path_facto
         named_command(installed, command)  # it names what exists, but no such fact or key
         with pytest.raises(AssertionError, match=problem):
             run_example(installed, docs_work, heading, command, str(tmp_path_factory.getbasetemp()))
+
+
+def load_config_installed(installed, path):
+    """confrt.config.load_config(path) of the venv's confrt: (its site_data section, or None, the output)."""
+    code = "import json, sys; from confrt.config import load_config; print(json.dumps(load_config(sys.argv[1]).site_data))"
+    result = subprocess.run([os.path.join(installed.bin, "python"), "-c", code, path], env=installed.env(), cwd="/",
+                            capture_output=True, text=True, timeout=60)
+    return (json.loads(result.stdout) if result.returncode == 0 else None), result.stdout + result.stderr
+
+
+def test_site_data_block_is_a_valid_config(installed, tmp_path):
+    """docs/runs.md's `site_data:` block, read by confrt's own loader (confrt/config.py): accepted, as written."""
+    (block,) = [body for language, body in fenced_blocks(readme(), "## Site data from git") if language == "yaml"]
+    given = yaml.safe_load(block)["site_data"]
+    loaded, output = load_config_installed(installed, write_yaml(str(tmp_path / "confrt.yaml"), block))
+    assert loaded is not None, output
+    assert {key: loaded[key] for key in given} == given
+    # the loader checks what it reads: the block with a relative token_file is refused
+    broken = block.replace("token_file: /etc/", "token_file: etc/")
+    assert broken != block
+    loaded, output = load_config_installed(installed, write_yaml(str(tmp_path / "broken.yaml"), broken))
+    assert loaded is None and "site_data.token_file: expected an absolute path" in output, output
