@@ -28,11 +28,15 @@ def add_arguments(parser):
 
 def run(args, config):
     import json
+    import sys
 
     from confrt.util.yamlfile import dump_yaml
 
-    if not config.site_data["url"]:
-        print(f"confrt: site data: not configured (no site_data.url in {config.path})")
+    if not config.site_data["url"]:  # with --json still JSON on stdout, for the scripts that parse it
+        print(f"confrt: site data: not configured (no site_data.url in {config.path})",
+              file=sys.stderr if args.json else sys.stdout)
+        if args.json:
+            print(json.dumps({"url": None}))
         return 0
     status = site_data_status(config)
     if args.json:

@@ -36,6 +36,9 @@ def test_site_data_status_without_site_data(tmp_path, run_confrt):
     result = run_confrt("site-data", "status", "--config", config)
     assert result.returncode == 0
     assert result.stdout == f"confrt: site data: not configured (no site_data.url in {config})\n"
+    as_json = run_confrt("site-data", "status", "--json", "--config", config)
+    assert as_json.returncode == 0 and json.loads(as_json.stdout) == {"url": None}, as_json.stdout
+    assert as_json.stderr == result.stdout
 
 
 @pytest.mark.parametrize("settings, message", [
