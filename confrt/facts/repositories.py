@@ -3,7 +3,6 @@
 What a module installs can depend on them: the squid module installs frontier-squid where an
 OSG (or CERN Frontier) repository is configured. Not a facter fact.
 """
-import configparser
 import os
 
 REPOS_DIR = "/etc/yum.repos.d"
@@ -18,6 +17,8 @@ def yum_repos(host):
         names = sorted(name for name in os.listdir(host.path(REPOS_DIR)) if name.endswith(".repo"))
     except OSError:
         return []
+    import configparser  # only where there are repositories to read (not on Debian)
+
     enabled = set()
     for name in names:
         parser = configparser.ConfigParser(interpolation=None, strict=False)
