@@ -20,11 +20,11 @@ from confrt.data.files import read_mapping
 from confrt.data.hiera_config import Location, load_hiera_config
 from confrt.data.interpolate import Interpolator
 from confrt.data.keys import MISSING, dig, module_name, split_key
+from confrt.data.lookup_options import LOOKUP_OPTIONS, LookupOptions, regex_problem
 from confrt.data.merge import Merge
 from confrt.data.scope import Scope
 from confrt.errors import DataError, LookupNotFound
 
-LOOKUP_OPTIONS = "lookup_options"
 #: lookups inside lookups (%{lookup()}, %{alias()}): a deeper chain is an error, not a RecursionError
 MAX_NESTED_LOOKUPS = 32
 
@@ -234,20 +234,12 @@ class DataStore:
     def _options_for(self, root):
         module = module_name(root)
         if module not in self._options:
-            self._options[module] = ({}, [])  # what a lookup inside lookup_options itself sees
+            self._options[module] = LookupOptions({})  # what a lookup inside lookup_options itself sees
             self._options[module] = self._compile_options(module)
-        exact, patterns = self._options[module]
-        if root in exact:
-            return exact[root]
-        for pattern, options in patterns:
-            if pattern.search(root):
-                return options
-        return {}
+        return self._options[module].of(root)
 
     def _compile_options(self, module):
-        """lookup_options of every level (and of the module's data) hash-merged, split exact / regex."""
-        import re
-
+        """lookup_options of every level (and of the module's data), checked per file and merged."""
         found = []
         module_location = self._module_location(module)
         for location, _ in self._all_locations([module]):
@@ -262,21 +254,12 @@ class DataStore:
             if module_location is not None and location.path == module_location.path:
                 _check_module_options(where, module, options)
             found.append((location.path, options))
-        merged = Merge("hash").merge(found, LOOKUP_OPTIONS) if found else {}
-        exact, patterns = {}, []
-        for name, options in merged.items():
-            if name.startswith("^"):
-                patterns.append((re.compile(name), options))
-            else:
-                exact[name] = options
-        return exact, patterns
+        return LookupOptions.merged(found)
 
 
 def _check_options(path, options):
     """One file's lookup_options: each a hash with a valid merge, named by a key or a valid
     '^regex' (checked per file, so the error names the file)."""
-    import re
-
     where = f"{path}: {LOOKUP_OPTIONS}"
     for name, value in options.items():
         if not isinstance(name, str):
@@ -287,11 +270,9 @@ def _check_options(path, options):
             Merge.parse(value["merge"], f"{path}: {LOOKUP_OPTIONS} for '{name}'")
         if "sensitive" in value and not isinstance(value["sensitive"], bool):  # "true", "yes", 1 ...
             raise DataError(f"{where}: '{name}': sensitive: expected true or false, got {value['sensitive']!r}")
-        if name.startswith("^"):
-            try:
-                re.compile(name)
-            except re.error as error:
-                raise DataError(f"{where}: '{name}': bad regular expression: {error}") from None
+        problem = regex_problem(name)
+        if problem:
+            raise DataError(f"{where}: '{name}': bad regular expression: {problem}")
 
 
 def _check_module_options(where, module, options):
