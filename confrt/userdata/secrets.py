@@ -16,9 +16,8 @@ local_data stays.
 """
 import os
 
+from confrt.data.lookup_options import LOOKUP_OPTIONS, LookupOptions, regex_problem
 from confrt.errors import DataError, UserdataError
-
-LOOKUP_OPTIONS = "lookup_options"
 
 
 class SecretsPolicy:
@@ -119,7 +118,8 @@ def sensitive_keys(data, data_path, modules):
     """The top-level keys of `data` that are secrets, in the data's order: a module parameter
     marked sensitive, or lookup_options (the data file's, then the module data's, as the data
     store merges them) saying sensitive: true."""
-    own = _options(data.get(LOOKUP_OPTIONS), f"{data_path}: {LOOKUP_OPTIONS}")
+    own = [(data_path, _options(data.get(LOOKUP_OPTIONS), f"{data_path}: {LOOKUP_OPTIONS}"))]
+    outside_modules = LookupOptions.merged(own)
     merged = {}  # module name -> own merged with its module data's lookup_options (read once)
     result = []
     for key in data:
@@ -127,43 +127,37 @@ def sensitive_keys(data, data_path, modules):
             continue
         name, sep, param_name = key.partition("::")
         module = modules.get(name) if sep else None
-        options = own
+        options = outside_modules
         if module is not None:
             param = module.param(param_name)
             if param is not None and param.sensitive:
                 result.append(key)
                 continue
             if name not in merged:
-                merged[name] = _merged(own, _module_options(module))
+                merged[name] = LookupOptions.merged(own + _module_options(module))
             options = merged[name]
-        if _options_for(key, options).get("sensitive") is True:
+        if options.sensitive(key):
             result.append(key)
     return result
 
 
 def _options(raw, where):
-    """lookup_options as [(name or compiled ^regex, options)], checked as the data store does."""
-    import re
-
+    """A data file's lookup_options ({} when it has none), checked as the data store does."""
     if raw is None:
-        return []
+        return {}
     if not isinstance(raw, dict):
         raise DataError(f"{where}: expected a hash of key -> options")
-    result = []
     for name, value in raw.items():
         if not isinstance(name, str) or not isinstance(value, dict):
             raise DataError(f"{where}: {name!r}: expected a key name or '^regex' -> a hash (merge, sensitive...)")
-        if name.startswith("^"):
-            try:
-                result.append((re.compile(name), value))
-            except re.error as error:
-                raise DataError(f"{where}: '{name}': bad regular expression: {error}") from None
-        else:
-            result.append((name, value))
-    return result
+        problem = regex_problem(name)
+        if problem:
+            raise DataError(f"{where}: '{name}': bad regular expression: {problem}")
+    return raw
 
 
 def _module_options(module):
+    """[(path, lookup_options)] of the module's data, or []."""
     from confrt.util.yamlfile import load_yaml_file
 
     if not module.data_dir:
@@ -172,24 +166,8 @@ def _module_options(module):
     if not os.path.isfile(path):
         return []
     data = load_yaml_file(path)
-    return _options(data.get(LOOKUP_OPTIONS) if isinstance(data, dict) else None, f"{path}: {LOOKUP_OPTIONS}")
-
-
-def _merged(higher, lower):
-    """A hash merge of two lookup_options: a name the higher one sets wins."""
-    names = {name for name, _ in higher}
-    return higher + [(name, value) for name, value in lower if name not in names]
-
-
-def _options_for(key, options):
-    """The options of key: an exact name first, else the first ^regex that matches (the store's rule)."""
-    for name, value in options:
-        if name == key:
-            return value
-    for name, value in options:
-        if not isinstance(name, str) and name.search(key):
-            return value
-    return {}
+    where = f"{path}: {LOOKUP_OPTIONS}"
+    return [(path, _options(data.get(LOOKUP_OPTIONS) if isinstance(data, dict) else None, where))]
 
 
 def _has_clear_string(value):
