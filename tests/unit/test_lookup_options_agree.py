@@ -1,12 +1,14 @@
-"""The data store and `userdata build` (sensitive_keys: what to encrypt) read lookup_options one
-way (confrt/data/lookup_options.py): a key's options are its exact name's, else the first
-'^regex''s in the merged hash's order (Hiera 5)."""
+"""The data store, `userdata build` (sensitive_keys: what to encrypt) and `userdata show` (redact:
+what to hide) read lookup_options one way (confrt/data/lookup_options.py): a key's options are
+its exact name's, else the first '^regex''s in the merged hash's order (Hiera 5)."""
 import pytest
 import yaml
 
 from confrt.data import DataStore
 from confrt.facts import Facts
+from confrt.userdata.redact import redact
 from confrt.userdata.secrets import sensitive_keys
+from confrt.util.redaction import REDACTED
 
 
 class DataOnlyModule:
@@ -46,6 +48,17 @@ def test_userdata_build_takes_the_module_datas_regex_first_as_the_store_does(tmp
     assert sensitive_keys(data, "local.yaml", {"vault": DataOnlyModule(dirs["vault"])}) == ["vault::db_key"]
 
 
+def test_userdata_show_shows_what_an_exact_name_leaves_unmarked_as_the_store_does(tmp_path):
+    """An exact name's options win over any ^regex: show hid site::db_port because a regex said
+    sensitive, where the store (and Hiera) take the exact name's, which does not."""
+    data = {"site::db_port": 5432, "site::db_pass": "x",
+            "lookup_options": {"site::db_port": {"merge": "first"}, "^site::db_": {"sensitive": True}}}
+    store, _ = store_over(tmp_path, data)
+    assert not store.is_sensitive("site::db_port") and store.is_sensitive("site::db_pass")
+    assert redact(data)["site::db_port"] == 5432
+    assert redact(data)["site::db_pass"] == REDACTED
+
+
 CASES = [  # (lookup_options, key)
     ({"site::a": {"sensitive": True}}, "site::a"),
     ({"site::a": {"sensitive": False}, "^site::": {"sensitive": True}}, "site::a"),
@@ -63,3 +76,4 @@ def test_store_build_and_show_agree_on_which_key_is_sensitive(tmp_path, options,
     store, _ = store_over(tmp_path, data)
     expected = store.is_sensitive(key)
     assert (key in sensitive_keys(data, "local.yaml", {})) == expected
+    assert (redact(data)[key] == REDACTED) == expected
