@@ -89,20 +89,22 @@ def wait_splay(config, sleep, out):
 
 
 def _locked_run(config, boot, noop, wait_lock, out, err):
+    from confrt.data.hiera_config import HieraConfigs
     from confrt.engine.report import Report
     from confrt.engine.run import apply_phase, fatal_reported, publish, take_run_lock
 
     report = Report(noop=noop, out=out, err=err)
+    hiera_configs = HieraConfigs()  # the userdata step and every compile of this run share its parse
     with take_run_lock(config, report, wait_lock):
         userdata = None
         if boot or config.run["refresh_userdata"]:
             from confrt.userdata.refresh import refresh_userdata
 
-            userdata = refresh_userdata(config, report)
+            userdata = refresh_userdata(config, report, hiera_configs)
         site = fetch_site_data(config, report, userdata)
         try:
             with fatal_reported(config, report):
-                facts, catalog = compile_newest(config, report, userdata, site)
+                facts, catalog = compile_newest(config, report, userdata, site, hiera_configs)
                 apply_phase(config, report, facts, catalog, made_before=userdata and userdata.made,
                             written_before=userdata and userdata.written)
             run_first_boot_scripts(config, report, userdata.scripts if userdata else [])
@@ -124,13 +126,13 @@ def fetch_site_data(config, report, userdata):
     return fetch(config, report, userdata.candidate if userdata else None)
 
 
-def compile_newest(config, report, userdata, site):
+def compile_newest(config, report, userdata, site, hiera_configs=None):
     """(facts, catalog) compiled with the newest data that compiles, which is then taken: the new
     site data with the new userdata (local_data and write_files, in memory), else the new userdata
     alone, else the data in use (whose compile error is fatal). A candidate that does not compile
     is refused, its step failed. The userdata is written (in noop: named) only after a compile with
     it, the site data switched to only after one with it; userdata that cannot be written fails
-    its step, and the data compiles again without it."""
+    its step, and the data compiles again without it. `hiera_configs`: the run's parsed hiera.yaml files."""
     from confrt.engine.run import Candidate, compile_phases
     from confrt.errors import ConfrtError
 
@@ -139,7 +141,7 @@ def compile_newest(config, report, userdata, site):
         candidate = Candidate(files=userdata.candidate if userdata in steps else None,
                               site_data=site.candidate if site in steps else None)
         try:
-            compiled = compile_phases(config, report, candidate=candidate)
+            compiled = compile_phases(config, report, candidate=candidate, hiera_configs=hiera_configs)
         except ConfrtError as exc:
             if not steps:
                 raise

@@ -100,6 +100,20 @@ class HieraConfig:
         self.levels = levels
 
 
+class HieraConfigs:
+    """The hiera.yaml files one run reads, each parsed once: the run's userdata step (which level
+    reads a file, which keys open local_data's ENC values) and its compiles share them. Made for
+    one run, not kept by the process; a file that does not parse raises again for each caller."""
+
+    def __init__(self):
+        self._parsed = {}
+
+    def load(self, path):
+        if path not in self._parsed:
+            self._parsed[path] = load_hiera_config(path)
+        return self._parsed[path]
+
+
 def load_hiera_config(path):
     """Read and check hiera.yaml; every problem is one DataError line naming the file and level."""
     from confrt.data.files import read_mapping

@@ -17,7 +17,7 @@ import copy
 import os
 
 from confrt.data.files import read_mapping
-from confrt.data.hiera_config import Location, load_hiera_config
+from confrt.data.hiera_config import HieraConfigs, Location
 from confrt.data.interpolate import Interpolator
 from confrt.data.keys import MISSING, dig, module_name, split_key
 from confrt.data.lookup_options import LOOKUP_OPTIONS, LookupOptions, regex_problem
@@ -31,10 +31,11 @@ MAX_NESTED_LOOKUPS = 32
 
 class DataStore:
     def __init__(self, hiera_config_path, facts, variables=None, module_data=None, sensitive_keys=(),
-                 top_data=None, in_memory=None):
+                 top_data=None, in_memory=None, hiera_configs=None):
         """`top_data`: a YAML file read above the whole hierarchy (`confrt apply --data`);
-        `in_memory`: {path: content (bytes)} read in place of those files."""
-        self._config = load_hiera_config(hiera_config_path)
+        `in_memory`: {path: content (bytes)} read in place of those files; `hiera_configs`: the
+        run's HieraConfigs, which parses hiera.yaml once for the whole run."""
+        self._config = (hiera_configs or HieraConfigs()).load(hiera_config_path)
         self._top_data = top_data
         self._in_memory = {os.path.normpath(path): content for path, content in (in_memory or {}).items()}
         self._sensitive_keys = frozenset(sensitive_keys)

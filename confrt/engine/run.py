@@ -44,9 +44,9 @@ def load_facts(config, facts_file=None, role=None, candidate=IN_USE):
     return facts
 
 
-def open_store(config, facts, modules, extra_data=None, candidate=IN_USE):
+def open_store(config, facts, modules, extra_data=None, candidate=IN_USE, hiera_configs=None):
     """The DataStore for this run: the hierarchy (with the candidate's data), module data, and an
-    optional top layer."""
+    optional top layer; `hiera_configs`: the run's parsed hiera.yaml files."""
     from confrt.data import DataStore
     from confrt.errors import DataError
 
@@ -55,16 +55,17 @@ def open_store(config, facts, modules, extra_data=None, candidate=IN_USE):
     module_data = {name: module.data_dir for name, module in modules.items() if module.data_dir}
     return DataStore(config.effective_hiera_config(candidate.site_data), facts,
                      variables=config.data_variables(candidate.site_data),
-                     module_data=module_data, top_data=extra_data, in_memory=candidate.files)
+                     module_data=module_data, top_data=extra_data, in_memory=candidate.files,
+                     hiera_configs=hiera_configs)
 
 
-def compile_catalog(config, facts, extra_data=None, warn=warn, candidate=IN_USE):
+def compile_catalog(config, facts, extra_data=None, warn=warn, candidate=IN_USE, hiera_configs=None):
     """(catalog, compiler) for this host; raises CompileError/DataError before any change."""
     from confrt.engine.compiler import Compiler
     from confrt.engine.plugins import modules, resource_types
 
     found = modules(config)
-    store = open_store(config, facts, found, extra_data, candidate)
+    store = open_store(config, facts, found, extra_data, candidate, hiera_configs)
     compiler = Compiler(store, facts, found, resource_types(), warn=warn, written_before=candidate.files)
     return compiler.compile(), compiler
 
@@ -105,15 +106,17 @@ def fatal_reported(config, report):
         raise
 
 
-def compile_phases(config, report, facts_file=None, extra_data=None, role=None, candidate=IN_USE):
-    """(facts, catalog): the facts and compile phases, with the candidate's data; raises before
-    any change."""
+def compile_phases(config, report, facts_file=None, extra_data=None, role=None, candidate=IN_USE,
+                   hiera_configs=None):
+    """(facts, catalog): the facts and compile phases, with the candidate's data (hiera.yaml parsed
+    by `hiera_configs`, the run's, when given); raises before any change."""
     with report.phase("facts"):
         facts = load_facts(config, facts_file, role, candidate)
     with report.phase("compile"):
         from confrt.engine.report import data_version
 
-        catalog = compile_catalog(config, facts, extra_data, candidate=candidate)[0]
+        catalog, _ = compile_catalog(config, facts, extra_data, candidate=candidate,
+                                     hiera_configs=hiera_configs)
         report.data_version = data_version(catalog)
         checkout = candidate.site_data or config.site_data_checkout()
         report.site_data_commit = checkout[1] if checkout else None

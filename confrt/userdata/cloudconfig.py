@@ -136,12 +136,10 @@ def _read_by_the_hierarchy(path, context):
     """Whether a level of the hierarchy in use may read path: path is one of its data files, or lies
     under the fixed part (before any %{...}) of its datadir or of a path with variables. Without a
     readable hiera.yaml, assume it may."""
-    if not context.hiera_config:
+    if not context.hierarchy:
         return True
-    from confrt.data.hiera_config import load_hiera_config
-
     try:
-        levels = load_hiera_config(context.hiera_config).levels
+        levels = context.hierarchy().levels
     except Exception:  # a broken hiera.yaml fails the compile with its own message
         return True
     path = os.path.normpath(path)

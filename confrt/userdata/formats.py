@@ -31,9 +31,10 @@ class Format:
 
 class DecodeContext:
     """Settings the parsers need: local_data path, statedir, size limit, nesting depth, confrt.yaml's
-    userdata section (amiconfig plugins, legacy local_data paths) and the hiera.yaml in use."""
+    userdata section (amiconfig plugins, legacy local_data paths) and `hierarchy`: a function
+    returning the hiera.yaml in use, parsed (called only when a part needs it)."""
 
-    def __init__(self, local_data, statedir, max_size, depth=0, settings=None, hiera_config=None):
+    def __init__(self, local_data, statedir, max_size, depth=0, settings=None, hierarchy=None):
         from confrt.config import userdata_defaults
 
         self.local_data = local_data
@@ -41,11 +42,11 @@ class DecodeContext:
         self.max_size = max_size
         self.depth = depth
         self.settings = dict(userdata_defaults(), **(settings or {}))
-        self.hiera_config = hiera_config
+        self.hierarchy = hierarchy
 
     def nested(self):
         return DecodeContext(self.local_data, self.statedir, self.max_size, self.depth + 1, self.settings,
-                             self.hiera_config)
+                             self.hierarchy)
 
     def decode(self, raw, what="userdata"):
         if self.depth > MAX_DEPTH:
@@ -68,11 +69,11 @@ def _formats_in_order():
     yield YAML_MAPPING
 
 
-def decode_userdata(raw, local_data, statedir, max_size, settings=None, hiera_config=None):
+def decode_userdata(raw, local_data, statedir, max_size, settings=None, hierarchy=None):
     """Decode a whole userdata blob; raises UserdataError, never writes. `settings`: confrt.yaml's
-    userdata section (defaults when None); `hiera_config`: the hiera.yaml whose data dirs count as
-    read when a write_files entry looks like data."""
-    return DecodeContext(local_data, statedir, max_size, settings=settings, hiera_config=hiera_config).decode(raw)
+    userdata section (defaults when None); `hierarchy`: a function returning the parsed hiera.yaml
+    whose data dirs count as read when a write_files entry looks like data."""
+    return DecodeContext(local_data, statedir, max_size, settings=settings, hierarchy=hierarchy).decode(raw)
 
 
 def _head(raw):

@@ -2,8 +2,12 @@
 (the run writes only once its data compiled with the new local_data: UserdataStep)."""
 
 
-def fetch_and_decode(config, source=None):
-    """(Fetched, Decoded) from the first configured source (or `source`); writes nothing."""
+def fetch_and_decode(config, source=None, hiera_configs=None):
+    """(Fetched, Decoded) from the first configured source (or `source`); writes nothing.
+    `hiera_configs`: where the hiera.yaml in use is parsed (once), when a part needs it."""
+    import functools
+
+    from confrt.data.hiera_config import HieraConfigs
     from confrt.userdata.decoded import Decoded
     from confrt.userdata.formats import decode_userdata
     from confrt.userdata.sources import fetch
@@ -13,8 +17,9 @@ def fetch_and_decode(config, source=None):
     if fetched.raw is None:
         decoded = Decoded()
     else:
+        hierarchy = functools.partial((hiera_configs or HieraConfigs()).load, config.effective_hiera_config())
         decoded = decode_userdata(fetched.raw, config.local_data, config.statedir, settings["max_size"],
-                                  settings, config.effective_hiera_config())
+                                  settings, hierarchy)
     if decoded.amiconfig_plugins is None and fetched.source.startswith("context:"):
         # a CernVM/HEPiX context volume is amiconfig's ground whatever its userdata: the image's
         # plugins apply (its ROOT_PUBKEY reaches root when rootsshkeys is enabled)
@@ -24,14 +29,18 @@ def fetch_and_decode(config, source=None):
     return fetched, decoded
 
 
-def refresh_local_data(config, source=None, noop=False):
-    """Fetch and decode the userdata, then (unless noop) write it; -> (fetched, decoded, writes)."""
+def refresh_local_data(config, source=None, noop=False, hiera_configs=None):
+    """Fetch and decode the userdata, then (unless noop) write it; -> (fetched, decoded, writes).
+    `hiera_configs`: the run's parsed hiera.yaml files (None: parsed here, once)."""
+    from confrt.data.hiera_config import HieraConfigs
     from confrt.userdata.local import apply_writes, plan_writes
     from confrt.userdata.secrets import check_decryptable
 
-    fetched, decoded = fetch_and_decode(config, source)
+    hiera_configs = hiera_configs or HieraConfigs()
+    fetched, decoded = fetch_and_decode(config, source, hiera_configs)
     writes = plan_writes(config, fetched, decoded)
-    check_decryptable(config, decoded.data)  # an ENC value this node cannot open: nothing written
+    # an ENC value this node cannot open: nothing written
+    check_decryptable(config, decoded.data, hiera_configs)
     if not noop:
         apply_writes(config, writes)
     return fetched, decoded, writes
@@ -40,9 +49,10 @@ def refresh_local_data(config, source=None, noop=False):
 STEP = "userdata"
 
 
-def refresh_userdata(config, report):
-    """The userdata step of `confrt run`: fetch and decode, write nothing yet; -> UserdataStep."""
-    step = UserdataStep(config, report.noop)
+def refresh_userdata(config, report, hiera_configs=None):
+    """The userdata step of `confrt run`: fetch and decode, write nothing yet; -> UserdataStep.
+    `hiera_configs`: the run's parsed hiera.yaml files, shared with its compiles."""
+    step = UserdataStep(config, report.noop, hiera_configs)
     if not config.userdata["sources"]:
         report.step(STEP, "skipped", reason="userdata.sources is empty")
     else:
@@ -64,9 +74,10 @@ class UserdataStep:
     scripts the take stores (or would).
     """
 
-    def __init__(self, config, noop):
+    def __init__(self, config, noop, hiera_configs=None):
         self.config = config
         self.noop = noop
+        self.hiera_configs = hiera_configs
         self.fetched = self.writes = self.candidate = None
         self.scripts, self.written, self.made = [], {}, {}
 
@@ -75,7 +86,8 @@ class UserdataStep:
 
         try:
             with report.phase(STEP):
-                self.fetched, decoded, writes = refresh_local_data(self.config, noop=True)
+                self.fetched, decoded, writes = refresh_local_data(self.config, noop=True,
+                                                                   hiera_configs=self.hiera_configs)
         except ConfrtError as exc:
             return self.keep(report, str(exc))
         except Exception as exc:  # a bug in a parser must not stop the fleet from converging

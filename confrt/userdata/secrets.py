@@ -182,18 +182,19 @@ def _has_clear_string(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def local_data_keys(config, local_data=None):
+def local_data_keys(config, local_data=None, hiera_configs=None):
     """(the eyaml key pair of the hierarchy level that reads local_data, or None when the first
     level reading it is not an eyaml_lookup_key one or none does; the hiera.yaml's path).
-    Levels naming a fact are skipped: the level of local_data names it with %{confrt.local_data}."""
-    from confrt.data.hiera_config import EYAML, load_hiera_config
+    Levels naming a fact are skipped: the level of local_data names it with %{confrt.local_data}.
+    `hiera_configs`: the run's parsed hiera.yaml files (None: parsed here)."""
+    from confrt.data.hiera_config import EYAML, HieraConfigs
     from confrt.data.interpolate import Interpolator
     from confrt.data.scope import Scope
     from confrt.facts import Facts
 
     local_data = local_data or config.local_data
     path = config.effective_hiera_config()
-    hiera = load_hiera_config(path)
+    hiera = (hiera_configs or HieraConfigs()).load(path)
     interpolator = Interpolator(Scope(Facts.static({}), {"confrt": {"local_data": local_data}}), None)
     target = os.path.normpath(os.path.abspath(local_data))
     for level in hiera.levels:
@@ -204,7 +205,7 @@ def local_data_keys(config, local_data=None):
     return None, path
 
 
-def check_decryptable(config, data):
+def check_decryptable(config, data, hiera_configs=None):
     """Decrypt every ENC[...] value of new local_data once, with the keys of the level that reads
     it; the first that fails is a UserdataError naming the key (never the value). Data without
     ENC values costs nothing."""
@@ -213,7 +214,7 @@ def check_decryptable(config, data):
     encrypted = [key for key, value in data.items() if _holds_token(value, ENCRYPTED)]
     if not encrypted:
         return
-    keys, hiera = local_data_keys(config)
+    keys, hiera = local_data_keys(config, hiera_configs=hiera_configs)
     if keys is None:
         raise UserdataError(f"local_data key '{encrypted[0]}': holds an ENC[...] value, but no eyaml_lookup_key "
                             f"level of {hiera} reads {config.local_data} (the packaged hierarchy's does)")
