@@ -251,16 +251,17 @@ class DataStore:
             options = self._interpolated(data[LOOKUP_OPTIONS], where)
             if not isinstance(options, dict):
                 raise DataError(f"{where}: expected a hash of key -> options")
-            _check_options(location.path, options)
+            check_options(location.path, options)
             if module_location is not None and location.path == module_location.path:
                 _check_module_options(where, module, options)
             found.append((location.path, options))
         return LookupOptions.merged(found)
 
 
-def _check_options(path, options):
-    """One file's lookup_options: each a hash with a valid merge, named by a key or a valid
-    '^regex' (checked per file, so the error names the file)."""
+def check_options(path, options):
+    """One file's lookup_options: each a hash with a valid merge and a boolean sensitive, named by a
+    key or a valid '^regex' (checked per file, so the error names the file); `userdata build` checks
+    them too, before it decides which values to encrypt."""
     where = f"{path}: {LOOKUP_OPTIONS}"
     for name, value in options.items():
         if not isinstance(name, str):

@@ -16,7 +16,7 @@ local_data stays.
 """
 import os
 
-from confrt.data.lookup_options import LOOKUP_OPTIONS, LookupOptions, regex_problem
+from confrt.data.lookup_options import LOOKUP_OPTIONS, LookupOptions
 from confrt.errors import DataError, UserdataError
 
 
@@ -118,7 +118,7 @@ def sensitive_keys(data, data_path, modules):
     """The top-level keys of `data` that are secrets, in the data's order: a module parameter
     marked sensitive, or lookup_options (the data file's, then the module data's, as the data
     store merges them) saying sensitive: true."""
-    own = [(data_path, _options(data.get(LOOKUP_OPTIONS), f"{data_path}: {LOOKUP_OPTIONS}"))]
+    own = [(data_path, _options(data.get(LOOKUP_OPTIONS), data_path))]
     outside_modules = LookupOptions.merged(own)
     merged = {}  # module name -> own merged with its module data's lookup_options (read once)
     result = []
@@ -141,18 +141,16 @@ def sensitive_keys(data, data_path, modules):
     return result
 
 
-def _options(raw, where):
-    """A data file's lookup_options ({} when it has none), checked as the data store does."""
+def _options(raw, path):
+    """A data file's lookup_options ({} when it has none), checked as the data store does: a
+    quoted `sensitive: "true"` the store refuses on the node must not send a secret in clear."""
+    from confrt.data.store import check_options
+
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise DataError(f"{where}: expected a hash of key -> options")
-    for name, value in raw.items():
-        if not isinstance(name, str) or not isinstance(value, dict):
-            raise DataError(f"{where}: {name!r}: expected a key name or '^regex' -> a hash (merge, sensitive...)")
-        problem = regex_problem(name)
-        if problem:
-            raise DataError(f"{where}: '{name}': bad regular expression: {problem}")
+        raise DataError(f"{path}: {LOOKUP_OPTIONS}: expected a hash of key -> options")
+    check_options(path, raw)
     return raw
 
 
@@ -166,8 +164,7 @@ def _module_options(module):
     if not os.path.isfile(path):
         return []
     data = load_yaml_file(path)
-    where = f"{path}: {LOOKUP_OPTIONS}"
-    return [(path, _options(data.get(LOOKUP_OPTIONS) if isinstance(data, dict) else None, where))]
+    return [(path, _options(data.get(LOOKUP_OPTIONS) if isinstance(data, dict) else None, path))]
 
 
 def _has_clear_string(value):

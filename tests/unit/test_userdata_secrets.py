@@ -335,3 +335,20 @@ def test_submit_without_a_public_key_names_the_node_type_key(run_confrt, tmp_pat
     clear = submit_dir(tmp_path, "clear_secrets: true\n")
     sent = run_confrt("submit", clear, "-o", out, "--config", write_config(tmp_path))
     assert sent.returncode == 0 and "sent in clear (clear_secrets: true)" in sent.stderr
+
+
+@pytest.mark.parametrize("options, problem", [
+    ({"site::db": {"sensitive": "true"}}, "'site::db': sensitive: expected true or false, got 'true'"),
+    ({"^site::(": {"sensitive": True}}, "'^site::(': bad regular expression"),
+    ({"site::db": {"merge": "deeper"}}, "lookup_options for 'site::db'"),
+])
+def test_lookup_options_the_node_would_refuse_are_refused_before_anything_is_sent(run_confrt, tmp_path, options,
+                                                                                   problem):
+    """A quoted `sensitive: "true"` read as not sensitive sent site::db in clear, and only then did the node
+    refuse the data: build reads lookup_options as the data store does, and stops."""
+    data = {"classes": [], "site::db": "s3cret-value-123", "lookup_options": options}
+    result, out = build(run_confrt, tmp_path, data, "--clear-secrets")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"confrt: error: {tmp_path / 'worker-data.yaml'}: ") and problem in lines[0], lines[0]
+    assert not out.exists() and "s3cret-value-123" not in result.stdout + result.stderr
