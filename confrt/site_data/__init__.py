@@ -16,6 +16,7 @@ Layout, under `site_data.dir` (default `<statedir>/site_data`, mode 0700):
     checkouts/<commit>/     the commit's files, one directory per commit taken (never changed)
     current -> checkouts/<commit>
     state.json              the commits taken (ref, signer) and the last fetch's result
+    repo.clean              there while repo.git holds no leftover of a killed git (no sweep needed)
 
 Readers (`%{confrt.site_data}` in hiera.yaml, see Config.data_variables) resolve `current` once
 per process, so a run reads one commit's files however the link moves meanwhile; the last

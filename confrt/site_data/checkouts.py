@@ -15,6 +15,9 @@ from confrt.util.atomic import atomic_write, fsync_dir
 
 REPOSITORY = "repo.git"
 STATE = "state.json"
+#: present only while repo.git holds nothing a killed git left: removed before each fetch, made
+#: again once git fetch has succeeded (absent: the next run sweeps the whole repository)
+CLEAN = "repo.clean"
 _PARTIAL = ".new-"  # checkouts/.new-<commit>-<pid>: being written
 _LINK = ".current-"  # .current-<pid>: the next `current`, before its rename
 _INDEX = ".index-"  # .index-<pid>: the private index of a checkout
@@ -45,6 +48,8 @@ class Checkouts:
             os.makedirs(self.base, mode=0o700, exist_ok=True)
             os.makedirs(self.checkouts, mode=0o700, exist_ok=True)
             self._sweep()
+            if not os.path.exists(os.path.join(self.base, CLEAN)):
+                self._sweep_repository()
         except OSError as exc:
             raise SiteDataError(f"{self.base}: {exc.strerror}") from None
         if not os.path.isdir(self.repository):
@@ -58,6 +63,10 @@ class Checkouts:
             for entry in os.scandir(directory):
                 if entry.name.startswith(prefixes):
                     _remove(entry.path)
+
+    def _sweep_repository(self):
+        """Remove git's lock files and temp files from the whole repository (a walk whose cost grows
+        with every fetch: done only when the last fetch did not succeed, see CLEAN)."""
         for directory, folders, names in os.walk(self.repository):
             for name in names:  # git's lock files and the temp packs of a killed fetch
                 if name.endswith(".lock") or name.startswith(("tmp_", "tmp-")):
@@ -65,6 +74,17 @@ class Checkouts:
             for name in [name for name in folders if name.startswith(("incoming-", "tmp_objdir"))]:
                 _remove(os.path.join(directory, name))
                 folders.remove(name)
+
+    def fetch(self, git, ref):
+        """git.fetch(ref) -> the commit. The CLEAN mark is off while git may write: a run killed
+        meanwhile, or a fetch that failed or timed out (its helpers killed), leaves the repository
+        to be swept. No fsync: kill -9 loses nothing, and a journaling file system keeps the
+        removal ahead of the files git makes after it."""
+        clean = os.path.join(self.base, CLEAN)
+        _remove(clean)
+        commit = git.fetch(ref)
+        os.close(os.open(clean, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600))
+        return commit
 
     # -- a commit's checkout ----------------------------------------------
 

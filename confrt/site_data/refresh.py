@@ -83,7 +83,7 @@ class SiteData:
         self.ref = expand_ref(self.config, self.settings["ref"], self.userdata_files)
         git = self._temporary_git() if self.noop else self.checkouts.prepare(self._git)
         git.use_token()
-        self.tip = git.fetch(self.ref)
+        self.tip = git.fetch(self.ref) if self.noop else self.checkouts.fetch(git, self.ref)
         if self.in_use and self.in_use[1] == self.tip:
             return
         self.signature = git.signature(self.tip)

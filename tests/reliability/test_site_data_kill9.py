@@ -157,3 +157,27 @@ def test_git_lock_files_a_killed_fetch_left_do_not_block_the_next(site):
     result = run_to_end(env)
     assert result.returncode == 0, result.stderr
     assert current(paths) == commit and leftovers(paths) == []
+
+
+def test_git_leftovers_of_a_fetch_killed_after_a_good_one_do_not_block_the_next(site):
+    """A good fetch spares the next run the repository's walk; a fetch killed halfway does not."""
+    repo, daemon, env, paths = site
+    repo.commit(generation_files(1))
+    assert run_to_end(env).returncode == 0
+    new = repo.commit(generation_files(2))
+    daemon.silent = True
+    process = subprocess.Popen(confrt_process("run", "--no-splay"), env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    assert wait_for(lambda: any(" fetch " in line for line in git_processes(paths)), 20)
+    repository = os.path.join(paths["site"], "repo.git")
+    for name in ("refs/confrt/fetched.lock", "packed-refs.lock", "objects/pack/tmp_pack_x"):
+        with open(os.path.join(repository, name), "w") as handle:  # as the killed git would leave them
+            handle.write("left by a killed fetch\n")
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert wait_for(lambda: not git_processes(paths), 5), git_processes(paths)
+    daemon.silent = False
+    result = run_to_end(env)
+    assert result.returncode == 0, result.stderr
+    assert current(paths) == new and leftovers(paths) == []
+    assert not os.path.exists(os.path.join(repository, "objects", "pack", "tmp_pack_x"))

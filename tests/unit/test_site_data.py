@@ -356,3 +356,23 @@ def test_ssh_transport_uses_the_deploy_key_and_known_hosts_only():
     assert "UserKnownHostsFile=/etc/confrt/kh" in argv and "StrictHostKeyChecking=yes" in argv
     assert env["GIT_CONFIG_GLOBAL"] == os.devnull and env["GIT_CONFIG_NOSYSTEM"] == "1"
     assert "SSH_AUTH_SOCK" not in env and env["GIT_ALLOW_PROTOCOL"] == "file:git:http:https:ssh"
+
+
+def test_a_run_after_a_good_fetch_does_not_walk_the_repository(site, run_confrt, monkeypatch):
+    """The walk for a killed git's leftovers grows with every fetch: it is done only when the last
+    fetch did not succeed (tests/reliability/test_site_data_kill9.py kills one)."""
+    from confrt.config import load_config
+    from confrt.site_data import checkouts
+
+    repo, _, env, paths = site
+    repo.commit(motd_data(paths, "generation 1\n"))
+    assert run(run_confrt, env).returncode == 2
+    site_data = checkouts.Checkouts(load_config(paths["confrt.yaml"]))
+    with monkeypatch.context() as patched:
+        patched.setattr(checkouts.os, "walk", lambda *args, **kwargs: pytest.fail("the repository was walked"))
+        site_data.prepare(lambda git_dir: None)
+    os.unlink(os.path.join(paths["site"], checkouts.CLEAN))  # as a fetch killed halfway leaves it
+    lock = os.path.join(site_data.repository, "refs", "confrt", "fetched.lock")
+    open(lock, "w").close()
+    site_data.prepare(lambda git_dir: None)
+    assert not os.path.exists(lock)
