@@ -4,7 +4,7 @@ import os
 from confrt.engine.params import Param
 from confrt.resources import _posix
 from confrt.resources.base import Change, Provider, ResourceFailed, ResourceType
-from confrt.util.atomic import TEMP_PREFIX, sweep_folder
+from confrt.util.atomic import sweep_folder, temp_name
 
 
 class PosixLinkProvider(Provider):
@@ -50,7 +50,7 @@ class PosixLinkProvider(Provider):
                 return
             # a new link under a temp name renamed over the old path: never a moment without one
             sweep_folder(folder)
-            temp = f"{TEMP_PREFIX}link-{os.urandom(6).hex()}"
+            temp = temp_name()
             try:
                 os.symlink(resource["target"], temp, dir_fd=folder.fd)
                 os.rename(temp, name, src_dir_fd=folder.fd, dst_dir_fd=folder.fd)

@@ -51,7 +51,7 @@ def sweep_folder(folder):
             pass
 
 
-def _temp_name():
+def temp_name():
     return f"{TEMP_PREFIX}{os.urandom(6).hex()}"  # what secrets.token_hex does, without its imports
 
 
@@ -71,7 +71,7 @@ def _open_unnamed(dir_fd):
 def _open_named(dir_fd):
     """(descriptor, name) of a new temp file in the directory dir_fd (O_EXCL: never an existing one)."""
     while True:
-        name = _temp_name()
+        name = temp_name()
         try:
             return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
                            dir_fd=dir_fd), name
@@ -82,7 +82,7 @@ def _open_named(dir_fd):
 def _name_unnamed(fd, dir_fd):
     """Give the unnamed file behind fd a temp name in dir_fd; returns the name."""
     while True:
-        name = _temp_name()
+        name = temp_name()
         try:  # a dir fd makes os.link use linkat, whose AT_SYMLINK_FOLLOW resolves /proc's fd link
             os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
             return name
