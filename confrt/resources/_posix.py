@@ -1,4 +1,5 @@
 """Shared by file, directory and link: paths, owners, groups and modes on POSIX systems."""
+import contextlib
 import functools
 import os
 
@@ -205,6 +206,23 @@ def open_parent(path):
         raise ResourceFailed(str(exc)) from None
     except OSError as exc:
         raise ResourceFailed(f"{path}: {exc.strerror}") from None
+
+
+@contextlib.contextmanager
+def examined(resource, ctx, uid=None):
+    """(Folder or None, name, lstat or None) of resource's path, the folder open for the block: what
+    changes() reads. Warns when someone besides root and `uid` can write the folder (warn_if_open);
+    uid defaults to owner_uid() (a link, which has no owner, passes root's)."""
+    path = resource["path"]
+    folder, name = open_parent(path)
+    try:
+        stat = entry_stat(folder, name, path, ctx)
+        if folder is not None:
+            warn_if_open(ctx, folder, owner_uid(resource, ctx, stat) if uid is None else uid)
+        yield folder, name, stat
+    finally:
+        if folder is not None:
+            folder.close()
 
 
 def entry_stat(folder, name, path, ctx=None):

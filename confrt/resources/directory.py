@@ -11,14 +11,8 @@ class PosixDirectoryProvider(Provider):
 
     def changes(self):
         resource, path = self.resource, self.resource["path"]
-        folder, name = _posix.open_parent(path)
-        try:
-            stat = self.stat = _posix.entry_stat(folder, name, path, self.ctx)
-            if folder is not None:
-                _posix.warn_if_open(self.ctx, folder, _posix.owner_uid(resource, self.ctx, stat))
-        finally:
-            if folder is not None:
-                folder.close()
+        with _posix.examined(resource, self.ctx) as (_, _, stat):
+            self.stat = stat
         is_dir = stat is not None and (stat.st_mode & 0o170000) == 0o040000
         if stat is not None and not is_dir:
             raise ResourceFailed(f"{path} exists and is not a directory")

@@ -70,23 +70,15 @@ class PosixFileProvider(Provider):
                       diff=diff)
 
     def changes(self):
-        path = self.resource["path"]
-        folder, name = _posix.open_parent(path)
-        try:
-            return self.examine(folder, name)
-        finally:
-            if folder is not None:
-                folder.close()
+        with _posix.examined(self.resource, self.ctx) as (folder, name, stat):
+            return self.examine(folder, name, stat)
 
-    def examine(self, folder, name):
+    def examine(self, folder, name, stat):
         resource, path = self.resource, self.resource["path"]
-        stat = _posix.entry_stat(folder, name, path, self.ctx)
         self.stat = stat
         is_file = stat is not None and (stat.st_mode & 0o170000) == 0o100000
         if stat is not None and (stat.st_mode & 0o170000) == 0o040000:
             raise ResourceFailed(f"{path} is a directory (manage it with the directory type)")
-        if folder is not None:
-            _posix.warn_if_open(self.ctx, folder, _posix.owner_uid(resource, self.ctx, stat))
         if resource["ensure"] == "absent":
             return [Change("ensure", "file" if is_file else "link", "absent", "removed")] if stat else []
         self.content = self.desired_content()

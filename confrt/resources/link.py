@@ -12,16 +12,9 @@ class PosixLinkProvider(Provider):
 
     def changes(self):
         resource, path = self.resource, self.resource["path"]
-        folder, name = _posix.open_parent(path)
-        try:
-            stat = _posix.entry_stat(folder, name, path, self.ctx)
-            if folder is not None:
-                _posix.warn_if_open(self.ctx, folder, 0)
+        with _posix.examined(resource, self.ctx, uid=0) as (folder, name, stat):
             is_link = stat is not None and (stat.st_mode & 0o170000) == 0o120000
             current = folder.readlink(name) if is_link else None
-        finally:
-            if folder is not None:
-                folder.close()
         if resource["ensure"] == "absent":
             if stat is not None and not is_link:
                 raise ResourceFailed(f"{path} is not a link; not removing it")
