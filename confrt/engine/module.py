@@ -74,6 +74,8 @@ names of this file listed in __all__, never through confrt.resources or other in
                                 defaults need their file context (selinux_fcontext)
     cache_location(facts, configured, subdir, default), on_scratch(facts, path),
     cache_budget_mb(facts)      caches on the ephemeral disk (confrt/util/scratch_disk.py)
+    cache_budget(size_mb, percent, max_mb), DEFAULT_CACHE_PERCENT, DEFAULT_CACHE_MAX_MB
+                                the caches' share of a disk, and ephemeral_disk's defaults for it
 """
 import functools
 import os
@@ -81,12 +83,14 @@ import re
 
 from confrt.engine.params import Param
 from confrt.errors import CompileError
-from confrt.util.scratch_disk import cache_budget_mb, cache_location, on_scratch
+from confrt.util.scratch_disk import (DEFAULT_CACHE_MAX_MB, DEFAULT_CACHE_PERCENT, cache_budget, cache_budget_mb,
+                                      cache_location, on_scratch)
 from confrt.util.selinux import labelling as selinux_labelling
 
 #: What module code may import from confrt (the module API; see the docstring above).
 __all__ = ["Param", "CompileError", "absolute_path", "resource_type", "resource_type_names", "read_text",
-           "selinux_labelling", "cache_location", "on_scratch", "cache_budget_mb"]
+           "selinux_labelling", "cache_location", "on_scratch", "cache_budget_mb", "cache_budget",
+           "DEFAULT_CACHE_PERCENT", "DEFAULT_CACHE_MAX_MB"]
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -8,6 +8,9 @@ jobs' (condor's EXECUTE, OSG_WN_TMP), and condor keeps cache_mb from the disk it
 import os
 
 MIB = 1024 * 1024
+#: the caches' share of the disk by default: ephemeral_disk's cache_percent and cache_max_mb
+DEFAULT_CACHE_PERCENT = 20
+DEFAULT_CACHE_MAX_MB = 50000
 
 
 def cache_location(facts, configured, subdir, default):
@@ -19,8 +22,7 @@ def cache_location(facts, configured, subdir, default):
     scratch = facts.get("ephemeral_disk.mountpoint")
     directory = configured or (os.path.join(scratch, subdir) if scratch else default)
     size = int(facts.get("ephemeral_disk.size_bytes", 0) or 0) // MIB
-    on_scratch = bool(scratch) and (directory + "/").startswith(scratch.rstrip("/") + "/")
-    return directory, size if on_scratch else 0
+    return directory, size if on_scratch(facts, directory) else 0
 
 
 def on_scratch(facts, path):
@@ -31,9 +33,14 @@ def on_scratch(facts, path):
 
 def cache_budget_mb(facts):
     """MB of the ephemeral disk kept for caches: the fact's cache_mb, else (a fact given without it)
-    ephemeral_disk's default budget, 20% of the disk at most 50000 MB; 0 without a disk."""
+    ephemeral_disk's default budget (cache_budget()); 0 without a disk."""
     budget = facts.get("ephemeral_disk.cache_mb")
     if budget is not None:
         return int(budget)
-    size = int(facts.get("ephemeral_disk.size_bytes", 0) or 0) // MIB
-    return min(size // 5, 50000)
+    return cache_budget(int(facts.get("ephemeral_disk.size_bytes", 0) or 0) // MIB)
+
+
+def cache_budget(size_mb, percent=DEFAULT_CACHE_PERCENT, max_mb=DEFAULT_CACHE_MAX_MB):
+    """MB of the disk kept for caches (the CVMFS cache, its quota and margin) where jobs share the disk:
+    `percent` of it, at most `max_mb`. The rest is the jobs' (condor's EXECUTE, OSG_WN_TMP)."""
+    return max(min(size_mb * percent // 100, max_mb), 0)

@@ -16,7 +16,8 @@ cache from it). It is only computed when some module reads it.
 import os
 import re
 
-from confrt.engine.module import CompileError, Param
+from confrt.engine.module import (DEFAULT_CACHE_MAX_MB, DEFAULT_CACHE_PERCENT, CompileError, Param,
+                                  cache_budget)
 
 DOC = "Ephemeral (instance store) disks: one file system or a RAID0, mounted at /scratch"
 
@@ -35,9 +36,10 @@ PARAMS = [
     Param("swap", (bool, int, str), False, "a swap file on it: true (2048 MB) or a size in MB"),
     Param("relocate_paths", list, [], "paths moved onto the disk and linked back (amiconfig relocate-paths)"),
     Param("libexec_dir", str, "/usr/libexec/confrt", "where the RAID helper script is installed"),
-    Param("cache_percent", int, 20, "the share of the disk kept for caches (the CVMFS cache) when jobs share "
-          "it: the fact's cache_mb; the rest, jobs_mb, is for jobs (condor's RESERVED_DISK is cache_mb)"),
-    Param("cache_max_mb", int, 50000, "the most the caches get, whatever the disk's size"),
+    Param("cache_percent", int, DEFAULT_CACHE_PERCENT, "the share of the disk kept for caches (the CVMFS "
+          "cache) when jobs share it: the fact's cache_mb; the rest, jobs_mb, is for jobs (condor's "
+          "RESERVED_DISK is cache_mb)"),
+    Param("cache_max_mb", int, DEFAULT_CACHE_MAX_MB, "the most the caches get, whatever the disk's size"),
 ]
 
 DEFAULT_SWAP_MB = 2048
@@ -255,12 +257,6 @@ def disk_fact(facts, params, root="/"):
     cache_mb = cache_budget(size // MIB, params["cache_percent"], params["cache_max_mb"])
     return {"mountpoint": params["mountpoint"], "devices": devices, "size_bytes": size,
             "cache_mb": cache_mb, "jobs_mb": size // MIB - cache_mb}
-
-
-def cache_budget(size_mb, percent=20, max_mb=50000):
-    """MB of the disk kept for caches (the CVMFS cache, its quota and margin) where jobs share the disk:
-    `percent` of it, at most `max_mb`. The rest is the jobs' (condor's EXECUTE, OSG_WN_TMP)."""
-    return max(min(size_mb * percent // 100, max_mb), 0)
 
 
 def unused_fact(facts, params, root="/"):
