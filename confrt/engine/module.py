@@ -76,6 +76,7 @@ names of this file listed in __all__, never through confrt.resources or other in
     cache_budget_mb(facts)      caches on the ephemeral disk (confrt/util/scratch_disk.py)
     cache_budget(size_mb, percent, max_mb), DEFAULT_CACHE_PERCENT, DEFAULT_CACHE_MAX_MB
                                 the caches' share of a disk, and ephemeral_disk's defaults for it
+    csh_quote(value)            a value for csh/tcsh (profile.d/*.csh), read back literally
 """
 import functools
 import os
@@ -90,7 +91,7 @@ from confrt.util.selinux import labelling as selinux_labelling
 #: What module code may import from confrt (the module API; see the docstring above).
 __all__ = ["Param", "CompileError", "absolute_path", "resource_type", "resource_type_names", "read_text",
            "selinux_labelling", "cache_location", "on_scratch", "cache_budget_mb", "cache_budget",
-           "DEFAULT_CACHE_PERCENT", "DEFAULT_CACHE_MAX_MB"]
+           "DEFAULT_CACHE_PERCENT", "DEFAULT_CACHE_MAX_MB", "csh_quote"]
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -129,6 +130,14 @@ def read_text(path):
         return read(path)
     except ResourceFailed as exc:
         raise CompileError(str(exc)) from None
+
+
+def csh_quote(value):
+    """'value' for csh/tcsh, read back literally: a ' is written '\\'', and ! (history substitution,
+    even inside quotes) \\!. (POSIX sh: shlex.quote.) ValueError for a newline, which csh cannot quote."""
+    if "\n" in value:
+        raise ValueError(f"{value!r}: a csh value cannot hold a newline")
+    return "'" + value.replace("'", "'\\''").replace("!", "\\!") + "'"
 
 
 class Module:

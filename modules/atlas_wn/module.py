@@ -7,7 +7,7 @@ import os
 import re
 import shlex
 
-from confrt.engine.module import CompileError, Param
+from confrt.engine.module import CompileError, Param, csh_quote
 
 DOC = "ATLAS worker node: HEP_OSlibs, /etc/profile.d/atlas.sh and .csh (setupATLAS, FRONTIER_SERVER)"
 
@@ -25,13 +25,6 @@ PARAMS = [
     Param("frontier_proxies", list, [], "the site squids for Frontier, e.g. http://squid.example.org:3128"),
     Param("profile_dir", str, "/etc/profile.d", "where atlas.sh and atlas.csh go"),
 ]
-
-
-def csh_quote(value):
-    """A value in csh single quotes; csh cannot escape ' or ! or a newline inside them."""
-    if any(char in value for char in "'!\n"):
-        raise ValueError(f"{value!r}: a csh value cannot hold ', ! or a newline")
-    return f"'{value}'"
 
 
 def frontier_server(servers, proxies):

@@ -48,7 +48,8 @@ PARAMS = [
 
 
 def sh(value):
-    """A value as /bin/sh reads it back unchanged (one line only)."""
+    """A value as /bin/sh reads it back unchanged: shlex.quote, and one line only (the client's own
+    parser, options.cc, reads the files a KEY=VALUE line at a time)."""
     text = str(value)
     if "\n" in text or "\0" in text:
         raise ValueError("a value must be one line")

@@ -8,7 +8,7 @@ confrt writes the two profile.d files directly: POSIX sh (`export NAME='value'`)
 import os
 import re
 
-from confrt.engine.module import CompileError, Param, absolute_path
+from confrt.engine.module import CompileError, Param, absolute_path, csh_quote
 
 DOC = "environment variables for sh and csh login shells (profile.d)"
 
@@ -61,10 +61,6 @@ def checked(variables, where):
 
 
 def sh_quote(value):
-    """'value' for POSIX sh: nothing is expanded; a ' is written '\\''."""
+    """'value' for POSIX sh: nothing is expanded; a ' is written '\\''. Unlike shlex.quote it quotes
+    every value: the `export NAME='value'` lines CernVM users know (and the files hosts have)."""
     return "'" + value.replace("'", "'\\''") + "'"
-
-
-def csh_quote(value):
-    """'value' for csh/tcsh: as for sh, and `!` (history substitution, even inside quotes) escaped."""
-    return "'" + value.replace("'", "'\\''").replace("!", "\\!") + "'"

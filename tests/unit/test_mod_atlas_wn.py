@@ -48,6 +48,17 @@ def test_csh_profile_under_tcsh(tmp_path):
         "source ${ATLAS_LOCAL_ROOT_BASE}/user/atlasLocalSetup.csh"]
 
 
+def test_quotes_and_bangs_reach_both_shells_literally(tmp_path):
+    """A ' or ! in a value was a compile error; csh takes them as environment's .csh file writes them."""
+    if TCSH is None or DASH is None:
+        pytest.skip("tcsh or dash is not installed (tests/debian-packages.txt)")
+    _, profile = scripts(tmp_path, dict(BASE, **{"atlas_wn::site_name": "it's!now"}))
+    printed = subprocess.run(["env", "-i", TCSH, "-f", "-c", f"source {profile}/atlas.csh; printenv ATLAS_SITE_NAME"],
+                             capture_output=True, text=True)
+    assert printed.returncode == 0 and printed.stdout == "it's!now\n", printed.stderr
+    assert sh_values(f"{profile}/atlas.sh", ["ATLAS_SITE_NAME"], DASH) == {"ATLAS_SITE_NAME": "it's!now"}
+
+
 def test_no_packages_where_they_do_not_exist(tmp_path):
     catalog, _ = scripts(tmp_path, dict(BASE, **{"atlas_wn::manage_package": False}))
     assert not [ref for ref in catalog.resources if ref.startswith("package[")]
@@ -55,7 +66,7 @@ def test_no_packages_where_they_do_not_exist(tmp_path):
 
 @pytest.mark.parametrize("data, problem", [
     ({"atlas_wn::frontier_proxies": ["squid:3128"]}, "atlas_wn::frontier_proxies: 'squid:3128' is not an http"),
-    ({"atlas_wn::site_name": "it's"}, "a csh value cannot hold"),
+    ({"atlas_wn::site_name": "two\nlines"}, "a csh value cannot hold a newline"),
 ])
 def test_bad_data_is_one_line_naming_file_and_key(tmp_path, run_confrt, data, problem):
     assert_compile_error(run_confrt, tmp_path, dict(BASE, **data), problem)
