@@ -22,6 +22,9 @@ _PARTIAL = ".new-"  # checkouts/.new-<commit>-<pid>: being written
 _LINK = ".current-"  # .current-<pid>: the next `current`, before its rename
 _INDEX = ".index-"  # .index-<pid>: the private index of a checkout
 _GONE = ".gone-"  # checkouts/.gone-<commit>-<pid>: being removed (renamed first: never half a checkout by name)
+#: more packs than this after a fetch, and the repository is repacked into one: each fetch keeps a
+#: pack of its own (transfer.fsckObjects), gc.auto is off, and git slows with every pack it reads
+MAX_PACKS = 20
 
 
 class Checkouts:
@@ -68,23 +71,30 @@ class Checkouts:
         """Remove git's lock files and temp files from the whole repository (a walk whose cost grows
         with every fetch: done only when the last fetch did not succeed, see CLEAN)."""
         for directory, folders, names in os.walk(self.repository):
-            for name in names:  # git's lock files and the temp packs of a killed fetch
-                if name.endswith(".lock") or name.startswith(("tmp_", "tmp-")):
+            for name in names:  # git's lock files and the temp packs of a killed fetch or repack
+                if name.endswith(".lock") or name.startswith(("tmp_", "tmp-", ".tmp-")):
                     _remove(os.path.join(directory, name))
             for name in [name for name in folders if name.startswith(("incoming-", "tmp_objdir"))]:
                 _remove(os.path.join(directory, name))
                 folders.remove(name)
 
     def fetch(self, git, ref):
-        """git.fetch(ref) -> the commit. The CLEAN mark is off while git may write: a run killed
+        """git.fetch(ref) -> the commit (the repository repacked when it holds more than MAX_PACKS
+        packs). The CLEAN mark is off while git may write: a run killed
         meanwhile, or a fetch that failed or timed out (its helpers killed), leaves the repository
         to be swept. No fsync: kill -9 loses nothing, and a journaling file system keeps the
         removal ahead of the files git makes after it."""
         clean = os.path.join(self.base, CLEAN)
         _remove(clean)
         commit = git.fetch(ref)
+        if self._packs() > MAX_PACKS:
+            git.repack()
         os.close(os.open(clean, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600))
         return commit
+
+    def _packs(self):
+        with os.scandir(os.path.join(self.repository, "objects", "pack")) as entries:
+            return sum(1 for entry in entries if entry.name.endswith(".pack"))
 
     # -- a commit's checkout ----------------------------------------------
 

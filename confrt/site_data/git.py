@@ -167,6 +167,10 @@ class Git:
                   f"+{ref}:{FETCHED}"], timeout=self.settings["total_timeout"], setting="site_data.total_timeout")
         return self.run(["rev-parse", "--verify", "--end-of-options", f"{FETCHED}^{{commit}}"]).strip()
 
+    def repack(self):
+        """All objects into one pack, the old packs removed (what gc would do; gc.auto is off)."""
+        self.run(["repack", "-a", "-d", "-q"])
+
     def signature(self, commit):
         out = self.run(["log", "-1", "--no-show-signature", "--format=%G?%x00%GS%x00%GK", commit, "--"])
         status, signer, key = (out.rstrip("\n").split("\0") + ["", ""])[:3]

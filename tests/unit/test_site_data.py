@@ -373,6 +373,31 @@ def test_a_run_after_a_good_fetch_does_not_walk_the_repository(site, run_confrt,
         site_data.prepare(lambda git_dir: None)
     os.unlink(os.path.join(paths["site"], checkouts.CLEAN))  # as a fetch killed halfway leaves it
     lock = os.path.join(site_data.repository, "refs", "confrt", "fetched.lock")
-    open(lock, "w").close()
+    repack_leftover = os.path.join(site_data.repository, "objects", "pack", ".tmp-4242-pack-0123.pack")
+    for leftover in (lock, repack_leftover):  # a killed fetch's, a killed repack's
+        open(leftover, "w").close()
     site_data.prepare(lambda git_dir: None)
-    assert not os.path.exists(lock)
+    assert not os.path.exists(lock) and not os.path.exists(repack_leftover)
+
+
+def test_the_repository_is_repacked_once_its_packs_pile_up(site, monkeypatch):
+    """Each fetch keeps a pack of its own and nothing repacks (gc.auto is off): past MAX_PACKS a fetch
+    repacks them into one, and every commit is still there."""
+    from confrt.config import load_config
+    from confrt.site_data import checkouts
+    from confrt.site_data.git import Git
+
+    repo, _, env, paths = site
+    config = load_config(paths["confrt.yaml"])
+    site_data = checkouts.Checkouts(config)
+    monkeypatch.setattr(checkouts, "MAX_PACKS", 3)
+    counts, commits = [], []
+    for generation in range(6):
+        commits.append(repo.commit(motd_data(paths, f"generation {generation}\n")))
+        git = site_data.prepare(lambda git_dir: Git(config.site_data, git_dir))
+        assert site_data.fetch(git, "main") == commits[-1]
+        counts.append(site_data._packs())
+    assert counts == [1, 2, 3, 1, 2, 3], counts  # one pack per fetch, packed into one past 3
+    for commit in commits:
+        assert git.run(["cat-file", "-t", commit]).strip() == "commit"
+    assert os.path.exists(os.path.join(paths["site"], checkouts.CLEAN))
