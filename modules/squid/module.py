@@ -125,7 +125,8 @@ def _package(params, facts):
 
 def customize_script(config, ctx):
     """frontier-squid's customize.sh: the package's default squid.conf on stdin, without the lines
-    for what confrt's `config` sets (directives by name, acls by name), then `config`."""
+    for what confrt's `config` sets (directives by name, acls by name, each with the lines it
+    continues on), then `config`."""
     words = [line.split() for line in config.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if END_OF_CONFIG in config.splitlines():
         raise CompileError(f"{ctx.origin('extra_config')}: squid::extra_config: a line may not be {END_OF_CONFIG}")
@@ -133,8 +134,12 @@ def customize_script(config, ctx):
     acls = sorted({w[1] for w in words if w[0] == "acl" and len(w) > 1})
     program = (f'BEGIN {{ split("{_awk_string(" ".join(replaced))}", d, " "); for (i in d) replaced[d[i]] = 1\n'
                f'        split("{_awk_string(" ".join(acls))}", a, " "); for (i in a) acl[a[i]] = 1 }}\n'
-               '($1 in replaced) || ($1 == "acl" && ($2 in acl)) { next }\n'
-               '{ print }')
+               # squid skips comments and empty lines, also between the lines of a continued directive
+               'NF == 0 || $1 ~ /^#/ { print; next }\n'
+               # a line ending in a backslash continues on the next: it goes (or stays) with its directive
+               '!continued { dropped = ($1 in replaced) || ($1 == "acl" && ($2 in acl)) }\n'
+               '{ continued = /\\\\$/ }\n'
+               '!dropped { print }')
     return ctx.template("customize.sh.j2", program=shlex.quote(program), config=config, end=END_OF_CONFIG)
 
 

@@ -39,12 +39,20 @@ def _user_exists(name):
         return False
 
 
-def made_by(script, folder, tmp_path):
-    """The squid.conf the package's start script makes: customize.sh < squid.conf.frontierdefault."""
+def made_by(script, folder, tmp_path, awk=None):
+    """The squid.conf the package's start script makes: customize.sh < squid.conf.frontierdefault
+    (with `awk` the awk program it runs: EL's is gawk, Debian's mawk)."""
     path = tmp_path / "customize.sh"
     path.write_text(script)
+    env = None
+    if awk:
+        bin_dir = tmp_path / f"bin-{os.path.basename(awk)}"
+        bin_dir.mkdir(exist_ok=True)
+        if not (bin_dir / "awk").exists():
+            (bin_dir / "awk").symlink_to(awk)
+        env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
     with open(folder / "squid.conf.frontierdefault") as stdin:
-        result = subprocess.run(["/bin/bash", str(path)], stdin=stdin, capture_output=True, text=True)
+        result = subprocess.run(["/bin/bash", str(path)], stdin=stdin, capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -121,6 +129,29 @@ def test_validate_and_initialise_read_what_the_script_makes(tmp_path):
     assert initialise[4:] == [f"{folder}/customize.sh", f"{folder}/squid.conf.frontierdefault",
                               "/usr/sbin/squid", "-z", "-N"]
     assert not os.path.exists(config)  # squid.conf is the package's to make
+
+
+AWKS = [path for path in ("/usr/bin/gawk", "/usr/bin/mawk", "/usr/bin/original-awk") if os.path.exists(path)]
+
+
+@pytest.mark.parametrize("awk", AWKS)
+def test_a_continued_directive_is_dropped_or_kept_whole(tmp_path, awk):
+    """squid joins a line ending in a backslash to the next one that is neither a comment nor
+    empty: a directive confrt replaces goes with its continuation lines, one it keeps keeps them."""
+    folder = frontier_folder(tmp_path)
+    default = (folder / "squid.conf.frontierdefault").read_text()
+    (folder / "squid.conf.frontierdefault").write_text(default.replace(
+        "acl localnet src 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7 fe80::/10",
+        "acl localnet src 10.0.0.0/8 \\\n# RFC 1918\n  172.16.0.0/12 192.168.0.0/16 \\\n\n  fc00::/7 fe80::/10").replace(
+        "cache_mem 128 MB", "cache_mem \\\n  128 MB").replace(
+        "strip_query_terms off", "strip_query_terms \\\n  off"))
+    catalog = compile_site(tmp_path, dict(BASE, **{"squid::config_file": str(folder / "squid.conf")}), OSG)
+    made = made_by(content(catalog, str(folder / "customize.sh")), folder, tmp_path, awk)
+    code, processed, output = squid_parse(made, tmp_path)
+    assert code == 0, output
+    assert [line for line in processed if line.startswith(("acl localnet", "cache_mem"))] == [
+        "acl localnet src 10.77.0.0/16", "cache_mem 128 MB"]
+    assert "strip_query_terms off" in processed
 
 
 def test_a_config_line_ending_the_scripts_here_document_is_refused(tmp_path, run_confrt):
