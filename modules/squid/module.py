@@ -130,6 +130,9 @@ def customize_script(config, ctx):
     words = [line.split() for line in config.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if END_OF_CONFIG in config.splitlines():
         raise CompileError(f"{ctx.origin('extra_config')}: squid::extra_config: a line may not be {END_OF_CONFIG}")
+    if any(w[0] == "logfile_rotate" for w in words):  # frontier-squid's start script refuses squid.conf without its two
+        raise CompileError(f"{ctx.origin('extra_config')}: squid::extra_config: logfile_rotate is frontier-squid's own "
+                           f"(its start script needs the package's two lines, which this would replace)")
     replaced = sorted({w[0] for w in words if w[0] != "acl"} | set(ALWAYS_REPLACED))
     acls = sorted({w[1] for w in words if w[0] == "acl" and len(w) > 1})
     program = (f'BEGIN {{ split("{_awk_string(" ".join(replaced))}", d, " "); for (i in d) replaced[d[i]] = 1\n'

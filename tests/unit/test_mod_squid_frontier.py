@@ -158,3 +158,13 @@ def test_a_config_line_ending_the_scripts_here_document_is_refused(tmp_path, run
     data = dict(BASE, **{"squid::extra_config": ["CONFRT_SQUID_CONF"]})
     assert_compile_error(run_confrt, tmp_path, data, "squid::extra_config: a line may not be CONFRT_SQUID_CONF",
                          facts={"yum_repos": ["osg"]})
+
+
+def test_logfile_rotate_in_extra_config_is_refused_with_frontier_squid(tmp_path, run_confrt):
+    """It would replace the package's two logfile_rotate lines, which squid -k parse does not miss but
+    frontier-squid's start script does: the next start or reload would fail. Plain squid takes it."""
+    data = dict(BASE, **{"squid::extra_config": ["logfile_rotate 7"]})
+    assert_compile_error(run_confrt, tmp_path, data, "squid::extra_config: logfile_rotate is frontier-squid's own",
+                         facts={"yum_repos": ["osg"]})
+    catalog = compile_site(tmp_path / "plain", data, FACTS)
+    assert "logfile_rotate 7" in content(catalog, "/etc/squid/squid.conf").splitlines()
