@@ -41,3 +41,16 @@ def test_enabled_repositories_of_every_file(tmp_path):
 
 def test_no_repository_folder_is_an_empty_list(tmp_path):
     assert Facts(root=str(tmp_path)).get("yum_repos") == []
+
+
+def test_read_as_dnf_reads_them(tmp_path):
+    """Checked against dnf 4.14's `repolist --enabled` (--installroot, reposdir): a [main] section of
+    a .repo file is no repository; option names are case-sensitive (Enabled=0 is an unknown option,
+    the repository stays enabled); a repository id defined again in a later file (by name) keeps its
+    first definition."""
+    facts = facts_of(tmp_path, {
+        "a.repo": "[main]\nname=not a repository\n\n[osg]\nname=OSG\nenabled=0\n\n[cern-frontier]\nname=frontier\n"
+                  "Enabled=0\n",
+        "b.repo": "[osg]\nname=OSG again\nenabled=1\n",
+    })
+    assert facts.get("yum_repos") == ["cern-frontier"]
