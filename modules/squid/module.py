@@ -16,7 +16,7 @@ import os
 import re
 import shlex
 
-from confrt.engine.module import CompileError, Param, cache_location, selinux_labelling
+from confrt.engine.module import CompileError, Param, absolute_path, cache_location, selinux_labelling
 
 DOC = "squid cache for CVMFS and Frontier: squid.conf validated by squid -k parse, cache dirs, service"
 
@@ -39,9 +39,18 @@ ALWAYS_REPLACED = ("http_access", "snmp_port", "snmp_access")
 #: ends the here-document of confrt's squid.conf in customize.sh
 END_OF_CONFIG = "CONFRT_SQUID_CONF"
 #: runs `squid ARGS -f CONF` on the squid.conf that customize.sh $1 makes from the package's default
-#: $2, as the package's start script would make it
-FROM_CUSTOMIZE = ('conf=$(mktemp) || exit 1; /bin/bash "$1" < "$2" > "$conf" && shift 2 && "$@" -f "$conf"; '
-                  'rc=$?; rm -f "$conf"; exit $rc')
+#: $2, as the package's start script would make it; CONF is made beside $2 (in squid's own folder,
+#: which SELinux lets squid read, unlike /tmp)
+FROM_CUSTOMIZE = ('conf=$(mktemp "${2%/*}/.confrt-squid-conf.XXXXXX") || exit 1; '
+                  '/bin/bash "$1" < "$2" > "$conf" && shift 2 && "$@" -f "$conf"; rc=$?; rm -f "$conf"; exit $rc')
+
+
+def cache_dir_path(value):
+    """Param check: an absolute path squid.conf can hold (no white space: it ends the directive)."""
+    if any(character.isspace() for character in value):
+        raise ValueError(f"expected a path without spaces or line breaks, got {value!r}")
+    return absolute_path(value)
+
 
 PARAMS = [
     Param("http_port", int, 3128, "the port clients use"),
@@ -51,7 +60,7 @@ PARAMS = [
           "fetched (amiconfig [squid] backends; unique merge)"),
     Param("cache_dir", str, None, "the ufs cache directory; default: <ephemeral disk>/squid when the "
           "ephemeral_disk fact (module ephemeral_disk) exists, else the package's own: /var/spool/squid "
-          "(frontier-squid: /var/cache/squid)"),
+          "(frontier-squid: /var/cache/squid)", check=cache_dir_path),
     Param("cache_dir_size", int, None, "cache size in MB; default: 80% of the ephemeral disk when the "
           "cache is on it, else half the file system it lands on, at most 50000"),
     Param("cache_mem", str, "128 MB", "memory cache size"),

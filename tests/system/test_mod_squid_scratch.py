@@ -110,6 +110,9 @@ def test_squid_caches_and_a_bad_acl_keeps_the_running_config(offline_scratch):
     for forbidden in (f"http://{METADATA}/latest/user-data", "http://127.0.0.1:8081/cvmfs/atlas.cern.ch/x"):
         refused, error = fetch(system, forbidden)
         assert refused == "refused 403" and error.startswith("ERR_ACCESS_DENIED"), (forbidden, refused, error)
+    trace = system.run(["python3", "-c", "import http.client; c = http.client.HTTPConnection('127.0.0.1', 3128, "
+                        f"timeout=20); c.request('TRACE', '{url}'); print(c.getresponse().status)"])
+    assert trace.stdout.strip() == "403", trace.stdout + trace.stderr  # TRACE: refused, never forwarded
     direct = system.run(["python3", "-c", "import urllib.request; print(urllib.request.urlopen("
                          f"'http://{METADATA}/latest/user-data', timeout=10).read().decode().strip())"])
     assert direct.stdout.strip() == "payload of /latest/user-data"  # it was there to be read

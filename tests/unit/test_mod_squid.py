@@ -81,7 +81,7 @@ def test_no_client_reaches_this_hosts_services_or_the_metadata_service(tmp_path)
     for net in ("169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128", "100.100.100.200/32"):
         assert f"acl to_metadata dst {net}" in processed
     allows = [i for i, line in enumerate(processed) if line.startswith("http_access allow") and "manager" not in line]
-    for deny in ("http_access deny to_localhost", "http_access deny to_metadata"):
+    for deny in ("http_access deny to_localhost", "http_access deny to_metadata", "http_access deny TRACE"):
         assert processed.index(deny) < min(allows), processed
 
 
@@ -128,6 +128,8 @@ def test_an_invalid_acl_is_refused_by_squid(tmp_path):
     ({"squid::extra_config": ["a\nb"]}, "squid::extra_config: expected one-line strings"),
     ({"squid::http_port": "3128"}, "squid::http_port: expected an integer"),
     ({"squid::snmp_clients": ["cern"]}, "squid::snmp_clients: 'cern' is not an address or network"),
+    ({"squid::cache_dir": "/scratch/squid\nhttp_access allow all"}, "expected a path without spaces or line breaks"),
+    ({"squid::cache_dir": "squid"}, "expected an absolute path"),
 ])
 def test_bad_data_is_one_line_naming_file_and_key(tmp_path, run_confrt, data, problem):
     assert_compile_error(run_confrt, tmp_path, dict(BASE, **data), problem)
