@@ -33,6 +33,7 @@ class Checkouts:
         self.base = site_dir(config)
         self.repository = os.path.join(self.base, REPOSITORY)
         self.checkouts = os.path.join(self.base, CHECKOUTS)
+        self.repack_problem = None  # why the last fetch's repack failed (the fetch stands)
 
     # -- state ------------------------------------------------------------
 
@@ -83,12 +84,19 @@ class Checkouts:
         packs). The CLEAN mark is off while git may write: a run killed
         meanwhile, or a fetch that failed or timed out (its helpers killed), leaves the repository
         to be swept. No fsync: kill -9 loses nothing, and a journaling file system keeps the
-        removal ahead of the files git makes after it."""
+        removal ahead of the files git makes after it. A repack that fails or times out is only
+        housekeeping: the fetch stands, `repack_problem` says why, and the mark stays off (the
+        next run sweeps what the repack left, and repacks again)."""
         clean = os.path.join(self.base, CLEAN)
         _remove(clean)
         commit = git.fetch(ref)
+        self.repack_problem = None
         if self._packs() > MAX_PACKS:
-            git.repack()
+            try:
+                git.repack()
+            except SiteDataError as exc:
+                self.repack_problem = str(exc)
+                return commit
         os.close(os.open(clean, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600))
         return commit
 

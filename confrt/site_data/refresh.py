@@ -37,6 +37,9 @@ def fetch_site_data(config, report, userdata_files=None):
         else:
             if site.candidate is None:
                 site.unchanged(report)
+        if site.checkouts.repack_problem:  # housekeeping: said, the step not failed for it
+            report.err.write(f"confrt: warning: site data: {site.checkouts.repository}: "
+                             f"{site.checkouts.repack_problem}; repacked again next run\n")
     return site
 
 

@@ -401,3 +401,31 @@ def test_the_repository_is_repacked_once_its_packs_pile_up(site, monkeypatch):
     for commit in commits:
         assert git.run(["cat-file", "-t", commit]).strip() == "commit"
     assert os.path.exists(os.path.join(paths["site"], checkouts.CLEAN))
+
+
+def test_a_repack_that_fails_does_not_fail_the_fetch_nor_keep_the_new_commit_out(site, run_confrt, tmp_path):
+    """The repack is housekeeping: one that fails (times out on a slow disk, a full disk) must not fail
+    the site data step, or the node would refuse every new commit, every hour, for as long as the
+    packs stay past MAX_PACKS. The commit fetched is taken; the repository is swept next run."""
+    from confrt.site_data import checkouts
+
+    repo, _, env, paths = site
+    repo.commit(motd_data(paths, "generation 1\n"))
+    assert run(run_confrt, env).returncode == 2
+    pack_dir = os.path.join(paths["site"], "repo.git", "objects", "pack")
+    for number in range(checkouts.MAX_PACKS):  # packs piled up (no .idx: git itself ignores them)
+        open(os.path.join(pack_dir, f"pack-{number:040x}.pack"), "w").close()
+    wrapper = tmp_path / "bin"
+    wrapper.mkdir()
+    real_git = shutil.which("git", path=env.get("PATH"))
+    (wrapper / "git").write_text("#!/bin/sh\nfor arg; do [ \"$arg\" = repack ] && { echo 'fatal: disk full' >&2;"
+                                 f" exit 128; }}; done\nexec {real_git} \"$@\"\n")
+    (wrapper / "git").chmod(0o755)
+    env = dict(env, PATH=f"{wrapper}:{env.get('PATH', os.defpath)}")
+    new = repo.commit(motd_data(paths, "generation 2\n"))
+    result = run(run_confrt, env)
+    assert result.returncode == 2, result.stderr
+    assert in_use(paths) == new and read(paths["motd"]) == "generation 2\n"
+    assert summary(paths)["steps"]["site_data"]["status"] == "ok"
+    assert "git repack: disk full" in result.stderr, result.stderr   # said, as a warning
+    assert not os.path.exists(os.path.join(paths["site"], checkouts.CLEAN))  # a failed repack: swept next run
