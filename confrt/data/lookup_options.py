@@ -3,8 +3,10 @@
 The files' lookup_options are hash-merged (a name set higher wins, the hash keeps the lowest
 file's order of names); a key's options are then those of its exact name, else those of the
 first '^regex' in that order that matches it. The data store, `userdata build` (which keys to
-encrypt) and `userdata show` (which values to hide) all read them here, so they cannot disagree
-about which key is sensitive. Each caller checks the entries first, with its own messages.
+encrypt) and `userdata show` (which values to hide) all read them here. Build and show see only
+some of the node's files (not the levels below local_data), whose order of names the node's
+merge takes: they may mark more than the store, never less of what they see marked. Each caller
+checks the entries first, with its own messages.
 """
 import re
 

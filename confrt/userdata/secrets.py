@@ -116,8 +116,10 @@ def readable_problem(path):
 
 def sensitive_keys(data, data_path, modules):
     """The top-level keys of `data` that are secrets, in the data's order: a module parameter
-    marked sensitive, or lookup_options (the data file's, then the module data's, as the data
-    store merges them) saying sensitive: true."""
+    marked sensitive, or lookup_options saying sensitive: true, read as the data store reads
+    them: the data file's merged with the module data's (whose order of names comes first), or
+    the data file's alone (a regex of the module data's that comes first, a merge only, must not
+    send in clear what the data file's author marked sensitive)."""
     own = [(data_path, _options(data.get(LOOKUP_OPTIONS), data_path))]
     outside_modules = LookupOptions.merged(own)
     merged = {}  # module name -> own merged with its module data's lookup_options (read once)
@@ -136,7 +138,7 @@ def sensitive_keys(data, data_path, modules):
             if name not in merged:
                 merged[name] = LookupOptions.merged(own + _module_options(module))
             options = merged[name]
-        if options.sensitive(key):
+        if options.sensitive(key) or outside_modules.sensitive(key):
             result.append(key)
     return result
 

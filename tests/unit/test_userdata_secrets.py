@@ -352,3 +352,26 @@ def test_lookup_options_the_node_would_refuse_are_refused_before_anything_is_sen
     assert result.returncode == 1 and len(lines) == 1, result.stderr
     assert lines[0].startswith(f"confrt: error: {tmp_path / 'worker-data.yaml'}: ") and problem in lines[0], lines[0]
     assert not out.exists() and "s3cret-value-123" not in result.stdout + result.stderr
+
+
+def test_a_key_the_data_file_marks_sensitive_is_encrypted_whatever_a_modules_regex_comes_first(run_confrt,
+                                                                                                 tmp_path):
+    """The data file says ^vault::.*_key$ is sensitive; the module's data has a ^vault:: regex (a merge
+    only) that comes first in the merged order. Build sent vault::db_key in clear: a data file's own
+    `sensitive: true` must not be undone by a regex its author does not see (and the node marks the
+    value sensitive anyway once it decrypts it)."""
+    modules = tmp_path / "modules"
+    (modules / "vault" / "data").mkdir(parents=True)
+    (modules / "vault" / "module.py").write_text('DOC = "test"\nPARAMS = []\n\n\ndef declare(params, facts, ctx):\n'
+                                                 '    return []\n')
+    (modules / "vault" / "data" / "common.yaml").write_text(yaml.safe_dump(
+        {"lookup_options": {"^vault::": {"merge": "deep"}}}))
+    config = write_config(tmp_path)
+    settings = yaml.safe_load(config.read_text())
+    settings["modulepath"] = [str(modules)]
+    config.write_text(yaml.safe_dump(settings))
+    data = {"classes": [], "vault::db_key": DB, "lookup_options": {"^vault::.*_key$": {"sensitive": True}}}
+    result, out = build(run_confrt, tmp_path, data, "--public-key", PUBLIC_KEY, config=config)
+    assert result.returncode == 0, result.stderr
+    assert_no_clear_secret(out.read_bytes(), (DB,))
+    assert decode(out.read_bytes()).data["vault::db_key"].startswith("ENC[PKCS7,")
