@@ -22,12 +22,21 @@ def redact(value):
 
 
 def _marked(options):
-    """key -> whether `options` (a lookup_options hash) mark it sensitive, as the data store reads
-    them; bad entries are left out here and left to the data store, which refuses them."""
-    from confrt.data.lookup_options import LookupOptions, regex_problem
-
+    """key -> whether `options` (a lookup_options hash) mark it sensitive: its exact name or ANY
+    ^regex saying sensitive: true, more than the data store's first match (confrt/data/lookup_options.py)
+    on purpose: the node merges these with files show does not see, whose order of names comes
+    first. Bad entries are left to the data store, which refuses them."""
     if not isinstance(options, dict):
         return lambda key: False
-    usable = LookupOptions({name: option for name, option in options.items()
-                            if isinstance(name, str) and isinstance(option, dict) and not regex_problem(name)})
-    return lambda key: isinstance(key, str) and usable.sensitive(key)
+    names, patterns = set(), []
+    for name, option in options.items():
+        if not isinstance(name, str) or not isinstance(option, dict) or option.get("sensitive") is not True:
+            continue
+        if name.startswith("^"):
+            try:
+                patterns.append(re.compile(name))
+            except re.error:
+                continue
+        else:
+            names.add(name)
+    return lambda key: isinstance(key, str) and (key in names or any(p.search(key) for p in patterns))
