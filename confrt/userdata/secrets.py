@@ -153,6 +153,10 @@ def _options(raw, path):
     if not isinstance(raw, dict):
         raise DataError(f"{path}: {LOOKUP_OPTIONS}: expected a hash of key -> options")
     check_options(path, raw)
+    for name, option in raw.items():
+        if "%{" in name and option.get("sensitive") is True:  # the node's interpolation names the keys
+            raise DataError(f"{path}: {LOOKUP_OPTIONS}: '{name}': sensitive: a name interpolated on the node "
+                            f"(%{{...}}) cannot tell userdata build which values to encrypt; write the name out")
     return raw
 
 

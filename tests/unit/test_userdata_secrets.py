@@ -341,6 +341,7 @@ def test_submit_without_a_public_key_names_the_node_type_key(run_confrt, tmp_pat
     ({"site::db": {"sensitive": "true"}}, "'site::db': sensitive: expected true or false, got 'true'"),
     ({"^site::(": {"sensitive": True}}, "'^site::(': bad regular expression"),
     ({"site::db": {"merge": "deeper"}}, "lookup_options for 'site::db'"),
+    ({"%{facts.role}::db": {"sensitive": True}}, "'%{facts.role}::db': sensitive: a name interpolated on the node"),
 ])
 def test_lookup_options_the_node_would_refuse_are_refused_before_anything_is_sent(run_confrt, tmp_path, options,
                                                                                    problem):
