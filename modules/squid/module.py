@@ -16,7 +16,7 @@ import os
 import re
 import shlex
 
-from confrt.engine.module import CompileError, Param, absolute_path, cache_location, selinux_labelling
+from confrt.engine.module import CompileError, Param, absolute_path, cache_location, read_text, selinux_labelling
 
 DOC = "squid cache for CVMFS and Frontier: squid.conf validated by squid -k parse, cache dirs, service"
 
@@ -38,6 +38,8 @@ FRONTIER_DEFAULT = "squid.conf.frontierdefault"
 ALWAYS_REPLACED = ("http_access", "snmp_port", "snmp_access")
 #: ends the here-document of confrt's squid.conf in customize.sh
 END_OF_CONFIG = "CONFRT_SQUID_CONF"
+#: a line of frontier-squid's settings file (sourced by bash) turning customize.sh off
+CUSTOMIZE_OFF = re.compile(r"""^[ \t]*(export[ \t]+)?SQUID_CUSTOMIZE=["']?false["']?[ \t]*(#.*)?$""", re.M)
 #: runs `squid ARGS -f CONF` on the squid.conf that customize.sh $1 makes from the package's default
 #: $2, as the package's start script would make it; CONF is made beside $2 (in squid's own folder,
 #: which SELinux lets squid read, unlike /tmp)
@@ -81,6 +83,9 @@ PARAMS = [
           "frontier_repositories is enabled (the yum_repos fact), else squid"),
     Param("frontier_repositories", list, ["osg", "cern-frontier"], "ids of the dnf repositories that carry "
           "frontier-squid (OSG's, CERN's; unique merge)"),
+    Param("frontier_settings", str, "/etc/sysconfig/frontier-squid", "frontier-squid's settings file: a "
+          "SQUID_CUSTOMIZE=false there makes its start script skip customize.sh (a warning says so)",
+          check=absolute_path),
     Param("manage_package", bool, True, "install the package"),
     Param("service", str, None, "the service name, kept enabled and running, reloaded on change; default: "
           "the package's (squid, frontier-squid)"),
@@ -105,6 +110,7 @@ def declare(params, facts, ctx):
                                mode="0755", require=installed,
                                validate_cmd=_from_customize("%s", folder, [squid, "-k", "parse"]))
         initialise = _from_customize(written.title, folder, [squid, "-z", "-N"])
+        _warn_if_customize_is_off(params, ctx)
     else:
         written = ctx.resource("file", path, content=config, mode="0644", require=installed,
                                validate_cmd=[squid, "-k", "parse", "-f", "%s"])
@@ -124,6 +130,16 @@ def declare(params, facts, ctx):
                      subscribe=written.ref),
     ]
     return resources
+
+
+def _warn_if_customize_is_off(params, ctx):
+    """frontier-squid's start script ignores customize.sh, and so confrt's settings, when its settings
+    file says SQUID_CUSTOMIZE=false."""
+    text = read_text(params["frontier_settings"]) or ""
+    if CUSTOMIZE_OFF.search(text):
+        ctx.warn(f"{ctx.origin('frontier_settings')}: squid: {params['frontier_settings']} sets "
+                 f"SQUID_CUSTOMIZE=false: frontier-squid ignores {CUSTOMIZE}, so none of confrt's squid settings "
+                 f"(clients, denied destinations, cache) are used; remove that line")
 
 
 def _package(params, facts):

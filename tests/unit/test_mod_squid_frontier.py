@@ -168,3 +168,20 @@ def test_logfile_rotate_in_extra_config_is_refused_with_frontier_squid(tmp_path,
                          facts={"yum_repos": ["osg"]})
     catalog = compile_site(tmp_path / "plain", data, FACTS)
     assert "logfile_rotate 7" in content(catalog, "/etc/squid/squid.conf").splitlines()
+
+
+@pytest.mark.parametrize("settings, warned", [
+    ("# SQUID_CUSTOMIZE=false\nSQUID_START_ARGS=--foreground\n", False),
+    ("export SQUID_CUSTOMIZE=false\n", True),
+    ("SQUID_CUSTOMIZE='false'  # by hand\n", True),
+])
+def test_a_settings_file_turning_customize_off_is_said(tmp_path, capsys, settings, warned):
+    """With SQUID_CUSTOMIZE=false frontier-squid's start script skips customize.sh: confrt's settings would
+    be ignored without a word."""
+    path = tmp_path / "frontier-squid"
+    path.write_text(settings)
+    compile_site(tmp_path, dict(BASE, **{"squid::frontier_settings": str(path)}), OSG)
+    said = [line for line in capsys.readouterr().err.splitlines() if "SQUID_CUSTOMIZE=false" in line]
+    assert bool(said) == warned, said
+    if warned:
+        assert f"squid: {path} sets SQUID_CUSTOMIZE=false: frontier-squid ignores customize.sh" in said[0]
