@@ -107,7 +107,7 @@ def _fetch_crl(params, ctx, managed, packages):
             "exec", "fetch-crl at first boot", command=[FETCH_CRL, "-q"],
             unless=["sh", "-c", 'for crl in "$1"/*.r0; do [ -e "$crl" ] && exit 0; done; exit 1', "sh",
                     CERT_DIRS["package"]],
-            require=(packages or []) + [r.ref for r in resources], timeout=600))
+            require=packages + [r.ref for r in resources], timeout=600))
     if params["fetch_crl"] == "timer":
         return resources + [ctx.resource("service", "fetch-crl.timer", ensure="running", enable=True,
                                          require=requires)]

@@ -125,7 +125,7 @@ def declare(params, facts, ctx):
         *labels,
         ctx.resource("exec", f"squid -z {cache_dir}", command=initialise, creates=os.path.join(cache_dir, "00"),
                      require=[written.ref, f"directory[{cache_dir}]"] + [r.ref for r in labels]),
-        ctx.resource("service", params["service"] or ("frontier-squid" if package == FRONTIER else "squid"),
+        ctx.resource("service", params["service"] or (FRONTIER if package == FRONTIER else "squid"),
                      ensure="running", enable=True, reload=True, require=f"exec[squid -z {cache_dir}]",
                      subscribe=written.ref),
     ]
