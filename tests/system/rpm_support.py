@@ -33,3 +33,18 @@ def install_repo(system, files, name, inside):
         system.write_file(f"{inside}/{relative}", content)
     system.write_file(f"/etc/yum.repos.d/{name}.repo",
                       f"[{name}]\nname={name}\nbaseurl=file://{inside}\ngpgcheck=0\n")
+
+
+#: The facts file of an EL9 host in the scratch system (the host is Debian: give it with --facts)
+EL_FACTS = "/etc/confrt-test/el9.yaml"
+
+
+def el_host(system, files, name, inside, package=None, paths=()):
+    """The scratch system as an EL9 host: the repository `files` (from build_repo) at `inside` as dnf
+    repo `name`, and EL_FACTS saying os.family RedHat. Skips the test when the machine has `package`
+    in its rpm database, or one of `paths`, already (the test would not start from a host without)."""
+    install_repo(system, files, name, inside)
+    system.write_file(EL_FACTS, "os:\n  family: RedHat\n  name: Rocky\n")
+    if package and (system.run(["rpm", "-q", package]).returncode == 0 or any(map(system.exists, paths))):
+        pytest.skip(f"this machine has {' or '.join([package, *paths])} already")
+    return system

@@ -9,7 +9,7 @@ import os
 
 import pytest
 import yaml
-from rpm_support import build_repo, install_repo
+from rpm_support import EL_FACTS, build_repo, el_host
 
 ATLAS_LINE = '"atlas" "voms-atlas-auth.cern.ch" "443" "/DC=ch/DC=cern/OU=computers/CN=atlas-auth.cern.ch" "atlas"'
 CMS_LINE = '"cms" "voms-cms-auth.cern.ch" "443" "/DC=ch/DC=cern/OU=computers/CN=cms-auth.cern.ch" "cms"'
@@ -44,7 +44,7 @@ find $RPM_BUILD_ROOT/%{{_sysconfdir}}/grid-security/vomsdir -type d -exec chmod 
 %config(noreplace) %{{_sysconfdir}}/grid-security/vomsdir
 """
 REPO_INSIDE = "/srv/confrt-vo-client-repo"
-FACTS_INSIDE = "/etc/confrt-test/el9.yaml"
+FACTS_INSIDE = EL_FACTS
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +55,7 @@ def vo_client_repo(tmp_path_factory):
 
 @pytest.fixture
 def el(scratch, vo_client_repo):
-    install_repo(scratch, vo_client_repo, "confrt-vo-client", REPO_INSIDE)
-    scratch.write_file(FACTS_INSIDE, "os:\n  family: RedHat\n  name: Rocky\n")
-    if scratch.run(["rpm", "-q", "vo-client"]).returncode == 0 or scratch.exists("/etc/vomses"):
-        pytest.skip("this machine has a vo-client or an /etc/vomses already")
-    return scratch
+    return el_host(scratch, vo_client_repo, "confrt-vo-client", REPO_INSIDE, "vo-client", ["/etc/vomses"])
 
 
 def worker_vos():

@@ -14,13 +14,13 @@ package's start script would have replaced confrt's squid.conf with its own defa
 import os
 
 import pytest
-from rpm_support import build_repo, install_repo
+from rpm_support import EL_FACTS, build_repo, el_host
 from test_mod_squid_scratch import METADATA, ORIGIN_ADDRESS, fetch, serve_origin, wait_for_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FRONTIER_DEFAULT = os.path.join(HERE, "..", "fixtures", "squid", "squid.conf.frontierdefault")
 REPO_INSIDE = "/srv/confrt-osg-repo"
-FACTS_INSIDE = "/etc/confrt-test/el9.yaml"
+FACTS_INSIDE = EL_FACTS
 DATA = {"classes": ["squid"], "squid::cache_dir_size": 200, "squid::localnet": ["10.0.0.0/8"]}
 
 START_SCRIPT = r"""#!/bin/bash
@@ -108,8 +108,7 @@ def osg_host(offline_scratch, frontier_repo):
     system = offline_scratch
     if not system.exists("/usr/sbin/squid"):
         pytest.skip("Debian's squid is not installed (tests/debian-packages.txt)")
-    install_repo(system, frontier_repo, "osg", REPO_INSIDE)
-    system.write_file(FACTS_INSIDE, "os:\n  family: RedHat\n  name: Rocky\n")
+    el_host(system, frontier_repo, "osg", REPO_INSIDE)
     serve_origin(system)
     return system
 

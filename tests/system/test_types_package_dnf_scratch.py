@@ -2,7 +2,7 @@
 packages) against a local repository built here with rpmbuild and createrepo_c. The host is
 Debian, so os.family comes from --facts, as on an EL9 worker."""
 import pytest
-from rpm_support import build_repo, install_repo
+from rpm_support import EL_FACTS, build_repo, el_host
 from scratch import change_lines
 
 SPEC = """\
@@ -22,7 +22,7 @@ echo probe > %{buildroot}/usr/share/confrt-probe/installed
 /usr/share/confrt-probe/installed
 """
 REPO_INSIDE = "/srv/confrt-probe-repo"
-FACTS_INSIDE = "/etc/confrt-test/el9.yaml"
+FACTS_INSIDE = EL_FACTS
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +33,7 @@ def probe_repo(tmp_path_factory):
 
 @pytest.fixture
 def el(scratch, probe_repo):
-    install_repo(scratch, probe_repo, "confrt-probe", REPO_INSIDE)
-    scratch.write_file(FACTS_INSIDE, "os:\n  family: RedHat\n  name: Rocky\n")
-    if scratch.run(["rpm", "-q", "confrt-probe"]).returncode == 0:
-        pytest.skip("confrt-probe is in this machine's rpm database already")
-    return scratch
+    return el_host(scratch, probe_repo, "confrt-probe", REPO_INSIDE, "confrt-probe")
 
 
 def packages(**wanted):
