@@ -13,10 +13,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
-from node_modules_support import booted_seconds_ago, compile_data, content
+from node_modules_support import compile_data, content, watch_until_shutdown
 from userdata_helpers import FIXTURES, decode
 
 from confrt.errors import CompileError
@@ -117,17 +116,7 @@ def test_the_debug_vm_ends_at_600_s_after_boot_on_a_fake_clock(tmp_path):
     compiled = lifetime_settings(tmp_path / "compile", decoded.data)
     settings = write_settings(tmp_path, **{key: compiled[key] for key in ("deadline", "reason", "shutdown_delay",
                                                                             "disable_shutdown")})
-    watcher = subprocess.Popen([*booted_seconds_ago(597), sys.executable, LIFETIME, "watch", str(settings)],
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        marker = tmp_path / "shutdown.ran"
-        for _ in range(400):
-            if marker.exists() and marker.read_text():
-                break
-            time.sleep(0.05)
-        assert 600 <= uptime_in(marker) < 610
-        assert uptime_in(tmp_path / "hook.ran") >= 600
-    finally:
-        watcher.terminate()
-        output = watcher.communicate(timeout=30)[0]
+    output = watch_until_shutdown(settings, tmp_path / "shutdown.ran", booted_ago=597)[1]
+    assert 600 <= uptime_in(tmp_path / "shutdown.ran") < 610
+    assert uptime_in(tmp_path / "hook.ran") >= 600
     assert "deadline 600 s after boot (max_lifetime reached)" in output

@@ -3,10 +3,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
-from node_modules_support import booted_seconds_ago, compile_data, content
+from node_modules_support import compile_data, content, watch_until_shutdown
 
 from confrt.errors import CompileError
 from confrt.paths import packaged_modules
@@ -130,21 +129,10 @@ def test_disable_shutdown_keeps_the_vm_up(tmp_path):
 
 def test_watch_ends_at_the_deadline_counted_from_boot(tmp_path):
     """In a time namespace whose boot was a second ago: the end comes at uptime >= deadline."""
-    booted = booted_seconds_ago(1)
     config = write_config(tmp_path, deadline=3, reason="max_lifetime reached")
-    watcher = subprocess.Popen([*booted, sys.executable, SCRIPT, "watch", str(config)], stdout=subprocess.PIPE,
-                               text=True)
-    try:
-        marker = tmp_path / "shutdown-ran"
-        for _ in range(600):
-            if marker.exists() and marker.read_text():
-                break
-            time.sleep(0.05)
-        assert float(marker.read_text().split()[0]) >= 3
-        assert watcher.poll() is None  # it stays up after the end: the service keeps running
-    finally:
-        watcher.terminate()
-        output = watcher.communicate(timeout=30)[0]
+    running, output = watch_until_shutdown(config, tmp_path / "shutdown-ran", booted_ago=1)
+    assert float((tmp_path / "shutdown-ran").read_text().split()[0]) >= 3
+    assert running  # it stays up after the end: the service keeps running
     assert "deadline 3 s after boot (max_lifetime reached)" in output
     assert "end of life: max_lifetime reached" in output
 
