@@ -119,7 +119,7 @@ def test_kill9_during_fetch_checkout_or_switch_keeps_a_whole_checkout_in_use(sit
         assert wait_for(lambda: not git_processes(paths), 5), f"{context}: {git_processes(paths)}"
         json.load(open(os.path.join(paths["site"], "state.json")))
         after = run_to_end(env)
-        assert after.returncode in (0, 2), f"{context}: {after.stderr}"
+        assert after.returncode == 0, f"{context}: {after.stderr}"  # no class: nothing to change
         assert current(paths) == commit, f"{context}: the next run did not take {commit}: {after.stderr}"
         assert leftovers(paths) == [], context
     assert killed["fetch"] >= TRIALS // 6 and killed["checkout"] >= TRIALS // 6, f"seed {seed}: {killed}"
