@@ -226,8 +226,8 @@ def examined(resource, ctx, uid=None):
 
 
 def entry_stat(folder, name, path, ctx=None):
-    """lstat of the entry `name` of `folder` (None: the folder is missing), or what lstat() says
-    of a path that does not exist."""
+    """lstat of the entry `name` of `folder` (None: the folder is missing), or what made_before()
+    says of a path that does not exist."""
     info = folder.entry(name) if folder is not None else None
     return info if info is not None else made_before(path, ctx)
 
@@ -269,15 +269,6 @@ def check_links(folder, path, stat, changes):
     if properties & {"mode", "owner", "group"} and not properties & {"content", "ensure"}:
         raise ResourceFailed(f"{path} has {stat.st_nlink} hard links and {folder.path} is writable by "
                              f"{describe(folder.writers())}: not changing its owner or mode in place")
-
-
-def lstat(path, ctx=None):
-    """os.lstat or None when nothing is there; in a noop, a folder a step before the apply would
-    have made (ctx.made_before: the userdata refresh) as that step leaves it."""
-    try:
-        return os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return made_before(path, ctx)
 
 
 def made_before(path, ctx):
