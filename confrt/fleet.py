@@ -310,7 +310,9 @@ def write_submission(node, out_dir, count, local_data, facts_dir, secrets=None):
     if secrets is not None and secrets.encrypted_for:
         # each encryption is new ciphertext: whether the last userdata still holds is told by
         # a stamp of what it was made from (the clear userdata and the public key)
-        stamped = node_userdata(node, local_data, facts_dir) + b"\0" + _read_key(secrets.encrypted_for)
+        from confrt.util.atomic import read_bytes
+
+        stamped = node_userdata(node, local_data, facts_dir) + b"\0" + read_bytes(secrets.encrypted_for)
     text = submit_description(node, userdata_file, os.path.join(out_dir, f"{node.name}.log"), count)
     make_output_dir(out_dir)
     if stamped is None:
@@ -325,11 +327,6 @@ def write_submission(node, out_dir, count, local_data, facts_dir, secrets=None):
 
 
 STAMP_ITERATIONS = 200000
-
-
-def _read_key(path):
-    with open(path, "rb") as handle:
-        return handle.read()
 
 
 def _stamp(source, salt):
